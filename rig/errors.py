@@ -1,0 +1,34 @@
+"""Errors the rig shows to a person: one short line, no traceback."""
+
+from __future__ import annotations
+
+
+class RigError(Exception):
+    """Base of every error the CLI and the pytest plugin print as one line."""
+
+
+class RigFileError(RigError):
+    """A rig file or a profile is malformed.
+
+    The message names the file, the key path (``instruments.ac_source.resource``)
+    and what was expected, so the person can fix it without reading code.
+    """
+
+    def __init__(self, file: str, key_path: str, expected: str) -> None:
+        self.file = file
+        self.key_path = key_path
+        self.expected = expected
+        where = f"{file}: {key_path}" if key_path else file
+        super().__init__(f"{where}: {expected}")
+
+
+class InstrumentError(RigError):
+    """An instrument did not answer, or answered with an error.
+
+    Always names the instrument and its address (resource string, port, URL).
+    """
+
+    def __init__(self, instrument: str, address: str, problem: str) -> None:
+        self.instrument = instrument
+        self.address = address
+        super().__init__(f"{instrument} at {address}: {problem}")
