@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
 
 class Clock:
@@ -22,10 +23,16 @@ class Clock:
             raise ValueError(f"clock speed must be > 0, got {speed}")
         self.speed = float(speed)
         self._t0 = time.monotonic()
+        self._utc0 = datetime.now(UTC)
 
     def now(self) -> float:
         """Spec seconds since the clock was made."""
         return (time.monotonic() - self._t0) * self.speed
+
+    def utcnow(self) -> datetime:
+        """Date and time on the spec axis: what a charger and a backend at this
+        speed agree the time is (clock-aligned meter values, reservations' expiry)."""
+        return self._utc0 + timedelta(seconds=self.now())
 
     def wall(self, spec_seconds: float) -> float:
         """Wall seconds that ``spec_seconds`` take at this speed."""

@@ -1,0 +1,48 @@
+"""The unit under test, as the rig sees it beyond OCPP: its service console and
+its mains supply."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from drivers.charger.console import ServiceConsole
+from rig.clock import Clock
+
+
+class Charger:
+    def __init__(self, console: ServiceConsole, clock: Clock,
+                 mains: Callable[[bool], None] | None = None) -> None:
+        self.console = console
+        self.clock = clock
+        self._mains = mains
+
+    def present_tag(self, id_tag: str) -> None:
+        """Hold an RFID/NFC card with ``id_tag`` to the reader."""
+        self.console.command(f"tag {id_tag}")
+
+    def status(self) -> dict[str, str]:
+        """The charger's own view: connector status, backend, rtm, limit, offered."""
+        fields = self.console.command("status").split()
+        return dict(f.split("=", 1) for f in fields if "=" in f)
+
+    def rtm_code(self) -> int:
+        return int(self.console.command("rtm"), 16)
+
+    @property
+    def serial(self) -> str:
+        return self.console.command("serial")
+
+    @property
+    def firmware(self) -> str:
+        return self.console.command("version")
+
+    def power(self, on: bool) -> None:
+        if self._mains is None:
+            raise RuntimeError("this rig cannot switch the charger's mains")
+        self._mains(on)
+
+    def power_cycle(self, off_s: float = 5.0) -> None:
+        """Mains off for ``off_s`` spec seconds, then on again."""
+        self.power(False)
+        self.clock.sleep(off_s)
+        self.power(True)

@@ -1,0 +1,104 @@
+"""EV emulator board: what a vehicle presents on the control pilot and proximity pins.
+
+Relays on Pi GPIO switch the IEC 61851-1 EV-side resistors onto CP (behind the
+EV's diode), a CP–PE short, a diode short, and one of the PP resistors. Which
+relays make which state is a table, not code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from drivers.ev.gpio import Gpio
+from rig.clock import Clock
+
+# CP state → relays closed (IEC 61851-1: B = 2.74 kΩ, C = 2.74 kΩ ∥ 1.3 kΩ,
+# D = 2.74 kΩ ∥ 270 Ω, E = CP shorted to PE). State A: EV not connected.
+STATE_RELAYS: dict[str, tuple[str, ...]] = {
+    "A": (),
+    "B": ("r_b",),
+    "C": ("r_b", "r_c"),
+    "D": ("r_b", "r_d"),
+    "E": ("cp_short",),
+}
+CP_RELAYS = ("r_b", "r_c", "r_d", "cp_short")
+
+# PP resistor (Ω) → relay; the cable's ampacity → resistor (IEC 61851-1 / 62196).
+PP_RELAYS: dict[int, str] = {1500: "pp_1k5", 680: "pp_680", 220: "pp_220", 100: "pp_100"}
+CABLE_PP_OHMS: dict[int, int] = {13: 1500, 20: 680, 32: 220, 63: 100}
+
+
+@dataclass(frozen=True)
+class EvStatus:
+    state: str
+    pp_ohms: int | None
+    diode: bool
+
+
+class EvEmulator:
+    """Drives the board. Safe state: state A, diode present, PP open."""
+
+    def __init__(self, gpio: Gpio, pins: Any, clock: Clock) -> None:
+        self._gpio = gpio
+        self._pins = pins
+        self._clock = clock
+        for name in (*CP_RELAYS, "diode_short", *PP_RELAYS.values()):
+            gpio.setup_output(getattr(pins, name))
+        gpio.setup_input(pins.cp_sense)
+        self._state = "A"
+        self._pp: int | None = None
+        self._diode = True
+        self.safe_state()
+
+    def _relay(self, name: str, closed: bool) -> None:
+        self._gpio.write(getattr(self._pins, name), closed)
+
+    def set_state(self, state: str) -> None:
+        """Present CP state A–E. Relays open first, then close: never two states at once."""
+        state = state.upper()
+        if state not in STATE_RELAYS:
+            raise ValueError(f"CP state must be one of {', '.join(STATE_RELAYS)}, got {state!r}")
+        wanted = set(STATE_RELAYS[state])
+        for name in CP_RELAYS:
+            if name not in wanted:
+                self._relay(name, False)
+        for name in STATE_RELAYS[state]:
+            self._relay(name, True)
+        self._state = state
+
+    def set_pp(self, ohms: int | None) -> None:
+        """Select the PP resistor (None = open: no cable)."""
+        if ohms is not None and ohms not in PP_RELAYS:
+            raise ValueError(f"PP resistor must be one of {sorted(PP_RELAYS)} Ω or None")
+        for value, name in PP_RELAYS.items():
+            if value != ohms:
+                self._relay(name, False)
+        if ohms is not None:
+            self._relay(PP_RELAYS[ohms], True)
+        self._pp = ohms
+
+    def diode(self, present: bool) -> None:
+        self._relay("diode_short", not present)
+        self._diode = present
+
+    def plug(self, cable_amps: int = 32) -> None:
+        """Insert a cable of ``cable_amps`` and connect the EV: PP first, then state B,
+        as a real plug makes contact (PP is the shortest pin)."""
+        if cable_amps not in CABLE_PP_OHMS:
+            raise ValueError(f"cable rating must be one of {sorted(CABLE_PP_OHMS)} A")
+        self.set_pp(CABLE_PP_OHMS[cable_amps])
+        self.set_state("B")
+
+    def unplug(self) -> None:
+        self.set_state("A")
+        self.set_pp(None)
+
+    @property
+    def status(self) -> EvStatus:
+        return EvStatus(self._state, self._pp, self._diode)
+
+    def safe_state(self) -> None:
+        self.set_state("A")
+        self.diode(True)
+        self.set_pp(None)

@@ -1,0 +1,111 @@
+"""The virtual bench: the charger twin and every virtual instrument, on one loop.
+
+It stands where the real bench's hardware stands: the rig's drivers reach it
+only through its transports (pin bank, pty console, the websocket the twin
+opens to the mock CSMS). It runs on its own loop thread, as a separate device.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rig.clock import Clock
+from rig.loop import LoopThread
+from rig.profile import Profile
+from sim.charger.console import ConsolePty
+from sim.charger.twin import ChargerTwin
+from sim.pins import PinBank
+
+EV_RELAYS = ("r_b", "r_c", "r_d", "cp_short", "diode_short")
+PP_PINS = {"pp_1k5": 1500, "pp_680": 680, "pp_220": 220, "pp_100": 100}
+
+
+class VirtualBench:
+    def __init__(self, *, config: Any, profile: Profile, clock: Clock,
+                 csms_url: str, csms_password: str | None = None, ssl_context: Any = None) -> None:
+        self.config = config
+        self.clock = clock
+        self.loop = LoopThread("virtual-bench")
+        self.pins = PinBank()
+        ev_pins = config.instruments.ev.pins
+        self._relay_pins = {name: getattr(ev_pins, name) for name in EV_RELAYS}
+        self._pp_pins = {getattr(ev_pins, name): ohms for name, ohms in PP_PINS.items()}
+        self.csms_url = csms_url
+        self.twin = ChargerTwin(
+            profile=profile,
+            variant=config.variant,
+            clock=clock,
+            relays=self._relays,
+            pp_ohms=self._pp_ohms,
+            csms_url=lambda: self.csms_url,
+            charge_point_id=config.charger.charge_point_id,
+            password=lambda: csms_password,
+            ssl_context=ssl_context,
+        )
+        self.console = ConsolePty(self._console_commands())
+        self.loop.run(self._attach(), timeout=5)
+        self.pins.subscribe(lambda pin, level: self.loop.call_soon(self._kick))
+
+    async def _attach(self) -> None:
+        self.console.attach(self.loop.loop)
+
+    def _kick(self) -> None:
+        if self.twin.fw is not None:
+            self.twin.fw.kick()
+
+    def _relays(self) -> dict[str, bool]:
+        return {name: self.pins.read(pin) for name, pin in self._relay_pins.items()}
+
+    def _pp_ohms(self) -> int | None:
+        # Two PP relays at once would be a board fault; the lowest resistor wins.
+        closed = [ohms for pin, ohms in self._pp_pins.items() if self.pins.read(pin)]
+        return min(closed) if closed else None
+
+    def _console_commands(self) -> dict[str, Any]:
+        twin = self.twin
+
+        def fw() -> Any:
+            if twin.fw is None or not twin.powered:
+                raise RuntimeError("charger is powered off")
+            return twin.fw
+
+        def tag(args: list[str]) -> str:
+            if len(args) != 1:
+                return "ERR usage: tag <idTag>"
+            fw().present_tag(args[0])
+            return "OK"
+
+        def status(args: list[str]) -> str:
+            f = fw()
+            return (f"OK connector={f.connector_status()} boot={f.boot_status} backend="
+                    f"{'online' if f.link.online else 'offline'} rtm=0x{f.rtm:04X} "
+                    f"limit={f.limit_reason} offered={f.offered_current():.1f}")
+
+        return {
+            "tag": tag,
+            "status": status,
+            "rtm": lambda a: f"OK 0x{fw().rtm:04X}",
+            "serial": lambda a: f"OK {twin.serial}",
+            "version": lambda a: f"OK {twin.nvm.firmware_version}",
+            "lockjam": lambda a: self._set_lock_jam(a),
+        }
+
+    def _set_lock_jam(self, args: list[str]) -> str:
+        self.twin.lock_jammed = bool(args and args[0] in ("1", "on", "true"))
+        return "OK"
+
+    # -- power ----------------------------------------------------------------------
+    def power(self, on: bool) -> None:
+        self.loop.run(self.twin.power_on() if on else self.twin.power_off(), timeout=10)
+
+    def close(self) -> None:
+        if self.loop.alive:
+            try:
+                self.loop.run(self.twin.power_off(), timeout=5)
+            except (TimeoutError, RuntimeError):
+                pass
+        self.loop.run(self._detach(), timeout=5) if self.loop.alive else None
+        self.loop.stop()
+
+    async def _detach(self) -> None:
+        self.console.close()

@@ -1,0 +1,553 @@
+"""The charger twin's firmware core: connector state machine, authorization and
+transactions, timers, faults — the behaviour of OCPP 1.6 and of the EVNET manuals.
+
+Inputs arrive as they do on the real board: the pilot and proximity circuit
+(relays of the EV emulator on the pin bank), the service console (a tag held to
+the reader), and the backend's CALLs. Outputs leave the same way: OCPP messages,
+the contactor, the diagnostics the web client and console show.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from rig.clock import Clock
+from rig.profile import Profile, Variant
+from sim.charger.auth import AuthStore
+from sim.charger.config_store import ConfigStore
+from sim.charger.metering import MeterReading, sampled_values, split_measurand
+from sim.charger.ocpp_link import OcppLink, Outgoing, Payload
+from sim.charger.pilot import PilotReading, read_pilot
+from sim.charger.smart_charging import SmartCharging, TxContext
+
+TICK_S = 0.25  # spec seconds between evaluations when nothing wakes the firmware
+
+
+def iso(t: datetime) -> str:
+    return t.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@dataclass
+class Transaction:
+    local_id: int
+    id_tag: str
+    parent_id_tag: str | None
+    meter_start: int
+    start: datetime
+    reservation_id: int | None = None
+    transaction_id: int | None = None  # assigned by the backend
+    ev_disconnected: bool = False
+    suspended_by_auth: bool = False
+
+
+@dataclass
+class Authorization:
+    id_tag: str
+    parent_id_tag: str | None
+    deadline: float  # spec time by which the EV must be plugged (ConnectionTimeOut)
+    remote: bool = False
+    charging_profile: dict[str, Any] | None = None
+
+
+@dataclass
+class Reservation:
+    reservation_id: int
+    connector_id: int
+    id_tag: str
+    parent_id_tag: str | None
+    expiry: datetime
+
+
+@dataclass
+class Nvm:
+    """What the charger keeps across power cycles and resets."""
+
+    config: ConfigStore
+    auth: AuthStore
+    smart: SmartCharging
+    firmware_version: str
+    outbox: deque[Outgoing] = field(default_factory=deque)
+    availability: dict[int, str] = field(default_factory=lambda: {0: "Operative", 1: "Operative"})
+    open_tx: Transaction | None = None
+    energy_wh: float = 0.0
+    local_ids: itertools.count = field(default_factory=lambda: itertools.count(1))
+    reset_reason: int = 1  # VendorID3 code for the next boot: CC_RST_POWERON
+    pending_stop_reason: str = "PowerLoss"
+
+
+class Firmware:
+    """One connector, one transaction at a time (the EVNET has one outlet)."""
+
+    def __init__(
+        self,
+        *,
+        profile: Profile,
+        variant: Variant,
+        clock: Clock,
+        relays: Callable[[], dict[str, bool]],
+        pp_ohms: Callable[[], int | None],
+        link_factory: Callable[[Firmware], OcppLink],
+        nvm: Nvm,
+        serial: str,
+    ) -> None:
+        self.profile = profile
+        self.variant = variant
+        self.clock = clock
+        self._relays = relays
+        self._pp_ohms = pp_ohms
+        self.nvm = nvm
+        self.serial = serial
+        self.config = nvm.config
+        self.link = link_factory(self)
+        self.meter = MeterReading(energy_wh=nvm.energy_wh)
+        self.wake = asyncio.Event()
+        # volatile state (lost on power off)
+        self.boot_status: str | None = None  # None until the first BootNotification answer
+        self.tx: Transaction | None = None
+        self.authorization: Authorization | None = None
+        self.reservation: Reservation | None = None
+        self.finishing = False
+        self.rtm: int = 0
+        self.contactor = False
+        self.pilot = PilotReading("A", 12.0, -12.0)
+        self.reported: dict[int, tuple[str, str, str | None]] = {}
+        self._next_boot = 0.0
+        self._next_heartbeat = 0.0
+        self._next_sample = 0.0
+        self._next_aligned: datetime | None = None
+        self._last_energy_t = clock.now()
+        self.firmware_status = "Idle"
+        self.diagnostics_status = "Idle"
+        self.limit_reason = "DeviceCurrentLimit"
+
+    # -- small helpers ------------------------------------------------------------
+    def now(self) -> float:
+        return self.clock.now()
+
+    def utc(self) -> datetime:
+        return self.clock.utcnow()
+
+    def kick(self) -> None:
+        self.wake.set()
+
+    def send(self, action: str, build: Callable[[], Payload], persistent: bool = False,
+             on_result: Callable[[Payload | None], None] | None = None) -> None:
+        self.link.enqueue(Outgoing(action, build, persistent, on_result))
+
+    @property
+    def plugged(self) -> bool:
+        return self.pilot.state in ("B", "C", "D")
+
+    def tx_context(self) -> TxContext | None:
+        return TxContext(self.tx.transaction_id, self.tx.start) if self.tx else None
+
+    # -- lifecycle ------------------------------------------------------------------
+    async def run(self) -> None:
+        """Power is on: serve the backend and the connector until cancelled."""
+        link_task = asyncio.create_task(self.link.run())
+        try:
+            while True:
+                self.evaluate()
+                self.wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.wake.wait(), self.clock.wall(TICK_S))
+        finally:
+            link_task.cancel()
+            with contextlib.suppress(BaseException):
+                await link_task
+            self.nvm.open_tx = self.tx
+            self.nvm.energy_wh = self.meter.energy_wh
+
+    def may_send(self, msg: Outgoing) -> bool:
+        # Until the backend accepts the boot, only BootNotification goes out (§4.2).
+        return self.boot_status == "Accepted" or msg.action == "BootNotification"
+
+    def on_connected(self) -> None:
+        if self.boot_status != "Accepted":
+            self._send_boot()
+        else:
+            self.reported.clear()  # report the present status again after an outage
+        self.kick()
+
+    def on_disconnected(self) -> None:
+        self.kick()
+
+    def _send_boot(self) -> None:
+        if any(m.action == "BootNotification" for m in self.link.outbox):
+            return
+        v = self.variant
+
+        def build() -> Payload:
+            return {
+                "chargePointVendor": v.charge_point_vendor,
+                "chargePointModel": v.charge_point_model,
+                "chargePointSerialNumber": self.serial,
+                "chargeBoxSerialNumber": self.serial,
+                "firmwareVersion": self.nvm.firmware_version,
+                "meterType": "EVNET internal",
+            }
+
+        self.send("BootNotification", build, on_result=self._on_boot)
+
+    def _on_boot(self, result: Payload | None) -> None:
+        if result is None:
+            self._next_boot = self.now() + 10
+            return
+        self.boot_status = result["status"]
+        interval = int(result.get("interval", 0))
+        if self.boot_status == "Accepted":
+            if interval > 0:
+                self.config.set_local("HeartbeatInterval", str(interval))
+            self._next_heartbeat = self.now() + self.config.int("HeartbeatInterval", 60)
+            self._after_boot()
+        else:
+            self._next_boot = self.now() + (interval if interval > 0 else 60)
+        self.kick()
+
+    def _after_boot(self) -> None:
+        reason = self.nvm.reset_reason
+        self.nvm.reset_reason = 1
+        self.reported.clear()
+        self._report(0, self.connector0_status(), vendor=("VendorID3", str(reason)))
+        lost = self.nvm.open_tx
+        if lost is not None and self.tx is None:
+            # The transaction that was running when power went away ends now (§3.16.2).
+            self.nvm.open_tx = None
+            self._send_stop(lost, self.nvm.pending_stop_reason, self.nvm.energy_wh)
+        self.nvm.pending_stop_reason = "PowerLoss"
+
+    # -- the periodic evaluation --------------------------------------------------------
+    def evaluate(self) -> None:
+        now = self.now()
+        self._update_meter(now)
+        self.pilot = read_pilot(self._relays())
+        self._check_faults()
+        self._check_timers(now)
+        self._drive_transaction()
+        self._update_contactor()
+        if self.boot_status == "Accepted" and self.link.online:
+            self._report(1, self.connector_status())
+        elif self.boot_status != "Accepted" and self.link.online and now >= self._next_boot \
+                and not any(m.action == "BootNotification" for m in self.link.outbox):
+            self._send_boot()
+
+    def _update_meter(self, now: float) -> None:
+        dt = max(0.0, now - self._last_energy_t)
+        self._last_energy_t = now
+        self.meter.energy_wh += self.meter.voltage_v * self.meter.current_a * dt / 3600.0
+        self.meter.offered_a = self.offered_current()
+
+    def _check_faults(self) -> None:
+        code = self.rtm
+        diode = self.profile.rtm("EVSE_FAULT_DIODE_UNPRESENT").code
+        cp_state = self.profile.rtm("EVSE_FAULT_CP_STATE").code
+        if self.pilot.state == "A":
+            # Faults that unplugging clears (000 App. I: diode fault "cleared by removing the plug").
+            for rtm in self.profile.rtm_codes.values():
+                if code & rtm.code and "unplug" in rtm.recovery:
+                    code &= ~rtm.code
+        elif self.pilot.state in ("B", "C", "D") and self.pilot.low_v > -10.0:
+            code |= diode
+        elif self.pilot.state in ("E", "?"):
+            code |= cp_state
+        self.rtm = code
+
+    def _check_timers(self, now: float) -> None:
+        auth = self.authorization
+        if auth is not None and self.tx is None and not self.plugged and now >= auth.deadline:
+            self.authorization = None  # ConnectionTimeOut: the driver never plugged in
+        res = self.reservation
+        if res is not None and self.utc() >= res.expiry:
+            self.reservation = None
+        if self.boot_status != "Accepted":
+            return
+        hb = self.config.int("HeartbeatInterval", 0)
+        if hb > 0 and now >= self._next_heartbeat:
+            self._next_heartbeat = now + hb
+            self.send("Heartbeat", lambda: {})
+        interval = self.config.int("MeterValueSampleInterval", 0)
+        if self.tx is not None and interval > 0 and now >= self._next_sample:
+            self._next_sample = now + interval
+            self._send_meter_values("Sample.Periodic", "MeterValuesSampledData")
+        aligned = self.config.int("ClockAlignedDataInterval", 0)
+        if aligned > 0:
+            utc = self.utc()
+            if self._next_aligned is None:
+                self._next_aligned = _next_aligned(utc, aligned)
+            elif utc >= self._next_aligned:
+                self._next_aligned = _next_aligned(utc, aligned)
+                self._send_meter_values("Sample.Clock", "MeterValuesAlignedData")
+        else:
+            self._next_aligned = None
+
+    # -- offered current --------------------------------------------------------------
+    def offered_current(self) -> float:
+        """Minimum of the EVSE limits (VendorID1); the winner is the limit reason."""
+        limits: list[tuple[float, str]] = [
+            (self.config.int("c_DeviceLimit_I", 320) / 10.0, "DeviceCurrentLimit")
+        ]
+        if self.variant.pp_required:
+            amps = self.profile.pp_amps(self._pp_ohms()) if self._pp_ohms() else None
+            if amps is not None:
+                limits.append((float(amps), "ProximityPilotLimit"))
+        smart = self.nvm.smart.limit_at(self.utc(), self.tx_context())
+        if smart is not None:
+            limits.append((smart, "OCPPGridLimit"))
+        amps, self.limit_reason = min(limits, key=lambda x: x[0])
+        return amps
+
+    def _update_contactor(self) -> None:
+        ventilated = self.config.bool("c_ChargingVentilatedEnabled")
+        allowed_states = ("C", "D") if ventilated else ("C",)
+        self.contactor = bool(
+            self.tx is not None
+            and not self.finishing
+            and self.rtm == 0
+            and not self.tx.suspended_by_auth
+            and self.pilot.state in allowed_states
+            and self.offered_current() >= 6.0
+        )
+        if not self.contactor:
+            self.meter.current_a = 0.0
+
+    # -- status ----------------------------------------------------------------------
+    def connector0_status(self) -> str:
+        return "Unavailable" if self.nvm.availability[0] == "Inoperative" else "Available"
+
+    def connector_status(self) -> str:
+        if self.rtm:
+            return "Faulted"
+        tx = self.tx
+        if tx is not None:
+            if not self.plugged:
+                return "SuspendedEV"
+            if tx.suspended_by_auth or self.offered_current() < 6.0:
+                return "SuspendedEVSE"
+            return "Charging" if self.contactor else "SuspendedEV"
+        if self.finishing:
+            return "Finishing"
+        if self._inoperative():
+            return "Unavailable"
+        if self.reservation is not None and not self.plugged:
+            return "Reserved"
+        if self.plugged or self.authorization is not None:
+            return "Preparing"
+        return "Available"
+
+    def _inoperative(self) -> bool:
+        return "Inoperative" in (self.nvm.availability[0], self.nvm.availability[1])
+
+    def error_code(self) -> tuple[str, str | None]:
+        """(OCPP errorCode, vendorErrorCode) for the highest-priority RTM bit."""
+        if not self.rtm:
+            return "NoError", None
+        for code in sorted(self.profile.rtm_codes):
+            if self.rtm & code and code == (self.rtm & code):
+                rtm = self.profile.rtm_codes[code]
+                if self.rtm & rtm.code == rtm.code:
+                    return rtm.ocpp_error_code, f"0x{self.rtm:04X}"
+        return "OtherError", f"0x{self.rtm:04X}"
+
+    def _report(self, connector: int, status: str,
+                vendor: tuple[str, str] | None = None) -> None:
+        error, vendor_code = self.error_code() if connector == 1 else ("NoError", None)
+        key = (status, error, vendor_code)
+        if self.reported.get(connector) == key and vendor is None:
+            return
+        self.reported[connector] = key
+        payload: Payload = {"connectorId": connector, "errorCode": error, "status": status,
+                            "timestamp": iso(self.utc())}
+        if vendor_code is not None:
+            payload["vendorId"] = "VendorID2"
+            payload["vendorErrorCode"] = vendor_code
+        elif vendor is not None:
+            payload["vendorId"], payload["vendorErrorCode"] = vendor
+        self.send("StatusNotification", lambda: payload)
+
+    # -- authorization ------------------------------------------------------------------
+    def present_tag(self, id_tag: str) -> None:
+        """A card held to the reader (service console ``tag`` on the twin)."""
+        asyncio.get_running_loop().create_task(self._present_tag(id_tag))
+
+    async def _present_tag(self, id_tag: str) -> None:
+        tx = self.tx
+        if tx is not None:
+            if id_tag == tx.id_tag:
+                self.stop_transaction("Local")
+                return
+            info = await self.authorize(id_tag)
+            if info and tx.parent_id_tag and info.get("parentIdTag") == tx.parent_id_tag:
+                self.stop_transaction("Local")
+            return
+        if self.rtm or self._inoperative():
+            return
+        info = await self.authorize(id_tag)
+        if info is None or info.get("status") != "Accepted":
+            return
+        res = self.reservation
+        if res is not None and id_tag != res.id_tag and not (
+            res.parent_id_tag and info.get("parentIdTag") == res.parent_id_tag
+        ):
+            return  # the connector is reserved for someone else
+        self.authorization = Authorization(
+            id_tag, info.get("parentIdTag"), self.now() + self.config.int("ConnectionTimeOut", 90)
+        )
+        self.kick()
+
+    async def authorize(self, id_tag: str) -> dict[str, Any] | None:
+        """IdTagInfo for a tag: local list / cache first when allowed, else the backend."""
+        cfg = self.config
+        use_list = cfg.bool("LocalAuthListEnabled")
+        use_cache = cfg.bool("AuthorizationCacheEnabled", True)
+        local = self.nvm.auth.lookup(id_tag, self.utc(), use_list, use_cache)
+        if self.link.online and self.boot_status == "Accepted":
+            if local is not None and local.get("status") == "Accepted" and cfg.bool(
+                "LocalPreAuthorize"
+            ):
+                return local
+            result = await self.link.request("Authorize", {"idTag": id_tag})
+            if result is not None:
+                info = result["idTagInfo"]
+                if use_cache:
+                    self.nvm.auth.remember(id_tag, info)
+                return info
+        # Offline (§3.5.3).
+        if local is not None and cfg.bool("LocalAuthorizeOffline", True):
+            return local
+        if local is None and cfg.bool("AllowOfflineTxForUnknownId"):
+            return {"status": "Accepted"}
+        return local or {"status": "Invalid"}
+
+    # -- transactions --------------------------------------------------------------------
+    def _drive_transaction(self) -> None:
+        auth = self.authorization
+        if self.tx is None:
+            if self.finishing and not self.plugged and self._pp_removed():
+                self.finishing = False
+            if auth is not None and self.plugged and not self.rtm and not self.finishing:
+                self._start_transaction(auth)
+            return
+        tx = self.tx
+        if not self.plugged and self.pilot.state == "A":
+            if self.config.bool("StopTransactionOnEVSideDisconnect", True):
+                self.stop_transaction("EVDisconnected")
+            else:
+                tx.ev_disconnected = True
+
+    def _pp_removed(self) -> bool:
+        # A socketed charger is "finishing" until the cable leaves the socket.
+        return not self.variant.pp_required or self._pp_ohms() is None
+
+    def _start_transaction(self, auth: Authorization) -> None:
+        self.authorization = None
+        res = self.reservation
+        self.reservation = None
+        tx = Transaction(
+            local_id=next(self.nvm.local_ids),
+            id_tag=auth.id_tag,
+            parent_id_tag=auth.parent_id_tag,
+            meter_start=int(self.meter.energy_wh),
+            start=self.utc(),
+            reservation_id=res.reservation_id if res else None,
+        )
+        self.tx = tx
+        self.nvm.open_tx = tx
+        if auth.charging_profile is not None:
+            self.nvm.smart.install(1, auth.charging_profile, self.tx_context(), 10**6, 10**6,
+                                   ["A", "W"])
+        self._next_sample = self.now() + self.config.int("MeterValueSampleInterval", 60)
+
+        def build() -> Payload:
+            p: Payload = {"connectorId": 1, "idTag": tx.id_tag, "meterStart": tx.meter_start,
+                          "timestamp": iso(tx.start)}
+            if tx.reservation_id is not None:
+                p["reservationId"] = tx.reservation_id
+            return p
+
+        def on_result(result: Payload | None) -> None:
+            if result is None:
+                return
+            tx.transaction_id = int(result["transactionId"])
+            status = result["idTagInfo"]["status"]
+            if self.config.bool("AuthorizationCacheEnabled", True):
+                self.nvm.auth.remember(tx.id_tag, result["idTagInfo"])
+            if status != "Accepted" and self.tx is tx:
+                if self.config.bool("StopTransactionOnInvalidId", True):
+                    self.stop_transaction("DeAuthorized")
+                else:
+                    tx.suspended_by_auth = True
+            self.kick()
+
+        self.send("StartTransaction", build, persistent=True, on_result=on_result)
+        self.kick()
+
+    def stop_transaction(self, reason: str) -> None:
+        tx = self.tx
+        if tx is None:
+            return
+        self.tx = None
+        self.nvm.open_tx = None
+        self.contactor = False
+        self.meter.current_a = 0.0
+        self.nvm.smart.end_transaction()
+        self.finishing = self.plugged or not self._pp_removed()
+        self._send_stop(tx, reason, self.meter.energy_wh)
+        self.kick()
+
+    def _send_stop(self, tx: Transaction, reason: str, energy_wh: float) -> None:
+        stop_time = self.utc()
+        meter_stop = int(energy_wh)
+        data_keys = self.config.csl("StopTxnSampledData")
+        reading = MeterReading(**{**self.meter.__dict__, "energy_wh": energy_wh})
+
+        def build() -> Payload:
+            p: Payload = {
+                "transactionId": tx.transaction_id if tx.transaction_id is not None else -1,
+                "meterStop": meter_stop,
+                "timestamp": iso(stop_time),
+                "reason": reason,
+                "idTag": tx.id_tag,
+            }
+            if data_keys:
+                p["transactionData"] = [{
+                    "timestamp": iso(stop_time),
+                    "sampledValue": sampled_values(reading, data_keys, "Transaction.End"),
+                }]
+            return p
+
+        self.send("StopTransaction", build, persistent=True)
+
+    def _send_meter_values(self, context: str, key: str) -> None:
+        tx = self.tx
+        entries = self.config.csl(key)
+        if not entries:
+            return
+        values = sampled_values(self.meter, entries, context)
+        stamp = iso(self.utc())
+
+        def build() -> Payload:
+            p: Payload = {"connectorId": 1, "meterValue": [{"timestamp": stamp,
+                                                             "sampledValue": values}]}
+            if tx is not None and tx.transaction_id is not None:
+                p["transactionId"] = tx.transaction_id
+            return p
+
+        self.send("MeterValues", build, persistent=tx is not None)
+
+    def valid_measurands(self, value: str) -> bool:
+        supported = {m.measurand for m in self.profile.meter_measurands}
+        items = [x.strip() for x in value.split(",") if x.strip()]
+        return all(split_measurand(x)[0] in supported for x in items)
+
+
+def _next_aligned(utc: datetime, interval: int) -> datetime:
+    midnight = utc.replace(hour=0, minute=0, second=0, microsecond=0)
+    elapsed = (utc - midnight).total_seconds()
+    return midnight + timedelta(seconds=(int(elapsed // interval) + 1) * interval)

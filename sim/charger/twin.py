@@ -1,0 +1,194 @@
+"""The EVNET charger twin: firmware plus the parts of the board around it.
+
+Power on starts the firmware (boot, connect); power off cancels it with what the
+charger keeps in NV memory intact. Resets, firmware updates and diagnostics
+uploads are board-level actions the firmware asks for.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ssl
+from collections.abc import Callable
+from datetime import datetime
+
+from rig.clock import Clock
+from rig.profile import Profile
+from sim.charger import handlers as handlers_mod
+from sim.charger.auth import AuthStore
+from sim.charger.config_store import ConfigStore
+from sim.charger.firmware import Firmware, Nvm
+from sim.charger.ocpp_link import OcppLink
+from sim.charger.smart_charging import SmartCharging
+
+BOOT_DELAY_S = 2.0  # spec seconds from power-on to the first connection attempt
+RESET_OFF_S = {"Soft": 1.0, "Hard": 3.0}  # how long each reset keeps the board down
+
+
+class ChargerTwin:
+    def __init__(
+        self,
+        *,
+        profile: Profile,
+        variant: str,
+        clock: Clock,
+        relays: Callable[[], dict[str, bool]],
+        pp_ohms: Callable[[], int | None],
+        csms_url: Callable[[], str],
+        charge_point_id: str,
+        serial: str = "EVN7S-000001",
+        firmware_version: str = "1.5.7.000014",
+        password: Callable[[], str | None] = lambda: None,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
+        self.profile = profile
+        self.variant = profile.variant(variant)
+        self.clock = clock
+        self._relays = relays
+        self._pp_ohms = pp_ohms
+        self._csms_url = csms_url
+        self.charge_point_id = charge_point_id
+        self.serial = serial
+        self._password = password
+        self._ssl = ssl_context
+        self.nvm = self._fresh_nvm(firmware_version)
+        self.fw: Firmware | None = None  # type: ignore[assignment]
+        self._task: asyncio.Task[None] | None = None
+        self.lock_jammed = False
+        self.powered = False
+
+    def _fresh_nvm(self, firmware_version: str) -> Nvm:
+        ratings = self.profile.ratings
+        return Nvm(
+            config=ConfigStore(self.profile),
+            auth=AuthStore(),
+            smart=SmartCharging(ratings["nominal_voltage_v"].value,
+                                int(ratings["phases"].value)),
+            firmware_version=firmware_version,
+        )
+
+    def _make_link(self, fw: Firmware) -> OcppLink:
+        return OcppLink(
+            clock=self.clock,
+            url=self._csms_url,
+            charge_point_id=self.charge_point_id,
+            handlers={},
+            outbox=self.nvm.outbox,
+            on_connected=fw.on_connected,
+            on_disconnected=fw.on_disconnected,
+            password=self._password,
+            ssl_context=self._ssl,
+            may_send=fw.may_send,
+        )
+
+    # -- power ------------------------------------------------------------------------
+    async def power_on(self) -> None:
+        if self.powered:
+            return
+        self.powered = True
+        fw = Firmware(
+            profile=self.profile, variant=self.variant, clock=self.clock,
+            relays=self._relays, pp_ohms=self._pp_ohms, link_factory=self._make_link,
+            nvm=self.nvm, serial=self.serial,
+        )
+        self.fw = fw
+        fw.link._handlers = handlers_mod.build_handlers(self)
+        self._task = asyncio.get_running_loop().create_task(self._run(fw))
+
+    async def _run(self, fw: Firmware) -> None:
+        await self.clock.asleep(BOOT_DELAY_S)
+        await fw.run()
+
+    async def power_off(self) -> None:
+        if not self.powered:
+            return
+        self.powered = False
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(BaseException):
+                await task
+        if self.fw is not None:
+            # Volatile messages die with the RAM; transaction messages stay in NVM.
+            keep = [m for m in self.nvm.outbox if m.persistent]
+            self.nvm.outbox.clear()
+            self.nvm.outbox.extend(keep)
+
+    async def reset(self, kind: str) -> None:
+        """Soft/Hard reset (§5.14): stop the transaction with the reason, then reboot."""
+        fw = self.fw
+        if fw is None:
+            return
+        reason = "SoftReset" if kind == "Soft" else "HardReset"
+        if fw.tx is not None:
+            fw.stop_transaction(reason)
+            # Give the StopTransaction its chance to go out before the board goes down.
+            for _ in range(40):
+                if not any(m.action == "StopTransaction" for m in self.nvm.outbox):
+                    break
+                await self.clock.asleep(0.25)
+        self.nvm.reset_reason = 3 if kind == "Soft" else 2  # CC_RST_SW / CC_RST_EXT
+        self.nvm.pending_stop_reason = reason
+        await fw.link.close()
+        await self.power_off()
+        await self.clock.asleep(RESET_OFF_S.get(kind, 1.0))
+        await self.power_on()
+
+    # -- firmware management ------------------------------------------------------------
+    async def update_firmware(self, location: str, retrieve: datetime | None) -> None:
+        fw = self.fw
+        assert fw is not None
+        if retrieve is not None:
+            wait = (retrieve - self.clock.utcnow()).total_seconds()
+            await self.clock.asleep(wait)
+
+        def status(s: str) -> None:
+            fw.firmware_status = s
+            fw.send("FirmwareStatusNotification", lambda: {"status": s})
+
+        status("Downloading")
+        try:
+            image = await asyncio.to_thread(handlers_mod.http_get, location,
+                                            max(1.0, self.clock.wall(30)))
+        except Exception:
+            status("DownloadFailed")
+            return
+        status("Downloaded")
+        await self.clock.asleep(1)
+        status("Installing")
+        await self.clock.asleep(2)
+        if not image.startswith(handlers_mod.FIRMWARE_MAGIC):
+            status("InstallationFailed")
+            return
+        version = image[len(handlers_mod.FIRMWARE_MAGIC):].split(b"\n", 1)[0].decode().strip()
+        status("Installed")
+        await self.clock.asleep(1)
+        self.nvm.firmware_version = version
+        self.nvm.reset_reason = 3  # CC_RST_SW: "like after a firmware update" (001 VendorID3)
+        if fw.tx is not None:
+            fw.stop_transaction("Reboot")
+        await fw.link.close()
+        await self.power_off()
+        await self.clock.asleep(RESET_OFF_S["Soft"])
+        await self.power_on()
+
+    async def upload_diagnostics(self, location: str, name: str) -> None:
+        fw = self.fw
+        assert fw is not None
+
+        def status(s: str) -> None:
+            fw.diagnostics_status = s
+            fw.send("DiagnosticsStatusNotification", lambda: {"status": s})
+
+        status("Uploading")
+        body = (f"serial={self.serial}\nfirmware={self.nvm.firmware_version}\n"
+                f"rtm=0x{fw.rtm:04X}\n").encode()
+        url = location.rstrip("/") + "/" + name
+        try:
+            await asyncio.to_thread(handlers_mod.http_put, url, body,
+                                    max(1.0, self.clock.wall(30)))
+        except Exception:
+            status("UploadFailed")
+            return
+        status("Uploaded")
