@@ -3,6 +3,7 @@ virtual bench — the twin behind the same transports."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import ssl
 from pathlib import Path
@@ -101,10 +102,8 @@ class Rig:
         """Leave nothing live: EV in state A with its diode, no cable."""
         ev = getattr(self, "ev", None)
         if ev is not None:
-            try:
+            with contextlib.suppress(Exception):
                 ev.safe_state()
-            except Exception:
-                pass
 
     def close(self) -> None:
         if self._closed:

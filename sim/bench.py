@@ -7,6 +7,7 @@ opens to the mock CSMS). It runs on its own loop thread, as a separate device.
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from rig.clock import Clock
@@ -100,10 +101,8 @@ class VirtualBench:
 
     def close(self) -> None:
         if self.loop.alive:
-            try:
+            with contextlib.suppress(TimeoutError, RuntimeError):
                 self.loop.run(self.twin.power_off(), timeout=5)
-            except (TimeoutError, RuntimeError):
-                pass
         self.loop.run(self._detach(), timeout=5) if self.loop.alive else None
         self.loop.stop()
 

@@ -48,7 +48,8 @@ def _authorize(req: Payload, st: BackendState) -> Payload:
 
 
 def _start(req: Payload, st: BackendState) -> Payload:
-    return {"transactionId": next(st.transaction_ids), "idTagInfo": st.id_tag_info(req.get("idTag"))}
+    tx_id = next(st.transaction_ids)
+    return {"transactionId": tx_id, "idTagInfo": st.id_tag_info(req.get("idTag"))}
 
 
 def _stop(req: Payload, st: BackendState) -> Payload:

@@ -8,6 +8,7 @@ Security profiles: 0 (plain ws), 1 (HTTP Basic auth), 2 (Basic auth over TLS).
 from __future__ import annotations
 
 import base64
+import contextlib
 import hmac
 import ssl
 from collections.abc import Callable
@@ -117,10 +118,8 @@ class MockCsms:
                 server.close()
                 await server.wait_closed()
 
-            try:
+            with contextlib.suppress(TimeoutError, RuntimeError):
                 self.loop.run(_close(), timeout=5)
-            except (TimeoutError, RuntimeError):
-                pass
 
     @property
     def url(self) -> str:

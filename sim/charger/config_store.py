@@ -26,7 +26,7 @@ class ConfigStore:
 
     def get(self, keys: list[str] | None) -> tuple[list[dict[str, object]], list[str]]:
         """GetConfiguration: (configurationKey entries, unknownKey names)."""
-        names = list(self._keys) if not keys else keys
+        names = keys if keys else list(self._keys)
         found = [
             {"key": k, "readonly": self._keys[k].readonly, "value": self._values[k]}
             for k in names

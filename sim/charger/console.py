@@ -8,6 +8,7 @@ command per line, one answer line: ``OK …`` or ``ERR …``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import tty
 from collections.abc import Callable
@@ -58,7 +59,5 @@ class ConsolePty:
         if self._loop is not None and not self._loop.is_closed():
             self._loop.remove_reader(self._master)
         for fd in (self._master, self._slave):
-            try:
+            with contextlib.suppress(OSError):
                 os.close(fd)
-            except OSError:
-                pass

@@ -249,7 +249,8 @@ class Firmware:
         diode = self.profile.rtm("EVSE_FAULT_DIODE_UNPRESENT").code
         cp_state = self.profile.rtm("EVSE_FAULT_CP_STATE").code
         if self.pilot.state == "A":
-            # Faults that unplugging clears (000 App. I: diode fault "cleared by removing the plug").
+            # Faults that unplugging clears (000 App. I: the diode fault is
+            # "cleared by removing the plug").
             for rtm in self.profile.rtm_codes.values():
                 if code & rtm.code and "unplug" in rtm.recovery:
                     code &= ~rtm.code

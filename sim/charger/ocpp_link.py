@@ -27,7 +27,8 @@ from websockets.asyncio.client import connect
 from rig.clock import Clock
 
 Payload = dict[str, Any]
-# A CSMS-initiated CALL handler: payload → (response payload, action to run after the answer is sent)
+# A CSMS-initiated CALL handler: payload → (response payload, what to run once the
+# answer has been sent)
 Handler = Callable[[Payload], tuple[Payload, Callable[[], None] | None]]
 
 
@@ -218,7 +219,7 @@ class OcppLink:
             session._response_timeout = self.clock.wall(30)
             try:
                 result = await session.call(request, suppress=False)
-            except (TimeoutError, asyncio.TimeoutError):
+            except TimeoutError:
                 # No answer: the connection is probably dead; keep persistent ones.
                 if not msg.persistent:
                     self._finish(msg, None)

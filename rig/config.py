@@ -1,0 +1,398 @@
+"""The rig file: which bench, which charger, which instruments on which wires.
+
+One YAML file describes a bench — the virtual one (``rigs/sim.yaml``) or a real
+one (``rigs/lab-example.yaml``). Swapping fake for real is a change of this file
+only. :func:`load_rig` turns it into frozen dataclasses and refuses anything
+doubtful with one line naming the file, the key path and the fix: a bench that
+starts with a misread setting can leave mains voltage on an open connector.
+
+Type and range mistakes are caught while converting (:mod:`rig.typed_yaml`);
+rules that span keys (real bench vs ``sim``, a GPIO pin wired twice, security
+profile vs credentials, the profile name) are checked afterwards, here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, ClassVar, Literal
+
+from rig.errors import RigFileError
+from rig.typed_yaml import NOT_IN_FILE, Check, between, from_data, load_yaml, shown
+
+# --- value checks -------------------------------------------------------------------------
+
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_CP_ID = re.compile(r"[A-Za-z0-9._-]{1,20}")
+
+_VISA_PATTERNS = [
+    re.compile(r"TCPIP\d*::[^:\s]+::(?P<port>\d{1,5})::SOCKET", re.I),
+    re.compile(r"TCPIP\d*::[^:\s]+(::[^:\s]+)?::INSTR", re.I),
+    re.compile(r"USB\d*::(0x[0-9a-f]{1,4}|\d{1,5})::(0x[0-9a-f]{1,4}|\d{1,5})::[^:\s]+"
+               r"(::\d+)?(::INSTR)?", re.I),
+    re.compile(r"GPIB\d*::([0-9]|[12][0-9]|30)(::\d{1,3})?(::INSTR)?", re.I),
+    re.compile(r"ASRL(\d+|/dev/[^:\s]+)::INSTR", re.I),
+]
+VISA_EXAMPLE = "TCPIP0::10.0.0.20::2101::SOCKET"
+
+
+def is_visa_resource(text: str) -> bool:
+    """Whether ``text`` is a well-formed VISA resource string of a kind a rig uses."""
+    for pattern in _VISA_PATTERNS:
+        match = pattern.fullmatch(text)
+        if match:
+            port = match.groupdict().get("port")
+            return port is None or 1 <= int(port) <= 65535
+    return False
+
+
+def _visa_resource(value: str) -> str | None:
+    if value == "sim" or is_visa_resource(value):
+        return None
+    return f"malformed VISA resource {value!r}; expected e.g. {VISA_EXAMPLE}"
+
+
+def _env_name(what: str) -> Check:
+    # Never echo the value: someone may have written the secret itself here.
+    return Check.where(lambda v: bool(_ENV_NAME.fullmatch(v)),
+                       f"the NAME of an environment variable holding {what} "
+                       "(letters, digits, _), not the secret itself", echo=False)
+
+
+def _nonempty(what: str) -> Check:
+    return Check.where(lambda v: bool(v.strip()), what)
+
+
+def _i2c_bus(value: int | str) -> str | None:
+    if isinstance(value, int) and value >= 0:
+        return None
+    if value == "sim" or (isinstance(value, str) and re.fullmatch(r"/dev/i2c-\d+", value)):
+        return None
+    return f"expected an I2C bus number (e.g. 1), /dev/i2c-N or 'sim', got {shown(value)}"
+
+
+Pin = Annotated[int, between(0, 27, "a BCM GPIO number from 0 to 27")]
+Backend = Literal["sim", "rpi"]
+IdTagStatus = Literal["Accepted", "Blocked", "Expired", "Invalid", "ConcurrentTx"]
+FaultWire = Literal["rcd_ac", "rcd_dc", "pe_open", "swap_ln", "n_pe_voltage", "lock_jam",
+                    "tamper", "relay_weld"]
+
+# Checked types live here, not inline in the classes: the annotations are evaluated
+# later by typing.get_type_hints, where a lambda would not see this module's names.
+Speed = Annotated[float, Check.where(lambda v: 0 < v <= 200,
+                                     "a number > 0 and <= 200 (times real time)")]
+Timeout = Annotated[float, Check.where(lambda v: 0 < v <= 60, "seconds > 0 and <= 60")]
+HttpUrl = Annotated[str, Check.where(lambda v: v.startswith(("http://", "https://")),
+                                     "a URL starting with http:// or https://")]
+UrlPath = Annotated[str, Check.where(lambda v: v.startswith("/") and v.endswith("/"),
+                                     "a URL path that starts and ends with '/'")]
+ChargePointId = Annotated[str, Check.where(
+    lambda v: bool(_CP_ID.fullmatch(v)),
+    "1 to 20 characters from A-Z a-z 0-9 . _ - (the OCPP identity)")]
+
+
+def _database_url(value: str) -> bool:
+    return value.startswith("sqlite:///") or bool(re.match(r"postgresql(\+\w+)?://", value))
+
+
+DatabaseUrl = Annotated[str, Check.where(_database_url,
+                                         "a sqlite:///path or postgresql://... URL")]
+
+
+# --- schema -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SimConfig:
+    """The virtual bench: how fast its twin's timers run, and its random seed."""
+
+    speed: Speed = 20.0
+    seed: int = 1
+
+
+@dataclass(frozen=True)
+class WebConfig:
+    """The charger's web client, used for diagnostics and configuration."""
+
+    _rejected_keys: ClassVar[dict[str, str]] = {
+        "admin_pin": "never write the admin PIN in a rig file; put it in an environment "
+                     "variable and give that variable's name in admin_pin_env",
+    }
+
+    url: HttpUrl
+    admin_pin_env: Annotated[str, _env_name("the admin PIN")] = "EVNET_ADMIN_PIN"
+    verify_tls: bool = False
+
+
+@dataclass(frozen=True)
+class SerialPortConfig:
+    """A serial port, e.g. the charger's service console."""
+
+    port: Annotated[str, _nonempty("a serial port such as /dev/ttyUSB1")]
+    baud: Annotated[int, between(1, 10_000_000, "a positive baud rate")] = 115200
+
+
+@dataclass(frozen=True)
+class ChargerConfig:
+    """The unit under test: its OCPP identity and its diagnostic ports."""
+
+    charge_point_id: ChargePointId = "EVNET-SIM-0001"
+    web: WebConfig | None = None
+    console: SerialPortConfig | None = None
+
+
+@dataclass(frozen=True)
+class TlsConfig:
+    """Server certificate of the mock CSMS (security profile 2). Paths are relative to
+    the rig file; see :meth:`RigConfig.resolve`."""
+
+    cert: Annotated[str, _nonempty("a path to a PEM certificate")]
+    key: Annotated[str, _nonempty("a path to a PEM private key")]
+    ca: str | None = None
+
+
+def _default_id_tags() -> dict[str, IdTagStatus]:
+    return {"TAG-ACCEPTED-01": "Accepted", "TAG-BLOCKED-01": "Blocked",
+            "TAG-EXPIRED-01": "Expired", "TAG-INVALID-01": "Invalid"}
+
+
+@dataclass(frozen=True)
+class CsmsConfig:
+    """The mock backend the charger connects to (OCPP 1.6J over WebSocket)."""
+
+    _rejected_keys: ClassVar[dict[str, str]] = {
+        "basic_auth_password": "never write the password in a rig file; put it in an "
+                               "environment variable and give its name in "
+                               "basic_auth_password_env",
+    }
+
+    host: Annotated[str, _nonempty("an address to listen on, e.g. 0.0.0.0")] = "127.0.0.1"
+    port: Annotated[int, between(0, 65535, "a TCP port from 0 to 65535 (0 = any free)")] = 0
+    path: UrlPath = "/ocpp/"
+    security_profile: Literal[0, 1, 2] = 0
+    basic_auth_password_env: Annotated[str, _env_name("the Basic Auth password")] | None = None
+    tls: TlsConfig | None = None
+    heartbeat_interval: Annotated[int, between(0, 86400, "seconds from 0 to 86400")] = 60
+    id_tags: dict[str, IdTagStatus] = field(default_factory=_default_id_tags)
+
+
+@dataclass(frozen=True)
+class EvPins:
+    """BCM GPIO numbers of the EV emulator board's relays and its CP comparator."""
+
+    r_b: Pin = 17  # 2.74 kΩ CP–PE: state B
+    r_c: Pin = 27  # 1.3 kΩ in parallel: state C
+    r_d: Pin = 22  # 270 Ω in parallel: state D (ventilation)
+    cp_short: Pin = 23  # CP–PE short: state E
+    diode_short: Pin = 24  # bypasses the EV's diode: the diode fault
+    pp_open: Pin = 5
+    pp_1k5: Pin = 6  # PP resistors: cable rating 13 / 20 / 32 / 63 A
+    pp_680: Pin = 13
+    pp_220: Pin = 19
+    pp_100: Pin = 26
+    cp_sense: Pin = 25  # comparator input: CP high/low and PWM
+
+
+@dataclass(frozen=True)
+class EvEmulatorConfig:
+    """The EV emulator: CP/PP resistor relays driven by GPIO ("rpi") or the twin ("sim")."""
+
+    backend: Backend = "sim"
+    pins: EvPins = field(default_factory=EvPins)
+
+
+@dataclass(frozen=True)
+class VisaInstrumentConfig:
+    """An SCPI instrument reached through pyvisa: AC source or AC load."""
+
+    model: Annotated[str, _nonempty("an instrument model, e.g. chroma-61500")]
+    resource: Annotated[str, Check(
+        _visa_resource, f"a VISA resource string, e.g. {VISA_EXAMPLE} ('sim' on the "
+                        "virtual bench)")]
+    timeout_s: Timeout = 2.0
+
+
+@dataclass(frozen=True)
+class MeterConfig:
+    """The fake CT clamp / MID meter: a Modbus RTU slave on an RS-485 adapter."""
+
+    port: Annotated[str, _nonempty("a serial port such as /dev/ttyUSB0, or 'sim'")] = "sim"
+    model: Literal["ct", "sdm230", "sdm630"] = "ct"
+    id: Annotated[int, between(1, 247, "a Modbus slave id from 1 to 247")] = 1
+    baud: Literal[1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200] = 9600
+
+
+@dataclass(frozen=True)
+class LedSensorConfig:
+    """The TCS34725 colour sensor taped over the charger's LED ring."""
+
+    bus: Annotated[int | str, Check(_i2c_bus, "an I2C bus number, /dev/i2c-N or 'sim'")] = 1
+    address: Annotated[int, between(0x03, 0x77, "a 7-bit I2C address (0x03..0x77)")] = 0x29
+    calibration: str | None = None
+
+
+@dataclass(frozen=True)
+class FaultBoardConfig:
+    """The fault-injection relays; a wire not listed here is absent (its tests skip)."""
+
+    backend: Backend = "sim"
+    pins: dict[FaultWire, Pin] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Instruments:
+    """Everything wired to the charger. Absent (None) = not on this bench."""
+
+    ev: EvEmulatorConfig = field(default_factory=EvEmulatorConfig)
+    ac_source: VisaInstrumentConfig | None = None
+    ac_load: VisaInstrumentConfig | None = None
+    meter: MeterConfig | None = None
+    led: LedSensorConfig | None = None
+    faults: FaultBoardConfig | None = None
+
+
+@dataclass(frozen=True)
+class ReportsConfig:
+    """Where runs write their reports and unit records."""
+
+    dir: Annotated[str, _nonempty("a directory for reports")] = "reports"
+    database: DatabaseUrl = "sqlite:///reports/results.sqlite"
+
+
+@dataclass(frozen=True)
+class RigConfig:
+    """A whole rig file. ``path`` is set by :func:`load_rig`, never by the file."""
+
+    profile: Annotated[str, _nonempty("a charger profile name, e.g. evnet-7kw")]
+    station: Annotated[str, _nonempty("a station name")] = "sim-1"
+    variant: str = "S"
+    bench: Literal["virtual", "real"] = "virtual"
+    sim: SimConfig = field(default_factory=SimConfig)
+    charger: ChargerConfig = field(default_factory=ChargerConfig)
+    csms: CsmsConfig = field(default_factory=CsmsConfig)
+    instruments: Instruments = field(default_factory=Instruments)
+    reports: ReportsConfig = field(default_factory=ReportsConfig)
+    path: str = field(default="", metadata=NOT_IN_FILE)
+
+    @property
+    def virtual(self) -> bool:
+        """True on the virtual bench: instruments are served by the twin."""
+        return self.bench == "virtual"
+
+    def resolve(self, relative: str) -> Path:
+        """A path written in the rig file (TLS cert, calibration, profile file), taken
+        relative to the rig file's folder so the bench works from any directory."""
+        base = Path(self.path).parent if self.path else Path()
+        return base / relative
+
+
+# --- loading ------------------------------------------------------------------------------
+
+
+def load_rig(path: str | Path) -> RigConfig:
+    """Read, convert and check a rig file; raise RigFileError with one line otherwise."""
+    file = str(path)
+    data = load_yaml(path)
+    if data is None:
+        raise RigFileError(file, "", "the file is empty; expected at least 'profile: <name>'")
+    if not isinstance(data, dict):
+        raise RigFileError(file, "", "expected a mapping of keys at the top level "
+                                     f"(profile: ..., bench: ...), got {shown(data)}")
+    config = dataclasses.replace(from_data(RigConfig, data, file=file), path=file)
+    check_rig(config)
+    return config
+
+
+def check_rig(config: RigConfig) -> None:
+    """The rules that span keys; raise RigFileError on the first broken one."""
+    _check_profile(config)
+    _check_bench(config)
+    _check_pins(config)
+    _check_security(config)
+
+
+def _fail(config: RigConfig, key_path: str, expected: str) -> RigFileError:
+    return RigFileError(config.path or "<rig>", key_path, expected)
+
+
+def _check_profile(config: RigConfig) -> None:
+    from rig.profile import available_profiles  # the profile module owns the catalogue
+
+    name = config.profile
+    known = available_profiles()
+    if name in known:
+        return
+    if name.endswith((".yaml", ".yml")):
+        if config.resolve(name).is_file():
+            return
+        raise _fail(config, "profile", f"profile file {name!r} not found next to the rig "
+                                       f"file; known profiles: {', '.join(known) or 'none'}")
+    raise _fail(config, "profile",
+                f"unknown profile {name!r}; known: {', '.join(known) or 'none'}")
+
+
+def _check_bench(config: RigConfig) -> None:
+    """A real bench must not silently fall back to simulated parts."""
+    if config.virtual:
+        return
+    inst = config.instruments
+    if inst.ev.backend != "rpi":
+        raise _fail(config, "instruments.ev.backend",
+                    "a real bench needs backend: rpi (the Pi's GPIO drives the EV emulator)")
+    if inst.faults is not None and inst.faults.backend != "rpi":
+        raise _fail(config, "instruments.faults.backend",
+                    "a real bench needs backend: rpi (the Pi's GPIO drives the fault relays)")
+    for name in ("ac_source", "ac_load"):
+        visa: VisaInstrumentConfig | None = getattr(inst, name)
+        if visa is not None and visa.resource == "sim":
+            raise _fail(config, f"instruments.{name}.resource",
+                        f"a real bench needs a VISA resource string (e.g. {VISA_EXAMPLE}), "
+                        "not 'sim'")
+    if inst.meter is not None and inst.meter.port == "sim":
+        raise _fail(config, "instruments.meter.port",
+                    "a real bench needs a serial port such as /dev/ttyUSB0, not 'sim'")
+    if inst.led is not None and inst.led.bus == "sim":
+        raise _fail(config, "instruments.led.bus",
+                    "a real bench needs an I2C bus number (e.g. 1), not 'sim'")
+
+
+def _check_pins(config: RigConfig) -> None:
+    """One GPIO drives one relay: a pin listed twice would switch two wires at once."""
+    inst = config.instruments
+    used: dict[int, str] = {}
+    if inst.led is not None and inst.led.bus in (1, "/dev/i2c-1"):
+        used.update({2: "instruments.led.bus (I2C1 SDA)", 3: "instruments.led.bus (I2C1 SCL)"})
+    wired: list[tuple[str, int]] = [
+        (f"instruments.ev.pins.{f.name}", getattr(inst.ev.pins, f.name))
+        for f in dataclasses.fields(EvPins)]
+    if inst.faults is not None:
+        wired += [(f"instruments.faults.pins.{wire}", pin)
+                  for wire, pin in inst.faults.pins.items()]
+    for key_path, pin in wired:
+        if pin in used:
+            raise _fail(config, key_path, f"pin {pin} is already used by {used[pin]}")
+        used[pin] = key_path
+
+
+def _check_security(config: RigConfig) -> None:
+    """OCPP 1.6 security profiles: 1 = Basic Auth, 2 = Basic Auth over TLS."""
+    csms = config.csms
+    level = csms.security_profile
+    if level >= 1 and csms.basic_auth_password_env is None:
+        raise _fail(config, "csms.basic_auth_password_env",
+                    f"security_profile {level} needs basic_auth_password_env (the name of an "
+                    "environment variable holding the Basic Auth password)")
+    if level == 2 and csms.tls is None:
+        raise _fail(config, "csms.tls",
+                    "security_profile 2 needs tls: {cert: ..., key: ...} (Basic Auth over TLS)")
+    if level < 2 and csms.tls is not None:
+        raise _fail(config, "csms.tls",
+                    f"TLS is security profile 2; set security_profile: 2 or remove tls "
+                    f"(security_profile is {level})")
+    if level == 0 and csms.basic_auth_password_env is not None:
+        raise _fail(config, "csms.basic_auth_password_env",
+                    "security_profile 0 uses no password; set security_profile: 1 (or 2) "
+                    "or remove basic_auth_password_env")
+

@@ -1,0 +1,48 @@
+"""Steps many OCPP testcases share (the OCTT's "reusable states"): reach a state
+through real stimuli and check the messages on the way. Expected values come from
+the profile (``spec``) and the rig file (the id-tag table of the mock CSMS)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ocpp.v16 import call
+
+ACCEPTED_TAG = "TAG-ACCEPTED-01"
+BLOCKED_TAG = "TAG-BLOCKED-01"
+EXPIRED_TAG = "TAG-EXPIRED-01"
+INVALID_TAG = "TAG-INVALID-01"
+
+
+def configure(csms: Any, **keys: Any) -> None:
+    """ChangeConfiguration for each key; every one must be Accepted (the bench
+    keeper restores the original values after the test)."""
+    for key, value in keys.items():
+        text = str(value).lower() if isinstance(value, bool) else str(value)
+        result = csms.call(call.ChangeConfiguration(key=key, value=text))
+        assert result.status == "Accepted", f"ChangeConfiguration {key}={text}: {result.status}"
+
+
+def plug_in(csms: Any, ev: Any) -> None:
+    """Cable in, EV in state B: the connector goes Preparing."""
+    ev.plug(cable_amps=32)
+    csms.wait_for("StatusNotification", connectorId=1, status="Preparing", errorCode="NoError")
+
+
+def start_charging(csms: Any, ev: Any, charger: Any, id_tag: str = ACCEPTED_TAG) -> int:
+    """Plug in, present ``id_tag``, EV to state C; returns the transactionId."""
+    plug_in(csms, ev)
+    charger.present_tag(id_tag)
+    csms.wait_for("Authorize", idTag=id_tag)
+    start = csms.wait_for("StartTransaction", connectorId=1, idTag=id_tag)
+    ev.set_state("C")
+    csms.wait_for("StatusNotification", connectorId=1, status="Charging")
+    return transaction_id_of(csms, start)
+
+
+def transaction_id_of(csms: Any, start_message: Any) -> int:
+    """The transactionId the backend gave the StartTransaction ``start_message``."""
+    for m in csms.history:
+        if m.direction == "out" and m.unique_id == start_message.unique_id and not m.is_call:
+            return int(m.payload["transactionId"])
+    raise AssertionError(f"no answer recorded for {start_message.brief()}")
