@@ -16,15 +16,17 @@ $(STAMP): pyproject.toml
 ## make run: the main job on the virtual bench (OCPP compliance set until the EOL station lands)
 run: $(STAMP)
 	@mkdir -p reports
-	$(BIN)/pytest testcases/ocpp -n $(WORKERS) -q -p no:randomly \
+	$(BIN)/pytest testcases/ocpp -n $(WORKERS) -q -m "not tethered" --rig rigs/sim.yaml \
 	    --junitxml=reports/junit-ocpp.xml --alluredir=reports/allure-results
 
 ## make test: lint, the framework's tests, and every testcase against the virtual bench
 test: $(STAMP)
 	$(BIN)/ruff check .
 	@mkdir -p reports
-	$(BIN)/pytest tests testcases -n $(WORKERS) -q \
+	$(BIN)/pytest tests testcases -n $(WORKERS) -q -m "not tethered" --rig rigs/sim.yaml \
 	    --junitxml=reports/junit.xml --alluredir=reports/allure-results
+	$(BIN)/pytest testcases -n $(WORKERS) -q -m tethered --rig rigs/sim-t2.yaml \
+	    --junitxml=reports/junit-t2.xml --alluredir=reports/allure-results
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -26,7 +26,6 @@ from rig.errors import RigFileError
 PROFILES_DIR = Path(__file__).parent / "profiles"
 
 
-
 def _words(text: str) -> frozenset[str]:
     return frozenset(text.split())
 
