@@ -34,7 +34,10 @@ class RecordingLink:
             msg.on_result({"transactionId": 7, "idTagInfo": {"status": "Accepted"}})
 
 
-def make_fw(variant: str = "S") -> tuple[Firmware, dict[str, bool], list[int | None], RecordingLink]:
+Made = tuple[Firmware, dict[str, bool], list[int | None], RecordingLink]
+
+
+def make_fw(variant: str = "S") -> Made:
     relays: dict[str, bool] = {}
     pp: list[int | None] = [None]
     link = RecordingLink()
@@ -131,7 +134,7 @@ def profile(pid: int, purpose: str, level: int, limit: float, unit: str = "A",
 def test_highest_stack_level_wins_and_max_profile_caps():
     sc = SmartCharging(230, 1)
     tx = TxContext(1, NOW)
-    assert sc.install(1, profile(1, "TxDefaultProfile", 0, 16), tx, 10, 10, ["A", "W"]) == "Accepted"
+    assert sc.install(1, profile(1, "TxDefaultProfile", 0, 16), tx, 10, 10, ["A"]) == "Accepted"
     assert sc.install(1, profile(2, "TxDefaultProfile", 1, 10), tx, 10, 10, ["A"]) == "Accepted"
     assert sc.limit_at(NOW + timedelta(seconds=1), tx) == 10
     assert sc.install(0, profile(3, "ChargePointMaxProfile", 0, 2300, "W"), None, 10, 10,
