@@ -15,6 +15,7 @@ firmware the virtual bench uses, connecting over real websockets.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import statistics
 import sys
 import time
@@ -46,6 +47,13 @@ def make_twins(n: int, csms: MockCsms, clock: Clock, bench: LoopThread) -> list[
     return twins
 
 
+def power_off(twins: list[ChargerTwin], bench: LoopThread) -> None:
+    async def _all() -> None:
+        await asyncio.gather(*(t.power_off() for t in twins), return_exceptions=True)
+
+    bench.run(_all(), timeout=60)
+
+
 def round_trip(calls: int) -> tuple[float, float]:
     clock, rig_loop, bench = Clock(1.0), LoopThread("rig"), LoopThread("bench")
     csms = MockCsms(loop=rig_loop, clock=clock, charge_point_id="BENCH-0000",
@@ -62,8 +70,7 @@ def round_trip(calls: int) -> tuple[float, float]:
         samples.sort()
         return statistics.median(samples), samples[int(len(samples) * 0.99) - 1]
     finally:
-        for t in twins:
-            bench.run(t.power_off(), timeout=10)
+        power_off(twins, bench)
         csms.stop()
         bench.stop()
         rig_loop.stop()
@@ -97,8 +104,7 @@ def capacity_step(n: int, seconds: float) -> tuple[bool, str]:
         return ok, (f"{n:4d} CPs: connected {connected}, {len(asked)} heartbeats "
                     f"({per_cp:.2f}/s per CP), late {len(late)}, unanswered {len(missing)}")
     finally:
-        for t in twins:
-            bench.run(t.power_off(), timeout=10)
+        power_off(twins, bench)
         csms.stop()
         bench.stop()
         rig_loop.stop()

@@ -84,7 +84,7 @@ class ProfileKeyError(RigFileError, KeyError):
 
 def _one_of(value: object, allowed: frozenset[str] | tuple[str, ...], key: str) -> None:
     if value not in allowed:
-        raise _Invalid(key, f"{value!r} is not one of: {', '.join(sorted(allowed))}")
+        raise _Invalid(key, f"one of {', '.join(sorted(allowed))}; got {value!r}")
 
 
 # --- table entries -----------------------------------------------------------------
@@ -527,9 +527,9 @@ def _convert_dict(args: tuple[Any, ...], value: Any, path: str, file: str) -> di
         for i, entry in enumerate(value):
             built = _convert(item, entry, f"{path}[{i}]", file)
             if built.code in out:
-                first = list(out).index(built.code)
+                first = f"{path}[{list(out).index(built.code)}]"
                 raise RigFileError(file, f"{path}[{i}].code",
-                                   f"a unique code; {built.code:#x} is also {path}[{first}]")
+                                   f"expected a unique code; {built.code:#x} is also {first}")
             out[built.code] = built
         return out
     if not isinstance(value, dict):

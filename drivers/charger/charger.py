@@ -25,6 +25,11 @@ class Charger:
         fields = self.console.command("status").split()
         return dict(f.split("=", 1) for f in fields if "=" in f)
 
+    def lock_jam(self, on: bool) -> None:
+        """Jam (or free) the socket's actuator lock: service console ``lockjam on|off``.
+        The next lock or unlock attempt fails as a stuck actuator would."""
+        self.console.command(f"lockjam {'on' if on else 'off'}")
+
     def rtm_code(self) -> int:
         return int(self.console.command("rtm"), 16)
 
