@@ -358,6 +358,8 @@ class OcppSupport(_Entry):
     feature_profiles: tuple[str, ...]
     operations_csms_to_cp: tuple[str, ...]
     charging_profile_purposes: tuple[str, ...]
+    # StatusNotification.vendorId under which each vendor table's code is reported.
+    vendor_ids: dict[str, str]
 
     def __post_init__(self) -> None:
         for key, allowed in (("feature_profiles", OCPP_FEATURE_PROFILES),
@@ -365,6 +367,8 @@ class OcppSupport(_Entry):
                              ("charging_profile_purposes", OCPP_PURPOSES)):
             for item in getattr(self, key):
                 _one_of(item, allowed, key)
+        for table in self.vendor_ids:
+            _one_of(table, ("evse_limit", "rtm", "reset_reason"), "vendor_ids")
 
 
 @dataclass(frozen=True, kw_only=True)

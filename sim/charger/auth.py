@@ -57,7 +57,5 @@ class AuthStore:
         if len(new) > max_len:
             return "Failed"
         self.local_list = new
-        self.list_version = version if (new or update_type == "Differential") else 0
-        if update_type == "Full":
-            self.list_version = version
+        self.list_version = version if new else 0  # OCPP 1.6 §5.10: version 0 = empty list
         return "Accepted"

@@ -45,6 +45,7 @@ class Transaction:
     transaction_id: int | None = None  # assigned by the backend
     ev_disconnected: bool = False
     suspended_by_auth: bool = False
+    stop_id_tag: str | None = None  # card that stopped it (OCPP 1.6 §6.49 StopTransaction idTag)
 
 
 @dataclass
@@ -126,6 +127,7 @@ class Firmware:
         self.firmware_status = "Idle"
         self.diagnostics_status = "Idle"
         self.limit_reason = "DeviceCurrentLimit"
+        self.lock_jammed: Callable[[], bool] = lambda: False  # the board's actuator (twin)
 
     # -- small helpers ------------------------------------------------------------
     def now(self) -> float:
@@ -215,7 +217,8 @@ class Firmware:
         reason = self.nvm.reset_reason
         self.nvm.reset_reason = 1
         self.reported.clear()
-        self._report(0, self.connector0_status(), vendor=("VendorID3", str(reason)))
+        vendor_id = self.profile.ocpp.vendor_ids["reset_reason"]
+        self._report(0, self.connector0_status(), vendor=(vendor_id, str(reason)))
         lost = self.nvm.open_tx
         if lost is not None and self.tx is None:
             # The transaction that was running when power went away ends now (§3.16.2).
@@ -233,6 +236,8 @@ class Firmware:
         self._drive_transaction()
         self._update_contactor()
         if self.boot_status == "Accepted" and self.link.online:
+            # OCPP 1.6 §5.2: a change of availability of connector 0 is reported too.
+            self._report(0, self.connector0_status())
             self._report(1, self.connector_status())
         elif self.boot_status != "Accepted" and self.link.online and now >= self._next_boot \
                 and not any(m.action == "BootNotification" for m in self.link.outbox):
@@ -349,11 +354,9 @@ class Firmware:
         """(OCPP errorCode, vendorErrorCode) for the highest-priority RTM bit."""
         if not self.rtm:
             return "NoError", None
-        for code in sorted(self.profile.rtm_codes):
-            if self.rtm & code and code == (self.rtm & code):
-                rtm = self.profile.rtm_codes[code]
-                if self.rtm & rtm.code == rtm.code:
-                    return rtm.ocpp_error_code, f"0x{self.rtm:04X}"
+        for code in sorted(self.profile.rtm_codes):  # the lowest code set names the fault
+            if code and self.rtm & code == code:
+                return self.profile.rtm_codes[code].ocpp_error_code, f"0x{self.rtm:04X}"
         return "OtherError", f"0x{self.rtm:04X}"
 
     def _report(self, connector: int, status: str,
@@ -366,7 +369,7 @@ class Firmware:
         payload: Payload = {"connectorId": connector, "errorCode": error, "status": status,
                             "timestamp": iso(self.utc())}
         if vendor_code is not None:
-            payload["vendorId"] = "VendorID2"
+            payload["vendorId"] = self.profile.ocpp.vendor_ids["rtm"]
             payload["vendorErrorCode"] = vendor_code
         elif vendor is not None:
             payload["vendorId"], payload["vendorErrorCode"] = vendor
@@ -385,6 +388,7 @@ class Firmware:
                 return
             info = await self.authorize(id_tag)
             if info and tx.parent_id_tag and info.get("parentIdTag") == tx.parent_id_tag:
+                tx.stop_id_tag = id_tag  # OCPP 1.6 §6.49: idTag = the identifier that stopped it
                 self.stop_transaction("Local")
             return
         if self.rtm or self._inoperative():
@@ -433,6 +437,11 @@ class Firmware:
             if self.finishing and not self.plugged and self._pp_removed():
                 self.finishing = False
             if auth is not None and self.plugged and not self.rtm and not self.finishing:
+                if self.variant.actuator_lock and self.lock_jammed():
+                    # 002 §2.4: the plug cannot be locked → fault state, no session (0x0020).
+                    self.rtm |= self.profile.rtm("EVSE_FAULT_ACT_LOCK_FAULT").code
+                    self.authorization = None
+                    return
                 self._start_transaction(auth)
             return
         tx = self.tx
@@ -514,7 +523,7 @@ class Firmware:
                 "meterStop": meter_stop,
                 "timestamp": iso(stop_time),
                 "reason": reason,
-                "idTag": tx.id_tag,
+                "idTag": tx.stop_id_tag or tx.id_tag,
             }
             if data_keys:
                 p["transactionData"] = [{

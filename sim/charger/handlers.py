@@ -119,6 +119,9 @@ def build_handlers(twin: ChargerTwin) -> dict[str, Handler]:
         if p["connectorId"] != 1 or not fw.variant.actuator_lock:
             return {"status": "NotSupported"}, None
         if twin.lock_jammed:
+            # 002 §2.4: the actuator cannot unlock → fault state (0x0040); OCPP 1.6 §5.18.
+            fw.rtm |= twin.profile.rtm("EVSE_FAULT_ACT_UNLOCK_FAULT").code
+            fw.kick()
             return {"status": "UnlockFailed"}, None
         after = (lambda: fw.stop_transaction("UnlockCommand")) if fw.tx is not None else None
         return {"status": "Unlocked"}, after

@@ -94,6 +94,7 @@ class ChargerTwin:
         )
         self.fw = fw
         fw.link._handlers = handlers_mod.build_handlers(self)
+        fw.lock_jammed = lambda: self.lock_jammed
         self._task = asyncio.get_running_loop().create_task(self._run(fw))
 
     async def _run(self, fw: Firmware) -> None:

@@ -46,3 +46,39 @@ def transaction_id_of(csms: Any, start_message: Any) -> int:
         if m.direction == "out" and m.unique_id == start_message.unique_id and not m.is_call:
             return int(m.payload["transactionId"])
     raise AssertionError(f"no answer recorded for {start_message.brief()}")
+
+
+def read_config(csms: Any, key: str) -> str:
+    """The charger's present value of ``key`` (GetConfiguration)."""
+    result = csms.call(call.GetConfiguration(key=[key]))
+    for entry in result.configuration_key:
+        if entry["key"] == key:
+            return str(entry.get("value", ""))
+    raise AssertionError(f"GetConfiguration({key}): key not returned: {result}")
+
+
+def authorize_remote_tx(csms: Any) -> bool:
+    """AuthorizeRemoteTxRequests as the charger reports it (the OCTT reads it first)."""
+    return read_config(csms, "AuthorizeRemoteTxRequests").lower() == "true"
+
+
+def remote_start(csms: Any, id_tag: str = ACCEPTED_TAG, connector_id: int = 1) -> None:
+    """RemoteStartTransaction, answered Accepted; if AuthorizeRemoteTxRequests is true
+    the charger must send Authorize.req for ``id_tag`` next (OCPP 1.6 §5.11)."""
+    authorize = authorize_remote_tx(csms)
+    result = csms.call(call.RemoteStartTransaction(id_tag=id_tag, connector_id=connector_id))
+    assert result.status == "Accepted", f"RemoteStartTransaction: {result.status}"
+    if authorize:
+        csms.wait_for("Authorize", idTag=id_tag)
+
+
+def remote_stop(csms: Any, transaction_id: int, id_tag: str = ACCEPTED_TAG) -> None:
+    """RemoteStopTransaction Accepted → StopTransaction reason Remote with the same
+    transactionId and idTag, and StatusNotification Finishing (either order)."""
+    mark = csms.mark()
+    result = csms.call(call.RemoteStopTransaction(transaction_id=transaction_id))
+    assert result.status == "Accepted", f"RemoteStopTransaction: {result.status}"
+    stop = csms.wait_for("StopTransaction", since=mark, transactionId=transaction_id)
+    assert stop["reason"] == "Remote"
+    assert stop.get("idTag") == id_tag
+    csms.wait_for("StatusNotification", since=mark, connectorId=1, status="Finishing")

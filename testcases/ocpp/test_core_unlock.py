@@ -1,0 +1,119 @@
+"""OCTT modules 07/13: Unlocking (Happy and Non-Happy Flow) and the lock failure at
+start (module 10/11) — Core, OCPP 1.6 §5.18 UnlockConnector."""
+
+from __future__ import annotations
+
+import pytest
+from ocpp.v16 import call
+
+from testcases.ocpp.steps import ACCEPTED_TAG, start_charging
+
+
+@pytest.mark.octt("TC_017_1_CS")
+@pytest.mark.socketed
+def test_unlock_without_session_socket(csms, variant):
+    """Socketed charger, no transaction: UnlockConnector(1) → Unlocked, and no
+    transaction message. (PNA plugs the cable first, EVT and EVR do not; OCPP 1.6
+    §5.18 does not require a cable, so none is plugged.)"""
+    assert variant.actuator_lock, "a socketed variant has an actuator lock"
+    assert csms.call(call.UnlockConnector(connector_id=1)).status == "Unlocked"
+    csms.assert_none("StopTransaction", 3)
+
+
+@pytest.mark.octt("TC_017_2_CS")
+@pytest.mark.tethered
+def test_unlock_without_session_tethered(csms, variant):
+    """Fixed cable, no transaction: UnlockConnector(1) → NotSupported (nothing to
+    unlock, OCPP 1.6 §5.18)."""
+    assert not variant.actuator_lock
+    assert csms.call(call.UnlockConnector(connector_id=1)).status == "NotSupported"
+
+
+@pytest.mark.octt("TC_018_1_CS")
+@pytest.mark.socketed
+def test_unlock_with_session_socket(csms, ev, charger):
+    """Socketed charger, charging: UnlockConnector(1) → Unlocked, StopTransaction
+    reason UnlockCommand with the transaction's idTag, SN Finishing; unplugging
+    then makes the connector Available (OCPP 1.6 §5.18)."""
+    tx_id = start_charging(csms, ev, charger)
+    before = csms.mark()
+    assert csms.call(call.UnlockConnector(connector_id=1)).status == "Unlocked"
+    stop = csms.wait_for("StopTransaction", transactionId=tx_id, reason="UnlockCommand")
+    assert stop["idTag"] == ACCEPTED_TAG
+    # Finishing and StopTransaction may come in either order (catalogue conventions).
+    csms.wait_for("StatusNotification", connectorId=1, status="Finishing", since=before)
+    ev.unplug()
+    csms.wait_for("StatusNotification", connectorId=1, status="Available", errorCode="NoError")
+
+
+@pytest.mark.octt("TC_018_2_CS")
+@pytest.mark.tethered
+def test_unlock_with_session_tethered(csms, ev, charger):
+    """Fixed cable, charging: UnlockConnector(1) → NotSupported and the transaction
+    goes on (no StopTransaction, still Charging); a RemoteStop then ends it with
+    reason Remote (EVR)."""
+    tx_id = start_charging(csms, ev, charger)
+    assert csms.call(call.UnlockConnector(connector_id=1)).status == "NotSupported"
+    csms.assert_none("StopTransaction", 5)
+    assert charger.status()["connector"] == "Charging"
+    result = csms.call(call.RemoteStopTransaction(transaction_id=tx_id))
+    assert result.status == "Accepted"
+    csms.wait_for("StopTransaction", transactionId=tx_id, reason="Remote")
+
+
+@pytest.mark.octt("TC_024_CS")
+@pytest.mark.socketed
+def test_start_lock_failure(csms, ev, charger, spec):
+    """Socketed charger whose actuator cannot lock: remote start Accepted, connector
+    Preparing, then on plug-in SN Faulted with errorCode ConnectorLockFailure (the
+    profile's code for the lock fault) and no StartTransaction."""
+    lock_fault = spec.rtm("EVSE_FAULT_ACT_LOCK_FAULT")
+    charger.lock_jam(True)
+    csms.forbid("StartTransaction")
+    result = csms.call(call.RemoteStartTransaction(id_tag=ACCEPTED_TAG, connector_id=1))
+    assert result.status == "Accepted"
+    csms.wait_for("StatusNotification", connectorId=1, status="Preparing")
+    ev.plug(cable_amps=32)
+    faulted = csms.wait_for("StatusNotification", connectorId=1, status="Faulted", timeout=30)
+    assert faulted["errorCode"] == lock_fault.ocpp_error_code
+    assert faulted["vendorErrorCode"] == lock_fault.hex
+    assert charger.rtm_code() & lock_fault.code
+    csms.assert_none("StartTransaction", 10)
+
+
+@pytest.mark.octt("TC_030_CS")
+@pytest.mark.socketed
+def test_unlock_failure(csms, charger, spec):
+    """Socketed charger whose actuator is jammed: UnlockConnector(1) → UnlockFailed
+    (OCPP 1.6 §5.18). Beyond the OCTT steps: the EVNET then enters its fault state
+    (002 §2.4), SN Faulted with the profile's code for the unlock fault, and only a
+    recovery the profile lists for that code (a power cycle) clears it."""
+    unlock_fault = spec.rtm("EVSE_FAULT_ACT_UNLOCK_FAULT")
+    charger.lock_jam(True)
+    try:
+        assert csms.call(call.UnlockConnector(connector_id=1)).status == "UnlockFailed"
+        faulted = csms.wait_for("StatusNotification", connectorId=1, status="Faulted")
+        assert faulted["errorCode"] == unlock_fault.ocpp_error_code
+        assert faulted["vendorErrorCode"] == unlock_fault.hex
+        charger.lock_jam(False)
+        assert "power_cycle" in unlock_fault.recovery
+        assert "auto" not in unlock_fault.recovery
+        csms.assert_none("StatusNotification", 5, connectorId=1, status="Available")
+    finally:
+        charger.lock_jam(False)
+        if charger.status().get("connector") == "Faulted":
+            charger.power_cycle()
+    boot = csms.wait_for("BootNotification", timeout=60)
+    csms.wait_for("StatusNotification", connectorId=1, status="Available", errorCode="NoError",
+                  since=boot.index)
+    assert csms.call(call.UnlockConnector(connector_id=1)).status == "Unlocked"
+
+
+@pytest.mark.octt("TC_031_CS")
+def test_unlock_unknown_connector(csms, spec):
+    """UnlockConnector for a connector id beyond NumberOfConnectors → NotSupported
+    (PNA 9765, EVR 2, EVT 99; 2 is the first id this charger does not have)."""
+    unknown = int(spec.key("NumberOfConnectors").default) + 1
+    assert csms.call(call.UnlockConnector(connector_id=unknown)).status == "NotSupported"
+    csms.assert_none("StopTransaction", 2)
+
