@@ -34,7 +34,10 @@ def _csms_ssl(config: Any) -> ssl.SSLContext | None:
     if tls is None:
         return None
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.load_cert_chain(tls.cert, tls.key)
+    try:
+        ctx.load_cert_chain(config.resolve(tls.cert), config.resolve(tls.key))
+    except (OSError, ssl.SSLError) as exc:
+        raise RigError(f"{config.path}: csms.tls: cannot load certificate/key ({exc})") from None
     return ctx
 
 
@@ -80,7 +83,9 @@ class Rig:
 
             client_ssl = None
             if server_ssl is not None:
-                client_ssl = ssl.create_default_context(cafile=cfg.csms.tls.ca or cfg.csms.tls.cert)
+                # The twin trusts the rig's certificate as a commissioned charger would.
+                ca = cfg.resolve(cfg.csms.tls.ca or cfg.csms.tls.cert)
+                client_ssl = ssl.create_default_context(cafile=str(ca))
                 client_ssl.check_hostname = False
             self.bench = VirtualBench(config=cfg, profile=self.profile, clock=self.clock,
                                       csms_url=self.csms.url, csms_password=password,

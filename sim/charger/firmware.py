@@ -341,7 +341,8 @@ class Firmware:
             return "Finishing"
         if self._inoperative():
             return "Unavailable"
-        if self.reservation is not None and not self.plugged:
+        # OCPP 1.6 §4.9 (Reserved -> Preparing): the reserved idTag, once authorized, prepares.
+        if self.reservation is not None and not self.plugged and self.authorization is None:
             return "Reserved"
         if self.plugged or self.authorization is not None:
             return "Preparing"

@@ -87,16 +87,20 @@ def build_handlers(twin: ChargerTwin) -> dict[str, Handler]:
             return {"status": "Rejected"}, None
         id_tag = p["idTag"]
         res = fw.reservation
-        if res is not None and id_tag != res.id_tag:
+        # OCPP 1.6 §5.13: another idTag may use the reservation if its parentIdTag matches.
+        by_parent = res is not None and id_tag != res.id_tag
+        if by_parent and not res.parent_id_tag:
             return {"status": "Rejected"}, None
 
         async def start() -> None:
             parent = None
-            if cfg.bool("AuthorizeRemoteTxRequests"):
+            if cfg.bool("AuthorizeRemoteTxRequests") or by_parent:
                 info = await fw.authorize(id_tag)
                 if not info or info.get("status") != "Accepted":
                     return
                 parent = info.get("parentIdTag")
+                if by_parent and parent != res.parent_id_tag:
+                    return  # §5.13: reserved for another group
             fw.authorization = Authorization(
                 id_tag, parent, fw.now() + cfg.int("ConnectionTimeOut", 90), remote=True,
                 charging_profile=profile,
@@ -194,10 +198,14 @@ def build_handlers(twin: ChargerTwin) -> dict[str, Handler]:
             "Heartbeat": lambda: fw.send("Heartbeat", lambda: {}),
             "StatusNotification": lambda: _trigger_status(fw, cid),
             "MeterValues": lambda: _trigger_meter(fw),
+            # OCPP 1.6 §7 FirmwareStatus/DiagnosticsStatus "Idle": triggered and not busy.
             "FirmwareStatusNotification": lambda: fw.send(
-                "FirmwareStatusNotification", lambda: {"status": fw.firmware_status}),
+                "FirmwareStatusNotification", lambda: {"status": fw.firmware_status if (
+                    fw.firmware_status in ("Downloading", "Downloaded", "Installing"))
+                    else "Idle"}),
             "DiagnosticsStatusNotification": lambda: fw.send(
-                "DiagnosticsStatusNotification", lambda: {"status": fw.diagnostics_status}),
+                "DiagnosticsStatusNotification", lambda: {"status": fw.diagnostics_status if (
+                    fw.diagnostics_status == "Uploading") else "Idle"}),
         }
         sender = senders.get(what)
         if sender is None:
