@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import os
 import ssl
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +61,7 @@ class Rig:
         self.clock = Clock(config.sim.speed if config.virtual else 1.0)
         self.loop = LoopThread("rig")
         self.bench: Any = None
+        self.mains_on = True
         self._closed = False
         try:
             self._open()
@@ -91,20 +93,35 @@ class Rig:
                                       csms_url=self.csms.url, csms_password=password,
                                       ssl_context=client_ssl)
             gpio = SimGpio(self.bench.pins)
-            console_port, mains = self.bench.console.port, self.bench.power
+            console_port = self.bench.console.port
         else:
             gpio = RpiGpio()
             console = cfg.charger.console
             console_port = console.port if console else None
-            mains = None
+        mains = self._mains_switch(gpio)
         self.ev = EvEmulator(gpio, cfg.instruments.ev.pins, self.clock)
         self.charger = (Charger(ServiceConsole(console_port), self.clock, mains)
                         if console_port else None)
-        if self.bench is not None:
-            self.bench.power(True)
+        if mains is not None:
+            mains(True)
+
+    def _mains_switch(self, gpio: Gpio) -> Callable[[bool], None] | None:
+        """The fault board's mains relay (normally closed: energised = charger off)."""
+        faults = self.config.instruments.faults
+        pin = faults.pins.get("mains_off") if faults is not None else None
+        if pin is None:
+            return None
+        gpio.setup_output(pin)
+
+        def mains(on: bool) -> None:
+            gpio.write(pin, not on)
+            self.mains_on = on
+
+        return mains
 
     def safe_state(self) -> None:
-        """Leave nothing live: EV in state A with its diode, no cable."""
+        """Leave nothing live: EV in state A with its diode, no cable. (The mains relay
+        is not a hazard: it only ever removes power.)"""
         ev = getattr(self, "ev", None)
         if ev is not None:
             with contextlib.suppress(Exception):

@@ -77,7 +77,7 @@ Pin = Annotated[int, between(0, 27, "a BCM GPIO number from 0 to 27")]
 Backend = Literal["sim", "rpi"]
 IdTagStatus = Literal["Accepted", "Blocked", "Expired", "Invalid", "ConcurrentTx"]
 FaultWire = Literal["rcd_ac", "rcd_dc", "pe_open", "swap_ln", "n_pe_voltage", "lock_jam",
-                    "tamper", "relay_weld"]
+                    "tamper", "relay_weld", "mains_off"]
 
 # Checked types live here, not inline in the classes: the annotations are evaluated
 # later by typing.get_type_hints, where a lambda would not see this module's names.

@@ -46,9 +46,20 @@ class VirtualBench:
         self.console = ConsolePty(self._console_commands())
         self.loop.run(self._attach(), timeout=5)
         self.pins.subscribe(lambda pin, level: self.loop.call_soon(self._kick))
+        faults = config.instruments.faults
+        self._mains_pin = faults.pins.get("mains_off") if faults is not None else None
+        self.pins.subscribe(self._on_pin)
+        # Mains is on unless the relay is energised: the charger powers up with the bench.
+        if self._mains_pin is None or not self.pins.read(self._mains_pin):
+            self.loop.run(self.twin.power_on(), timeout=5)
 
     async def _attach(self) -> None:
         self.console.attach(self.loop.loop)
+
+    def _on_pin(self, pin: int, level: bool) -> None:
+        # The mains relay on the fault board: energised = L and N open = charger off.
+        if pin == self._mains_pin:
+            self.loop.submit(self.twin.power_off() if level else self.twin.power_on())
 
     def _kick(self) -> None:
         if self.twin.fw is not None:
@@ -94,10 +105,6 @@ class VirtualBench:
     def _set_lock_jam(self, args: list[str]) -> str:
         self.twin.lock_jammed = bool(args and args[0] in ("1", "on", "true"))
         return "OK"
-
-    # -- power ----------------------------------------------------------------------
-    def power(self, on: bool) -> None:
-        self.loop.run(self.twin.power_on() if on else self.twin.power_off(), timeout=10)
 
     def close(self) -> None:
         if self.loop.alive:

@@ -56,10 +56,9 @@ def test_wrong_password_is_refused(tmp_path, monkeypatch):
     path.write_text(RIG.format(profile=1, tls=""))
     rig = Rig(load_rig(path))
     try:
-        rig.csms.basic_auth_password = "another-password-123"
-        rig.bench.power(False)
-        rig.csms.disconnect(refuse_reconnect=False)
-        rig.bench.power(True)
+        rig.csms.wait_connected(60)
+        rig.csms.basic_auth_password = "another-password-123"  # the backend's password changed
+        rig.csms.disconnect(refuse_reconnect=False)  # the charger reconnects with its old one
         assert rig.clock.wait_until(
             lambda: any(c.reason == "HTTP Basic auth failed" for c in rig.csms.connections), 60)
     finally:

@@ -158,8 +158,11 @@ class Firmware:
             while True:
                 self.evaluate()
                 self.wake.clear()
+                # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a
+                # cancellation that races with the event, and power-off would hang.
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.wake.wait(), self.clock.wall(TICK_S))
+                    async with asyncio.timeout(self.clock.wall(TICK_S)):
+                        await self.wake.wait()
         finally:
             link_task.cancel()
             with contextlib.suppress(BaseException):
@@ -288,8 +291,9 @@ class Firmware:
             if self._next_aligned is None:
                 self._next_aligned = _next_aligned(utc, aligned)
             elif utc >= self._next_aligned:
-                self._next_aligned = _next_aligned(utc, aligned)
-                self._send_meter_values("Sample.Clock", "MeterValuesAlignedData")
+                boundary, self._next_aligned = self._next_aligned, _next_aligned(utc, aligned)
+                # OCPP 1.6 §9.1.7: an aligned interval is identified by its clock time
+                self._send_meter_values("Sample.Clock", "MeterValuesAlignedData", at=boundary)
         else:
             self._next_aligned = None
 
@@ -535,13 +539,13 @@ class Firmware:
 
         self.send("StopTransaction", build, persistent=True)
 
-    def _send_meter_values(self, context: str, key: str) -> None:
+    def _send_meter_values(self, context: str, key: str, at: datetime | None = None) -> None:
         tx = self.tx
         entries = self.config.csl(key)
         if not entries:
             return
         values = sampled_values(self.meter, entries, context)
-        stamp = iso(self.utc())
+        stamp = iso(at or self.utc())
 
         def build() -> Payload:
             p: Payload = {"connectorId": 1, "meterValue": [{"timestamp": stamp,

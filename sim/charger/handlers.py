@@ -239,7 +239,7 @@ def build_handlers(twin: ChargerTwin) -> dict[str, Handler]:
             "ChargingScheduleAllowedChargingRateUnit"
         ):
             return {"status": "Rejected"}, None
-        now = fw.utc().replace(microsecond=0)
+        now = fw.utc()  # OCPP 1.6 GetCompositeSchedule.conf: schedule starts now, not before
         schedule = fw.nvm.smart.composite(
             now, p["duration"], unit, fw.tx_context(), cfg.int("c_DeviceLimit_I", 320) / 10.0,
         )

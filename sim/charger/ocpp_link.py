@@ -187,9 +187,9 @@ class OcppLink:
             self.session = None
             for task in (receiver, sender):
                 task.cancel()
-            for task in (receiver, sender):
-                with contextlib.suppress(BaseException):
-                    await task
+            # Bounded: the library's call() uses wait_for, which on 3.11 can swallow a
+            # cancellation; a stuck sender must not keep the board from powering off.
+            await asyncio.wait({receiver, sender}, timeout=1.0)
             self._drop_volatile()
             self._on_disconnected()
 

@@ -8,6 +8,7 @@ with their transaction.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -182,7 +183,8 @@ class SmartCharging:
                 if t is not None:
                     edges.add((t - now).total_seconds())
         periods: list[dict[str, Any]] = []
-        for offset in sorted(e for e in edges if 0 <= e < duration):
+        # OCPP 1.6 ChargingSchedulePeriod: whole-second startPeriods, strictly increasing.
+        for offset in sorted({math.ceil(e) for e in edges if 0 <= math.ceil(e) < duration}):
             amps = self.limit_at(now + timedelta(seconds=offset), tx, connector_id)
             amps = device_limit_a if amps is None else min(amps, device_limit_a)
             value = round(amps if unit == "A" else amps / self._amps_per_watt, 1)

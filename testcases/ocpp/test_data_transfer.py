@@ -14,7 +14,7 @@ def test_data_transfer_to_charge_point(csms, variant):
     an answer (within 5 s) with status Rejected, UnknownMessageId or UnknownVendorId
     (OCPP 1.6 §5.6: an unknown vendorId is UnknownVendorId). With the charger's own
     vendorId but an unknown messageId the answer must not be Accepted."""
-    assert UNKNOWN_VENDOR != variant.charge_point_vendor
+    assert variant.charge_point_vendor != UNKNOWN_VENDOR
     result = csms.call(call.DataTransfer(vendor_id=UNKNOWN_VENDOR, message_id="RigProbe",
                                          data="ping"), timeout=5)
     assert result.status == "UnknownVendorId"
