@@ -205,6 +205,11 @@ class OcppLink:
         if self.session is not None:
             await self.session._connection.close()
 
+    def abort(self) -> None:
+        """Power loss: the TCP connection dies without a closing handshake."""
+        if self.session is not None:
+            self.session._connection.transport.abort()
+
     # -- sending ------------------------------------------------------------------
     async def _send_loop(self, session: _Session) -> None:
         while True:

@@ -105,6 +105,8 @@ class ChargerTwin:
         if not self.powered:
             return
         self.powered = False
+        if self.fw is not None:
+            self.fw.link.abort()
         task, self._task = self._task, None
         if task is not None:
             task.cancel()

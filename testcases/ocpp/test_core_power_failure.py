@@ -30,9 +30,10 @@ def test_power_failure_stop_after_boot(csms, ev, charger):
     Preparing (the cable is still in) — OCPP 1.6 does not fix which."""
     tx_id = start_charging(csms, ev, charger)
     start = csms.wait_for("StartTransaction", since=0)
-    charger.power(False)
     off = csms.mark()
-    csms.wait_disconnected(10)
+    # A mains cut gives the charger no chance to close its connection: the backend
+    # may see it only as silence until the charger connects again.
+    charger.power(False)
     charger.clock.sleep(5)
     assert not any(m.direction == "in" for m in list(csms.history)[off:] if m.is_call)
     charger.power(True)
