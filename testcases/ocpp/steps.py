@@ -72,13 +72,15 @@ def remote_start(csms: Any, id_tag: str = ACCEPTED_TAG, connector_id: int = 1) -
         csms.wait_for("Authorize", idTag=id_tag)
 
 
-def remote_stop(csms: Any, transaction_id: int, id_tag: str = ACCEPTED_TAG) -> None:
+def remote_stop(csms: Any, transaction_id: int, id_tag: str = ACCEPTED_TAG,
+                status: str = "Finishing") -> None:
     """RemoteStopTransaction Accepted → StopTransaction reason Remote with the same
-    transactionId and idTag, and StatusNotification Finishing (either order)."""
+    transactionId and idTag, and StatusNotification ``status`` (either order):
+    Finishing while a cable is still connected, Available when nothing is (§4.9)."""
     mark = csms.mark()
     result = csms.call(call.RemoteStopTransaction(transaction_id=transaction_id))
     assert result.status == "Accepted", f"RemoteStopTransaction: {result.status}"
     stop = csms.wait_for("StopTransaction", since=mark, transactionId=transaction_id)
     assert stop["reason"] == "Remote"
     assert stop.get("idTag") == id_tag
-    csms.wait_for("StatusNotification", since=mark, connectorId=1, status="Finishing")
+    csms.wait_for("StatusNotification", since=mark, connectorId=1, status=status)

@@ -32,6 +32,24 @@ def _remote_charging(csms, ev, id_tag: str = ACCEPTED_TAG) -> int:
     return transaction_id_of(csms, start)
 
 
+def _status_after_ev_side_stop(variant) -> str:
+    """OCPP 1.6 §4.9: Finishing while the connector is not yet free for a new user. On a
+    socket the cable is still in the charger after the EV side let go, so Finishing;
+    a tethered cable unplugged at the car leaves the connector free: Available."""
+    return "Finishing" if variant.connector == "socket" else "Available"
+
+
+def _cable_out(csms, ev, variant, mark: int) -> None:
+    """After the stop: SN Finishing with a socket's cable still in, then the cable out →
+    SN Available; on a tethered charger the connector is Available at once (§4.9)."""
+    after = csms.wait_for("StatusNotification", since=mark, connectorId=1,
+                          status=_status_after_ev_side_stop(variant))
+    ev.unplug()
+    if after["status"] != "Available":
+        csms.wait_for("StatusNotification", since=after.index + 1, connectorId=1,
+                      status="Available")
+
+
 def _ev_side_disconnect(ev) -> None:
     """The driver unplugs at the car: CP back to state A. On a socketed charger the cable
     stays in the charger's socket (PP still there); on a tethered one this is the
@@ -97,12 +115,14 @@ def test_identification_first_connection_timeout(csms, charger):
 
 
 @pytest.mark.octt("TC_005_1_CS")
-def test_ev_side_disconnect_stop_unlock(csms, ev, spec):
+def test_ev_side_disconnect_stop_unlock(csms, ev, spec, variant):
     """StopTransactionOnEVSideDisconnect=true, UnlockConnectorOnEVSideDisconnect=true:
     a remote-started session; the EV side disconnects → StopTransaction reason
     EVDisconnected with the same transactionId and idTag, SN Finishing (either order),
-    and SN Available once the cable is out. (MinimumStatusDuration=0 is set only if
-    the charger has the key.)"""
+    and SN Available once the cable is out. A tethered charger whose cable was
+    unplugged at the car is free at once and may go straight to Available (OCPP 1.6
+    §4.9; EVT accepts it). MinimumStatusDuration=0 is set only if the charger has the
+    key (the EVNET does not)."""
     if "MinimumStatusDuration" in spec.config_keys:
         configure(csms, MinimumStatusDuration=0)
     configure(csms, StopTransactionOnEVSideDisconnect=True,
@@ -113,9 +133,7 @@ def test_ev_side_disconnect_stop_unlock(csms, ev, spec):
     stop = csms.wait_for("StopTransaction", since=mark, transactionId=tx_id)
     assert stop["reason"] == "EVDisconnected"
     assert stop["idTag"] == ACCEPTED_TAG
-    csms.wait_for("StatusNotification", since=mark, connectorId=1, status="Finishing")
-    ev.unplug()
-    csms.wait_for("StatusNotification", since=mark, connectorId=1, status="Available")
+    _cable_out(csms, ev, variant, mark)
 
 
 @pytest.mark.octt("TC_005_2_CS")
@@ -135,19 +153,20 @@ def test_ev_side_disconnect_stop_no_unlock(csms, ev, spec, variant):
     stop = csms.wait_for("StopTransaction", since=mark, transactionId=tx_id)
     assert stop["reason"] == "EVDisconnected"
     assert stop["idTag"] == ACCEPTED_TAG
-    csms.wait_for("StatusNotification", since=mark, connectorId=1, status="Finishing")
+    csms.wait_for("StatusNotification", since=mark, connectorId=1,
+                  status=_status_after_ev_side_stop(variant))
     result = csms.call(call.UnlockConnector(connector_id=1))
     assert result.status == ("Unlocked" if variant.actuator_lock else "NotSupported")
-    ev.unplug()
-    csms.wait_for("StatusNotification", since=mark, connectorId=1, status="Available")
+    _cable_out(csms, ev, variant, mark)
 
 
 @pytest.mark.octt("TC_005_3_CS")
-def test_ev_side_disconnect_tx_stays(csms, ev, spec):
+def test_ev_side_disconnect_tx_stays(csms, ev, spec, variant):
     """StopTransactionOnEVSideDisconnect=false, UnlockConnectorOnEVSideDisconnect=false:
     the EV side disconnects → SN SuspendedEV (or SuspendedEVSE), the transaction stays
     open (no StopTransaction) → RemoteStopTransaction → Accepted → StopTransaction
-    reason Remote → SN Finishing → cable out → SN Available."""
+    reason Remote → SN Finishing → cable out → SN Available (tethered: Available at
+    once, see TC_005_1)."""
     if "MinimumStatusDuration" in spec.config_keys:
         configure(csms, MinimumStatusDuration=0)
     configure(csms, StopTransactionOnEVSideDisconnect=False,
@@ -160,9 +179,9 @@ def test_ev_side_disconnect_tx_stays(csms, ev, spec):
     assert suspended["status"] in ("SuspendedEV", "SuspendedEVSE"), suspended.brief()
     csms.assert_none("StatusNotification", 10, connectorId=1, status="Finishing")
     csms.allow("StopTransaction")
-    remote_stop(csms, tx_id)
-    ev.unplug()
-    csms.wait_for("StatusNotification", connectorId=1, status="Available")
+    mark = csms.mark()
+    remote_stop(csms, tx_id, status=_status_after_ev_side_stop(variant))
+    _cable_out(csms, ev, variant, mark)
 
 
 @pytest.mark.octt("TC_068_CS")

@@ -22,16 +22,6 @@ def _entry(id_tag: str, status: str = "Accepted") -> dict:
     return {"id_tag": id_tag, "id_tag_info": {"status": status}}
 
 
-@pytest.mark.octt("TC_042_1_CS")
-def test_get_local_list_version_not_supported(csms, spec):
-    """A charger without the LocalAuthListManagement profile answers
-    GetLocalListVersion with listVersion -1 (OCPP 1.6 §5.10)."""
-    if _supported(spec):
-        pytest.skip(f"{spec.model} supports {FEATURE} (profile ocpp.feature_profiles): "
-                    "TC_042_2_CS applies instead")
-    assert _version(csms) == -1
-
-
 @pytest.mark.octt("TC_042_2_CS")
 def test_get_local_list_version_empty(csms, spec):
     """LocalAuthListEnabled=true, a Full SendLocalList without entries is Accepted,
@@ -89,17 +79,6 @@ def test_send_local_list(csms, ev, charger, spec):
     plug_in(csms, ev)
     charger.present_tag(ACCEPTED_TAG)
     csms.wait_for("Authorize", idTag=ACCEPTED_TAG, since=mark)
-
-
-@pytest.mark.octt("TC_043_1_CS")
-def test_send_local_list_not_supported(csms, spec):
-    """A charger without LocalAuthListManagement answers SendLocalList NotSupported."""
-    if _supported(spec):
-        pytest.skip(f"{spec.model} supports {FEATURE} (profile ocpp.feature_profiles): "
-                    "TC_043_CS applies instead")
-    result = csms.call(call.SendLocalList(list_version=1, update_type="Full",
-                                          local_authorization_list=[_entry(ACCEPTED_TAG)]))
-    assert result.status == "NotSupported"
 
 
 @pytest.mark.octt("TC_043_2_CS")

@@ -170,64 +170,6 @@ def test_reservation_rejected(csms, spec):
     csms.assert_none("StatusNotification", 3, status="Reserved")
 
 
-@pytest.mark.octt("TC_049_CS")
-def test_reservation_charge_point(csms, ev, charger, spec):
-    """ReserveNow(connectorId 0) Accepted → SN(1) Reserved → reserved idTag →
-    SN Preparing → plug → StartTransaction → SN Charging. Only with
-    ReserveConnectorZeroSupported=true."""
-    _needs_reservation(spec)
-    if not _zero_supported(spec):
-        pytest.skip("ReserveConnectorZeroSupported is false in the profile")
-    rid, status, _ = _reserve(csms, connector_id=0)
-    assert status == "Accepted"
-    csms.wait_for("StatusNotification", connectorId=1, status="Reserved")
-    charger.present_tag(ACCEPTED_TAG)
-    csms.wait_for("StatusNotification", connectorId=1, status="Preparing")
-    ev.plug(cable_amps=32)
-    start = csms.wait_for("StartTransaction", connectorId=1, idTag=ACCEPTED_TAG)
-    assert start["reservationId"] == rid
-    ev.set_state("C")
-    csms.wait_for("StatusNotification", connectorId=1, status="Charging")
-
-
-def _skip_zero(spec) -> None:
-    _needs_reservation(spec)
-    if not _zero_supported(spec):
-        pytest.skip("ReserveConnectorZeroSupported is false in the profile: the charger "
-                    "rejects every connector-0 reservation (TC_050_4_CS covers that)")
-
-
-@pytest.mark.octt("TC_050_1_CS")
-def test_reservation_charge_point_faulted(csms, ev, spec):
-    """ReserveNow(0) while the connector is faulted → Faulted."""
-    _skip_zero(spec)
-    ev.diode(False)
-    ev.plug(cable_amps=32)
-    csms.wait_for("StatusNotification", connectorId=1, status="Faulted")
-    _, status, _ = _reserve(csms, connector_id=0)
-    assert status == "Faulted"
-
-
-@pytest.mark.octt("TC_050_2_CS")
-def test_reservation_charge_point_occupied(csms, ev, spec):
-    """ReserveNow(0) while the only connector is in use → Occupied."""
-    _skip_zero(spec)
-    plug_in(csms, ev)
-    _, status, _ = _reserve(csms, connector_id=0)
-    assert status == "Occupied"
-
-
-@pytest.mark.octt("TC_050_3_CS")
-def test_reservation_charge_point_unavailable(csms, spec):
-    """ReserveNow(0) while the charge point is Inoperative → Unavailable."""
-    _skip_zero(spec)
-    assert csms.call(call.ChangeAvailability(connector_id=0, type="Inoperative")).status \
-        == "Accepted"
-    csms.wait_for("StatusNotification", connectorId=1, status="Unavailable")
-    _, status, _ = _reserve(csms, connector_id=0)
-    assert status == "Unavailable"
-
-
 @pytest.mark.octt("TC_050_4_CS")
 def test_reservation_charge_point_rejected(csms, spec):
     """ReserveNow(connectorId 0) on a charger with ReserveConnectorZeroSupported=false
