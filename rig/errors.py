@@ -32,3 +32,11 @@ class InstrumentError(RigError):
         self.instrument = instrument
         self.address = address
         super().__init__(f"{instrument} at {address}: {problem}")
+
+
+class MissingWire(RigError):
+    """The configured rig lacks the instrument or wire a testcase needs.
+
+    The pytest plugin turns it into a skip that names what is missing; on the
+    virtual bench every wire exists, so nothing skips there.
+    """

@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from drivers.charger.console import ServiceConsole
 from rig.clock import Clock
+from rig.errors import MissingWire
 
 
 class Charger:
@@ -41,9 +42,14 @@ class Charger:
     def firmware(self) -> str:
         return self.console.command("version")
 
+    @property
+    def has_mains(self) -> bool:
+        return self._mains is not None
+
     def power(self, on: bool) -> None:
         if self._mains is None:
-            raise RuntimeError("this rig cannot switch the charger's mains")
+            raise MissingWire("this rig cannot switch the charger's mains "
+                              "(instruments.faults.pins.mains_off or an AC source)")
         self._mains(on)
 
     def power_cycle(self, off_s: float = 5.0) -> None:

@@ -81,6 +81,7 @@ class Nvm:
     local_ids: itertools.count = field(default_factory=lambda: itertools.count(1))
     reset_reason: int = 1  # VendorID3 code for the next boot: CC_RST_POWERON
     pending_stop_reason: str = "PowerLoss"
+    last_alive: datetime | None = None  # the RTC time the board last ran (power-loss stop)
 
 
 class Firmware:
@@ -110,6 +111,7 @@ class Firmware:
         self.meter = MeterReading(energy_wh=nvm.energy_wh)
         self.wake = asyncio.Event()
         # volatile state (lost on power off)
+        self.scheduled_availability: dict[int, str] = {}
         self.boot_status: str | None = None  # None until the first BootNotification answer
         self.tx: Transaction | None = None
         self.authorization: Authorization | None = None
@@ -226,12 +228,15 @@ class Firmware:
         if lost is not None and self.tx is None:
             # The transaction that was running when power went away ends now (§3.16.2).
             self.nvm.open_tx = None
-            self._send_stop(lost, self.nvm.pending_stop_reason, self.nvm.energy_wh)
+            # Stamped with the last moment the board was alive, not the boot time.
+            self._send_stop(lost, self.nvm.pending_stop_reason, self.nvm.energy_wh,
+                            self.nvm.last_alive)
         self.nvm.pending_stop_reason = "PowerLoss"
 
     # -- the periodic evaluation --------------------------------------------------------
     def evaluate(self) -> None:
         now = self.now()
+        self.nvm.last_alive = self.utc()
         self._update_meter(now)
         self.pilot = read_pilot(self._relays())
         self._check_faults()
@@ -514,10 +519,13 @@ class Firmware:
         self.nvm.smart.end_transaction()
         self.finishing = self.plugged or not self._pp_removed()
         self._send_stop(tx, reason, self.meter.energy_wh)
+        self.nvm.availability.update(self.scheduled_availability)  # §5.2 "Scheduled"
+        self.scheduled_availability.clear()
         self.kick()
 
-    def _send_stop(self, tx: Transaction, reason: str, energy_wh: float) -> None:
-        stop_time = self.utc()
+    def _send_stop(self, tx: Transaction, reason: str, energy_wh: float,
+                   stop_time: datetime | None = None) -> None:
+        stop_time = stop_time or self.utc()
         meter_stop = int(energy_wh)
         data_keys = self.config.csl("StopTxnSampledData")
         reading = MeterReading(**{**self.meter.__dict__, "energy_wh": energy_wh})

@@ -41,10 +41,13 @@ def build_handlers(twin: ChargerTwin) -> dict[str, Handler]:
         cid, kind = p["connectorId"], p["type"]
         if not valid_connector(cid):
             return {"status": "Rejected"}, None
-        scheduled = fw.tx is not None and kind == "Inoperative"
+        if fw.tx is not None and kind == "Inoperative":
+            # OCPP 1.6 §5.2: during a transaction the change waits for its end.
+            fw.scheduled_availability[cid] = kind
+            return {"status": "Scheduled"}, None
         fw.nvm.availability[cid] = kind
         fw.kick()
-        return {"status": "Scheduled" if scheduled else "Accepted"}, None
+        return {"status": "Accepted"}, None
 
     def change_configuration(p: Payload) -> Reply:
         key, value = p["key"], p["value"]
