@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 CALL, CALLRESULT, CALLERROR = 2, 3, 4
@@ -175,12 +175,3 @@ class History:
 def frame_text(payload: Any) -> str:
     return json.dumps(payload, separators=(",", ":"))
 
-
-@dataclass
-class Expectation:
-    """What a test said about an action: a scripted response, or forbidden."""
-
-    action: str
-    response: Any = None
-    forbidden: bool = False
-    seen: list[Message] = field(default_factory=list)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import urllib.request
 from collections.abc import Callable
-from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from sim.charger.auth import parse_time
@@ -278,8 +277,7 @@ def build_handlers(twin: ChargerTwin) -> dict[str, Handler]:
 def _trigger_status(fw: Any, cid: int | None) -> None:
     for c in ([cid] if cid is not None else [0, 1]):
         fw.reported.pop(c, None)
-        fw._report(c, fw.connector0_status() if c == 0 else fw.connector_status(),
-                   vendor=None if c else None)
+        fw._report(c, fw.connector0_status() if c == 0 else fw.connector_status())
 
 
 def _trigger_meter(fw: Any) -> None:
@@ -296,6 +294,3 @@ def http_put(url: str, data: bytes, timeout: float) -> None:
     with urllib.request.urlopen(req, timeout=timeout):  # noqa: S310
         pass
 
-
-def later(seconds: float) -> timedelta:
-    return timedelta(seconds=seconds)

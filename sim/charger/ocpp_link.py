@@ -14,7 +14,7 @@ import contextlib
 import dataclasses
 import ssl
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -233,7 +233,7 @@ class OcppLink:
             except OCPPError:
                 result = None
             self._finish(msg, None if result is None else
-                         snake_to_camel_case(dataclasses.asdict(result)))
+                         strip_nones(snake_to_camel_case(dataclasses.asdict(result))))
 
     def _finish(self, msg: Outgoing, result: Payload | None) -> None:
         with contextlib.suppress(ValueError):
@@ -251,5 +251,3 @@ def strip_nones(payload: Any) -> Any:
         return [strip_nones(v) for v in payload]
     return payload
 
-
-Awaitable_ = Awaitable  # re-export for typing in firmware

@@ -33,10 +33,7 @@ def cp_levels(relays: dict[str, bool]) -> tuple[float, float]:
                     if relays.get(name)]
     if not conductances:
         return 12.0, -12.0
-    load = 1 / sum(conductances)
-    if relays.get("r_c") or relays.get("r_d"):
-        # C and D resistors only count with B's (they sit after the same diode).
-        pass
+    load = 1 / sum(conductances)  # C's and D's resistors sit in parallel with B's
     diode_present = not relays.get("diode_short")
     vd = V_DIODE if diode_present else 0.0
     high = vd + (12.0 - vd) * load / (load + R_SOURCE)
@@ -55,11 +52,3 @@ def read_pilot(relays: dict[str, bool]) -> PilotReading:
     high, low = cp_levels(relays)
     return PilotReading(decode(high), high, low)
 
-
-def pp_amps(pp_ohms: float | None, bands: list) -> int | None:
-    if pp_ohms is None:
-        return None
-    for band in bands:
-        if band.min_ohm <= pp_ohms <= band.max_ohm:
-            return int(band.amps)
-    return None
