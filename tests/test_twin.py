@@ -162,3 +162,18 @@ def test_composite_schedule_merges_periods():
     comp = sc.composite(NOW, 1200, "A", None, 32.0)
     assert comp["chargingSchedulePeriod"] == [{"startPeriod": 0, "limit": 16.0},
                                               {"startPeriod": 600, "limit": 8.0}]
+
+
+def test_undefined_cp_level_faults_only_when_it_persists():
+    fw, relays, pp, link = make_fw()
+    code = PROFILE.rtm("EVSE_FAULT_CP_STATE").code
+    relays.update(cp_short=True)  # state E
+    fw.evaluate()
+    assert fw.rtm == 0  # a single sample while relays switch is no fault
+    relays.clear()
+    fw.evaluate()
+    relays.update(cp_short=True)
+    fw.evaluate()
+    fw.clock._t0 -= 1.0  # one wall second at speed 1000: far beyond the debounce
+    fw.evaluate()
+    assert fw.rtm & code

@@ -60,7 +60,9 @@ class EvEmulator:
         if state not in STATE_RELAYS:
             raise ValueError(f"CP state must be one of {', '.join(STATE_RELAYS)}, got {state!r}")
         wanted = set(STATE_RELAYS[state])
-        for name in CP_RELAYS:
+        # r_b opens last: C → A passes through B (as a car does: S2 opens, then the plug
+        # leaves), never through r_c alone, an undefined CP level (≈7 V).
+        for name in reversed(CP_RELAYS):
             if name not in wanted:
                 self._relay(name, False)
         for name in STATE_RELAYS[state]:

@@ -28,6 +28,10 @@ from sim.charger.pilot import PilotReading, read_pilot
 from sim.charger.smart_charging import SmartCharging, TxContext
 
 TICK_S = 0.25  # spec seconds between evaluations when nothing wakes the firmware
+# An undefined CP level must last this long (spec s) before it is fault 0x0080. The
+# manuals give no figure; 0.1 s is well above relay bounce (≈10 ms) and well below
+# any human-visible delay.
+CP_DEBOUNCE_S = 0.1
 
 
 def iso(t: datetime) -> str:
@@ -112,6 +116,7 @@ class Firmware:
         self.wake = asyncio.Event()
         # volatile state (lost on power off)
         self.scheduled_availability: dict[int, str] = {}
+        self._odd_pilot_since: float | None = None
         self.boot_status: str | None = None  # None until the first BootNotification answer
         self.tx: Transaction | None = None
         self.authorization: Authorization | None = None
@@ -270,7 +275,13 @@ class Firmware:
         elif self.pilot.state in ("B", "C", "D") and self.pilot.low_v > -10.0:
             code |= diode
         elif self.pilot.state in ("E", "?"):
-            code |= cp_state
+            # A level seen while relays switch is not a fault: it must persist.
+            if self._odd_pilot_since is None:
+                self._odd_pilot_since = self.now()
+            elif self.now() - self._odd_pilot_since >= CP_DEBOUNCE_S:
+                code |= cp_state
+        if self.pilot.state not in ("E", "?"):
+            self._odd_pilot_since = None
         self.rtm = code
 
     def _check_timers(self, now: float) -> None:
@@ -397,7 +408,8 @@ class Firmware:
                 self.stop_transaction("Local")
                 return
             info = await self.authorize(id_tag)
-            if info and tx.parent_id_tag and info.get("parentIdTag") == tx.parent_id_tag:
+            if (info and info.get("status") == "Accepted" and tx.parent_id_tag
+                    and info.get("parentIdTag") == tx.parent_id_tag):
                 tx.stop_id_tag = id_tag  # OCPP 1.6 §6.49: idTag = the identifier that stopped it
                 self.stop_transaction("Local")
             return
