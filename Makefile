@@ -18,6 +18,8 @@ run: $(STAMP)
 	@mkdir -p reports
 	$(BIN)/pytest testcases/ocpp -n $(WORKERS) -q -m "not tethered" --rig rigs/sim.yaml \
 	    --junitxml=reports/junit-ocpp.xml --alluredir=reports/allure-results
+	$(BIN)/pytest testcases/ocpp -n $(WORKERS) -q -m tethered --rig rigs/sim-t2.yaml \
+	    --junitxml=reports/junit-ocpp-t2.xml --alluredir=reports/allure-results
 
 ## make test: lint, the framework's tests, and every testcase against the virtual bench
 test: $(STAMP)
