@@ -15,6 +15,7 @@ from rig.loop import LoopThread
 from rig.profile import Profile
 from sim.charger.console import ConsolePty
 from sim.charger.twin import ChargerTwin
+from sim.electrical import Circuit
 from sim.pins import PinBank
 
 EV_RELAYS = ("r_b", "r_c", "r_d", "cp_short", "diode_short")
@@ -32,6 +33,7 @@ class VirtualBench:
         self._relay_pins = {name: getattr(ev_pins, name) for name in EV_RELAYS}
         self._pp_pins = {getattr(ev_pins, name): ohms for name, ohms in PP_PINS.items()}
         self.csms_url = csms_url
+        self.circuit = Circuit(int(profile.ratings["phases"].value))
         self.twin = ChargerTwin(
             profile=profile,
             variant=config.variant,
@@ -42,6 +44,7 @@ class VirtualBench:
             charge_point_id=config.charger.charge_point_id,
             password=lambda: csms_password,
             ssl_context=ssl_context,
+            circuit=self.circuit,
         )
         self.console = ConsolePty(self._console_commands())
         self.loop.run(self._attach(), timeout=5)
@@ -49,9 +52,8 @@ class VirtualBench:
         faults = config.instruments.faults
         self._mains_pin = faults.pins.get("mains_off") if faults is not None else None
         self.pins.subscribe(self._on_pin)
-        # Mains is on unless the relay is energised: the charger powers up with the bench.
-        if self._mains_pin is None or not self.pins.read(self._mains_pin):
-            self.loop.run(self.twin.power_on(), timeout=5)
+        self.circuit.subscribe(lambda: self.loop.call_soon(self._follow_supply))
+        self.loop.run(self._follow_supply_async(), timeout=5)
 
     async def _attach(self) -> None:
         self.console.attach(self.loop.loop)
@@ -59,7 +61,18 @@ class VirtualBench:
     def _on_pin(self, pin: int, level: bool) -> None:
         # The mains relay on the fault board: energised = L and N open = charger off.
         if pin == self._mains_pin:
-            self.loop.submit(self.twin.power_off() if level else self.twin.power_on())
+            self.circuit.update(lambda c: setattr(c, "mains_relay_closed", not level))
+
+    def _follow_supply(self) -> None:
+        self.loop.loop.create_task(self._follow_supply_async())
+        self._kick()
+
+    async def _follow_supply_async(self) -> None:
+        """The charger runs while its supply terminals carry voltage."""
+        if self.circuit.powered and not self.twin.powered:
+            await self.twin.power_on()
+        elif not self.circuit.powered and self.twin.powered:
+            await self.twin.power_off()
 
     def _kick(self) -> None:
         if self.twin.fw is not None:

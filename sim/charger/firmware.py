@@ -26,6 +26,7 @@ from sim.charger.metering import MeterReading, sampled_values, split_measurand
 from sim.charger.ocpp_link import OcppLink, Outgoing, Payload
 from sim.charger.pilot import PilotReading, read_pilot
 from sim.charger.smart_charging import SmartCharging, TxContext
+from sim.electrical import Circuit
 
 TICK_S = 0.25  # spec seconds between evaluations when nothing wakes the firmware
 # An undefined CP level must last this long (spec s) before it is fault 0x0080. The
@@ -102,6 +103,7 @@ class Firmware:
         link_factory: Callable[[Firmware], OcppLink],
         nvm: Nvm,
         serial: str,
+        circuit: Circuit | None = None,
     ) -> None:
         self.profile = profile
         self.variant = variant
@@ -111,6 +113,7 @@ class Firmware:
         self.nvm = nvm
         self.serial = serial
         self.config = nvm.config
+        self.circuit = circuit or Circuit(int(profile.ratings["phases"].value))
         self.link = link_factory(self)
         self.meter = MeterReading(energy_wh=nvm.energy_wh)
         self.wake = asyncio.Event()
@@ -257,9 +260,12 @@ class Firmware:
             self._send_boot()
 
     def _update_meter(self, now: float) -> None:
+        """The charger's own meter: voltage at its supply, current through its outlet."""
         dt = max(0.0, now - self._last_energy_t)
         self._last_energy_t = now
         self.meter.energy_wh += self.meter.voltage_v * self.meter.current_a * dt / 3600.0
+        self.meter.voltage_v = self.circuit.supply_v()
+        self.meter.current_a = self.circuit.ev_amps()
         self.meter.offered_a = self.offered_current()
 
     def _check_faults(self) -> None:
@@ -340,8 +346,7 @@ class Firmware:
             and self.pilot.state in allowed_states
             and self.offered_current() >= 6.0
         )
-        if not self.contactor:
-            self.meter.current_a = 0.0
+        self.circuit.contactor_cmd = self.contactor
 
     # -- status ----------------------------------------------------------------------
     def connector0_status(self) -> str:

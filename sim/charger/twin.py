@@ -21,6 +21,7 @@ from sim.charger.config_store import ConfigStore
 from sim.charger.firmware import Firmware, Nvm
 from sim.charger.ocpp_link import OcppLink
 from sim.charger.smart_charging import SmartCharging
+from sim.electrical import Circuit
 
 BOOT_DELAY_S = 2.0  # spec seconds from power-on to the first connection attempt
 RESET_OFF_S = {"Soft": 1.0, "Hard": 3.0}  # how long each reset keeps the board down
@@ -41,6 +42,7 @@ class ChargerTwin:
         firmware_version: str = "1.5.7.000014",
         password: Callable[[], str | None] = lambda: None,
         ssl_context: ssl.SSLContext | None = None,
+        circuit: Circuit | None = None,
     ) -> None:
         self.profile = profile
         self.variant = profile.variant(variant)
@@ -52,6 +54,7 @@ class ChargerTwin:
         self.serial = serial
         self._password = password
         self._ssl = ssl_context
+        self.circuit = circuit or Circuit(int(profile.ratings["phases"].value))
         self.nvm = self._fresh_nvm(firmware_version)
         self.fw: Firmware | None = None  # type: ignore[assignment]
         self._task: asyncio.Task[None] | None = None
@@ -90,7 +93,7 @@ class ChargerTwin:
         fw = Firmware(
             profile=self.profile, variant=self.variant, clock=self.clock,
             relays=self._relays, pp_ohms=self._pp_ohms, link_factory=self._make_link,
-            nvm=self.nvm, serial=self.serial,
+            nvm=self.nvm, serial=self.serial, circuit=self.circuit,
         )
         self.fw = fw
         fw.link._handlers = handlers_mod.build_handlers(self)
