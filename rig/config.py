@@ -76,8 +76,13 @@ def _i2c_bus(value: int | str) -> str | None:
 Pin = Annotated[int, between(0, 27, "a BCM GPIO number from 0 to 27")]
 Backend = Literal["sim", "rpi"]
 IdTagStatus = Literal["Accepted", "Blocked", "Expired", "Invalid", "ConcurrentTx"]
-FaultWire = Literal["rcd_ac", "rcd_dc", "pe_open", "swap_ln", "n_pe_voltage", "lock_jam",
-                    "tamper", "relay_weld", "mains_off"]
+FaultWire = Literal["rcd_ac", "rcd_ac_2", "rcd_dc", "rcd_dc_2", "pe_open", "swap_ln",
+                    "n_pe_voltage", "lock_jam", "tamper", "relay_weld", "mains_off"]
+# Fault relays that switch a fixed resistor or source: the rig file gives its value.
+ValueWire = Literal["rcd_ac", "rcd_ac_2", "rcd_dc", "rcd_dc_2", "n_pe_voltage"]
+FaultValue = Annotated[float, Check.where(lambda v: 0 < v <= 300,
+                                          "a number > 0 and <= 300 (mA of leakage, "
+                                          "V for n_pe_voltage)")]
 
 # Checked types live here, not inline in the classes: the annotations are evaluated
 # later by typing.get_type_hints, where a lambda would not see this module's names.
@@ -201,6 +206,9 @@ class EvEmulatorConfig:
 
     backend: Backend = "sim"
     pins: EvPins = field(default_factory=EvPins)
+    # A programmable PP resistor (digital rheostat) besides the relays: set_pp() then
+    # accepts any value in ohms. The virtual board always has one.
+    pp_programmable: bool = False
 
 
 @dataclass(frozen=True)
@@ -235,10 +243,18 @@ class LedSensorConfig:
 
 @dataclass(frozen=True)
 class FaultBoardConfig:
-    """The fault-injection relays; a wire not listed here is absent (its tests skip)."""
+    """The fault-injection relays; a wire not listed here is absent (its tests skip).
+
+    ``values``: what each fixed-value relay injects on a real board — mA of leakage
+    through the resistor of ``rcd_ac``/``rcd_dc`` (and the optional second relays
+    ``rcd_ac_2``/``rcd_dc_2``: closed together the currents add, so two resistors give
+    a value just inside and one just outside a trip threshold), V for ``n_pe_voltage``.
+    The virtual board's sources are programmable and need no values.
+    """
 
     backend: Backend = "sim"
     pins: dict[FaultWire, Pin] = field(default_factory=dict)
+    values: dict[ValueWire, FaultValue] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -310,6 +326,7 @@ def check_rig(config: RigConfig) -> None:
     _check_profile(config)
     _check_bench(config)
     _check_pins(config)
+    _check_fault_values(config)
     _check_security(config)
 
 
@@ -374,6 +391,27 @@ def _check_pins(config: RigConfig) -> None:
         if pin in used:
             raise _fail(config, key_path, f"pin {pin} is already used by {used[pin]}")
         used[pin] = key_path
+
+
+def _check_fault_values(config: RigConfig) -> None:
+    """A fixed-value relay is useless without its value; a value without its relay is a
+    typo. (The virtual board's sources are programmable: values optional there.)"""
+    faults = config.instruments.faults
+    if faults is None:
+        return
+    for wire in faults.values:
+        if wire not in faults.pins:
+            raise _fail(config, f"instruments.faults.values.{wire}",
+                        f"no relay for {wire}: add instruments.faults.pins.{wire} or remove "
+                        "this value")
+    if faults.backend == "sim":
+        return
+    for wire in ("rcd_ac", "rcd_ac_2", "rcd_dc", "rcd_dc_2", "n_pe_voltage"):
+        if wire in faults.pins and wire not in faults.values:
+            unit = "V between N and PE" if wire == "n_pe_voltage" else \
+                "mA of leakage its resistor draws at nominal voltage"
+            raise _fail(config, f"instruments.faults.values.{wire}",
+                        f"the {unit} (relay {wire} is wired: its value must be known)")
 
 
 def _check_security(config: RigConfig) -> None:

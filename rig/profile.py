@@ -372,6 +372,14 @@ class OcppSupport(_Entry):
 
 
 @dataclass(frozen=True, kw_only=True)
+class FirmwareImage(_Entry):
+    """What an update image the charger installs looks like: ``header`` + version + newline."""
+
+    header: str
+    file_type: str
+
+
+@dataclass(frozen=True, kw_only=True)
 class WebPage(_Entry):
     """One block of the web client: the labels a driver parses ("RTM Err Code" …)."""
 
@@ -399,6 +407,7 @@ class Profile:
     meter_measurands: tuple[Measurand, ...]
     ocpp: OcppSupport
     web_client: dict[str, WebPage]
+    firmware_image: FirmwareImage
     file: str = ""
 
     def __post_init__(self) -> None:

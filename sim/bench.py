@@ -16,10 +16,15 @@ from rig.profile import Profile
 from sim.charger.console import ConsolePty
 from sim.charger.twin import ChargerTwin
 from sim.electrical import Circuit
+from sim.ev_board import VirtualCpBoard, VirtualPpResistor, twin_pilot
 from sim.pins import PinBank
 
 EV_RELAYS = ("r_b", "r_c", "r_d", "cp_short", "diode_short")
 PP_PINS = {"pp_1k5": 1500, "pp_680": 680, "pp_220": 220, "pp_100": 100}
+# What each fixed-value fault relay puts on the circuit until a test programs another
+# value (the virtual board's sources are programmable): mA of leakage, V N–PE.
+FAULT_LEVELS = {"rcd_ac": 30.0, "rcd_ac_2": 0.0, "rcd_dc": 6.0, "rcd_dc_2": 0.0,
+                "n_pe_voltage": 20.0}
 
 
 class VirtualBench:
@@ -46,11 +51,18 @@ class VirtualBench:
             ssl_context=ssl_context,
             circuit=self.circuit,
         )
+        self.pp_resistor = VirtualPpResistor(changed=lambda: self.loop.call_soon(self._kick))
+        self.cp_board = VirtualCpBoard(clock, twin_pilot(self.twin, self._relays),
+                                       seed=config.sim.seed)
         self.console = ConsolePty(self._console_commands())
         self.loop.run(self._attach(), timeout=5)
         self.pins.subscribe(lambda pin, level: self.loop.call_soon(self._kick))
         faults = config.instruments.faults
         self._mains_pin = faults.pins.get("mains_off") if faults is not None else None
+        self._fault_pins = {pin: wire for wire, pin in (faults.pins.items() if faults else ())
+                            if wire != "mains_off"}
+        self.fault_levels = dict(FAULT_LEVELS)
+        self._weld_console = False  # the service console's `weld on` (no wire needed)
         self.pins.subscribe(self._on_pin)
         self.circuit.subscribe(lambda: self.loop.call_soon(self._follow_supply))
         self.loop.run(self._follow_supply_async(), timeout=5)
@@ -62,6 +74,39 @@ class VirtualBench:
         # The mains relay on the fault board: energised = L and N open = charger off.
         if pin == self._mains_pin:
             self.circuit.update(lambda c: setattr(c, "mains_relay_closed", not level))
+        wire = self._fault_pins.get(pin)
+        if wire is not None:
+            self._apply_faults(wire, level)
+
+    def set_fault_level(self, wire: str, value: float) -> None:
+        """Program the virtual fault board's source behind ``wire`` (mA or V)."""
+        if wire not in self.fault_levels:
+            raise ValueError(f"{wire} has no programmable source; one of {list(FAULT_LEVELS)}")
+        self.fault_levels[wire] = float(value)
+        self._apply_faults(wire, None)
+
+    def _apply_faults(self, wire: str, level: bool | None) -> None:
+        """The fault board's relays, as the circuit sees them."""
+        closed = {w for p, w in self._fault_pins.items() if self.pins.read(p)}
+        levels = self.fault_levels
+
+        def apply(c: Circuit) -> None:
+            f = c.faults
+            f.leakage_ac_ma = sum(levels[w] for w in ("rcd_ac", "rcd_ac_2") if w in closed)
+            f.leakage_dc_ma = sum(levels[w] for w in ("rcd_dc", "rcd_dc_2") if w in closed)
+            f.pe_open = "pe_open" in closed
+            f.ln_swapped = "swap_ln" in closed
+            f.n_pe_v = levels["n_pe_voltage"] if "n_pe_voltage" in closed else 0.0
+            f.relay_welded = "relay_weld" in closed or self._weld_console
+
+        self.circuit.update(apply)
+        # Wires into the charger's own inputs: the lock actuator and the tamper switch.
+        if wire == "lock_jam" and level is not None:
+            self.twin.lock_jammed = level
+        elif wire == "tamper" and level is not None:
+            tamper = self.console.commands.get("tamper")
+            if tamper is not None:
+                self.loop.call_soon(lambda: tamper(["on" if level else "off"]))
 
     def _follow_supply(self) -> None:
         self.loop.loop.create_task(self._follow_supply_async())
@@ -81,9 +126,12 @@ class VirtualBench:
     def _relays(self) -> dict[str, bool]:
         return {name: self.pins.read(pin) for name, pin in self._relay_pins.items()}
 
-    def _pp_ohms(self) -> int | None:
+    def _pp_ohms(self) -> float | None:
         # Two PP relays at once would be a board fault; the lowest resistor wins.
+        # The programmable resistor sits in parallel with the relays' resistors.
         closed = [ohms for pin, ohms in self._pp_pins.items() if self.pins.read(pin)]
+        if self.pp_resistor.ohms is not None:
+            closed.append(self.pp_resistor.ohms)
         return min(closed) if closed else None
 
     def _console_commands(self) -> dict[str, Any]:
@@ -113,10 +161,19 @@ class VirtualBench:
             "serial": lambda a: f"OK {twin.serial}",
             "version": lambda a: f"OK {twin.nvm.firmware_version}",
             "lockjam": lambda a: self._set_lock_jam(a),
+            "weld": lambda a: self._set_weld(a),
         }
 
     def _set_lock_jam(self, args: list[str]) -> str:
         self.twin.lock_jammed = bool(args and args[0] in ("1", "on", "true"))
+        return "OK"
+
+    def _set_weld(self, args: list[str]) -> str:
+        """``weld on|off``: the contactor's contacts stuck closed (a welded relay)."""
+        if len(args) != 1 or args[0] not in ("on", "off", "1", "0"):
+            return "ERR usage: weld on|off"
+        self._weld_console = args[0] in ("on", "1")
+        self._apply_faults("relay_weld", None)
         return "OK"
 
     def close(self) -> None:

@@ -22,7 +22,6 @@ if TYPE_CHECKING:
 
 Reply = tuple[Payload, Callable[[], None] | None]
 
-FIRMWARE_MAGIC = b"EVNET-FW "  # first bytes of an image the twin accepts to install
 
 
 def build_handlers(twin: ChargerTwin) -> dict[str, Handler]:

@@ -164,10 +164,11 @@ class ChargerTwin:
         await self.clock.asleep(1)
         status("Installing")
         await self.clock.asleep(2)
-        if not image.startswith(handlers_mod.FIRMWARE_MAGIC):
+        header = self.profile.firmware_image.header.encode()
+        if not image.startswith(header):
             status("InstallationFailed")
             return
-        version = image[len(handlers_mod.FIRMWARE_MAGIC):].split(b"\n", 1)[0].decode().strip()
+        version = image[len(header):].split(b"\n", 1)[0].decode().strip()
         status("Installed")
         await self.clock.asleep(1)
         self.nvm.firmware_version = version

@@ -138,6 +138,15 @@ def test_clear_cache_remote(csms):
     configure(csms, AuthorizeRemoteTxRequests=True, AuthorizationCacheEnabled=True,
               LocalPreAuthorize=True, ConnectionTimeOut=CONNECTION_TIMEOUT_S)
     _remote_authorize_then_time_out(csms, ACCEPTED_TAG)
+    # The idTag is cached now: a second remote start needs no Authorize.req (as
+    # TC_007_2), so the Authorize.req after ClearCache below shows the cache emptied.
+    csms.forbid("Authorize")
+    result = csms.call(call.RemoteStartTransaction(id_tag=ACCEPTED_TAG, connector_id=1))
+    assert result.status == "Accepted"
+    csms.wait_for("StatusNotification", connectorId=1, status="Preparing")
+    csms.wait_for("StatusNotification", connectorId=1, status="Available",
+                  timeout=CONNECTION_TIMEOUT_S + 15)
+    csms.allow("Authorize")
     assert csms.call(call.ClearCache()).status == "Accepted"
     _remote_authorize_then_time_out(csms, ACCEPTED_TAG)
 

@@ -46,13 +46,16 @@ def test_soft_reset_without_transaction(csms):
 def _reset_stops_transaction(csms, ev, charger, kind: str, reason: str) -> None:
     tx_id = start_charging(csms, ev, charger)
     start = csms.wait_for("StartTransaction", since=0)
+    reset = csms.mark()
     assert csms.call(call.Reset(type=kind)).status == "Accepted"
     stop = csms.wait_for("StopTransaction", transactionId=tx_id, timeout=30)
     assert stop["reason"] == reason
     assert stop["idTag"] == ACCEPTED_TAG
     assert stop["meterStop"] >= start["meterStart"]
-    # The stop goes out before the charger goes down: it precedes the new boot.
-    boot = csms.wait_for("BootNotification", timeout=BOOT_S)
+    # The stop goes out before the charger goes down: it precedes the new boot. The
+    # boot is searched from the Reset on (not from the cursor, which is already past
+    # the stop), so a boot sent before the stop fails the order check.
+    boot = csms.wait_for("BootNotification", timeout=BOOT_S, since=reset)
     assert boot.index > stop.index
     csms.wait_for("StatusNotification", connectorId=0, status="Available", since=boot.index)
     # The cable is still in: the connector is not free (PNA: Preparing; Finishing is

@@ -217,7 +217,6 @@ def test_stop_with_same_parent_id_tag(csms, ev, charger):
     csms.respond("Authorize", lambda p: {"idTagInfo": dict(info)})
     csms.respond("StartTransaction", lambda p: {"transactionId": 6901, "idTagInfo": dict(info)})
     tx_id = start_charging(csms, ev, charger, id_tag=tag1)
-    assert tx_id == 6901
     mark = csms.mark()
     charger.present_tag(tag2)
     csms.wait_for("Authorize", idTag=tag2)

@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 from ocpp.v16 import call
 
-from testcases.ocpp.steps import ACCEPTED_TAG, plug_in, transaction_id_of
+from testcases.ocpp.steps import ACCEPTED_TAG, plug_in
 
 OTHER_TAG = "TAG-RSV-OTHER-01"
 CHILD_TAG = "TAG-RSV-CHILD-01"
@@ -244,5 +244,4 @@ def test_reserved_connector_parent_id_remote(csms, ev, spec):
     start = csms.wait_for("StartTransaction", connectorId=1, idTag=CHILD_TAG)
     assert start["reservationId"] == rid
     ev.set_state("C")
-    charging = csms.wait_for("StatusNotification", connectorId=1, status="Charging")
-    assert transaction_id_of(csms, start) > 0 and charging
+    csms.wait_for("StatusNotification", connectorId=1, status="Charging")

@@ -1,0 +1,157 @@
+"""The generic SCPI instrument: pyvisa (pyvisa-py backend) plus a model table.
+
+Every failure becomes an :class:`InstrumentError` that names the instrument and its
+resource string, within the configured timeout: on a real bench "no answer" must be a
+one-line message, never a hang or a bare VisaIOError. Every write is followed by
+``SYST:ERR?``: an instrument that silently ignored a setpoint would leave a test
+believing the charger saw 260 V when it saw 230 V.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from drivers.scpi.models import ModelTable
+from rig.errors import InstrumentError
+
+_ERROR = re.compile(r"\s*([-+]?\d+)\s*,?\s*(.*)")
+MAX_QUEUED_ERRORS = 20  # SCPI queues hold about 10-30 entries; stop reading after this
+
+
+class Resource(Protocol):
+    """What the driver needs of a pyvisa resource (and what a transcript fake offers)."""
+
+    def write(self, message: str) -> Any: ...
+    def query(self, message: str) -> str: ...
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class Reading:
+    """One measurement at the instrument's terminals. ``None``: the model cannot measure it."""
+
+    voltage: float
+    current: float
+    power: float
+    power_factor: float | None = None
+    frequency: float | None = None
+    phase_voltages: tuple[float, ...] = ()
+
+
+def open_visa(instrument: str, resource: str, timeout_s: float) -> Resource:
+    """Open ``resource`` with pyvisa-py, bounded by ``timeout_s`` for connect and I/O."""
+    import pyvisa  # imported here: the virtual bench and the tests need it only when used
+
+    ms = max(1, int(timeout_s * 1000))
+    try:
+        manager = pyvisa.ResourceManager("@py")
+        handle = manager.open_resource(resource, open_timeout=ms, timeout=ms,
+                                       read_termination="\n", write_termination="\n")
+    except Exception as exc:  # pyvisa raises VisaIOError, OSError, ValueError …
+        raise InstrumentError(instrument, resource,
+                              f"cannot connect within {timeout_s:g} s ({_reason(exc)})") from None
+    return handle
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0]
+
+
+class ScpiInstrument:
+    """An instrument driven by its model table: identify, write-and-check, query."""
+
+    label = "SCPI instrument"
+
+    def __init__(self, model: ModelTable, resource: str, timeout_s: float = 2.0, *,
+                 link: Resource | None = None) -> None:
+        self.model = model
+        self.resource = resource
+        self.timeout_s = timeout_s
+        self.name = f"{self.label} {model.model}"
+        self._link = link if link is not None else open_visa(self.name, resource, timeout_s)
+        try:
+            self.identity = self._check_identity()
+            self.send("clear_status")
+        except BaseException:
+            self.close()
+            raise
+
+    # -- transport -----------------------------------------------------------------------
+    def _error(self, problem: str) -> InstrumentError:
+        return InstrumentError(self.name, self.resource, problem)
+
+    def query(self, text: str) -> str:
+        """Send a query, return its answer stripped; InstrumentError on silence."""
+        try:
+            return str(self._link.query(text)).strip()
+        except Exception as exc:
+            raise self._error(f"no answer to {text!r} within {self.timeout_s:g} s "
+                              f"({_reason(exc)})") from None
+
+    def write(self, text: str) -> None:
+        """Send a command, then read the error queue; InstrumentError if it complained."""
+        try:
+            self._link.write(text)
+        except Exception as exc:
+            raise self._error(f"cannot send {text!r} ({_reason(exc)})") from None
+        errors = self._drain_errors()
+        if errors:
+            raise self._error(f"{text!r} was refused: {'; '.join(errors)}")
+
+    def _drain_errors(self) -> list[str]:
+        query = self.model.command("error_query")
+        errors: list[str] = []
+        for _ in range(MAX_QUEUED_ERRORS):
+            answer = self.query(query)
+            match = _ERROR.fullmatch(answer)
+            if match is None:
+                raise self._error(f"unreadable answer to {query!r}: {answer!r}")
+            if int(match.group(1)) == 0:
+                break
+            errors.append(answer)
+        return errors
+
+    # -- verbs ---------------------------------------------------------------------------
+    def send(self, verb: str, **params: Any) -> None:
+        self.write(self.model.command(verb, **params))
+
+    def ask(self, verb: str, **params: Any) -> str:
+        return self.query(self.model.command(verb, **params))
+
+    def ask_float(self, verb: str, **params: Any) -> float:
+        answer = self.ask(verb, **params)
+        try:
+            return float(answer.split(",")[0])
+        except ValueError:
+            raise self._error(f"expected a number from {self.model.command(verb, **params)!r}, "
+                              f"got {answer!r}") from None
+
+    def ask_optional(self, verb: str) -> float | None:
+        return self.ask_float(verb) if self.model.has(verb) else None
+
+    def ask_bool(self, verb: str) -> bool:
+        answer = self.ask(verb).upper()
+        if answer in ("1", "ON"):
+            return True
+        if answer in ("0", "OFF"):
+            return False
+        raise self._error(f"expected 0/1 from {self.model.command(verb)!r}, got {answer!r}")
+
+    def _check_identity(self) -> str:
+        answer = self.ask("identify")
+        if not re.search(self.model.idn_pattern, answer):
+            raise self._error(f"is not a {self.model.model}: *IDN? answered {answer!r} "
+                              f"(expected to match {self.model.idn_pattern!r}, "
+                              f"{self.model.file})")
+        return answer
+
+    def close(self) -> None:
+        link, self._link = self._link, None
+        if link is not None:
+            try:
+                link.close()
+            except Exception:  # closing a dead connection: nothing left to do
+                pass

@@ -1,0 +1,117 @@
+"""Vendor command sets as data: one YAML table per instrument model.
+
+A table maps our verbs (``set_voltage``, ``output_on``, ``measure_current`` …) to the
+model's SCPI command templates, and gives its ``*IDN?`` pattern, its phases and its
+setpoint ranges. The driver (:mod:`drivers.scpi`) and the virtual instrument
+(:mod:`sim.instruments`) load the same table, so the virtual bench speaks exactly
+what the driver sends to a real instrument.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import yaml
+
+KINDS = ("ac_source", "ac_load")
+_PLACEHOLDER = re.compile(r"\{(value|phase)(?::[^}]*)?\}")
+_NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
+
+
+class ModelError(ValueError):
+    """A model name nobody ships, or a malformed model table."""
+
+
+@dataclass(frozen=True)
+class ModelTable:
+    """One instrument model's command table (``drivers/scpi/models/<model>.yaml``)."""
+
+    model: str
+    kind: str
+    idn_pattern: str
+    idn_answer: str
+    commands: dict[str, str]
+    ranges: dict[str, tuple[float, float]] = field(default_factory=dict)
+    phases: int = 1
+    source: str = ""
+
+    @property
+    def file(self) -> str:
+        return f"drivers/scpi/models/{self.model}.yaml"
+
+    def has(self, verb: str) -> bool:
+        return verb in self.commands
+
+    def command(self, verb: str, **params: Any) -> str:
+        """The SCPI text for ``verb`` with its parameters filled in."""
+        try:
+            template = self.commands[verb]
+        except KeyError:
+            raise ModelError(f"{self.file}: model {self.model} has no command for "
+                             f"{verb!r}") from None
+        return template.format(**params)
+
+    def matcher(self, verb: str) -> re.Pattern[str]:
+        """A regex that recognises ``verb``'s command as sent (for the virtual one)."""
+        template = self.commands[verb]
+        parts: list[str] = []
+        pos = 0
+        for m in _PLACEHOLDER.finditer(template):
+            parts.append(re.escape(template[pos:m.start()]).replace(r"\ ", r"\s+"))
+            parts.append(f"(?P<value>{_NUMBER})" if m.group(1) == "value"
+                         else r"(?P<phase>\d+)")
+            pos = m.end()
+        parts.append(re.escape(template[pos:]).replace(r"\ ", r"\s+"))
+        return re.compile(r":?" + "".join(parts), re.I)
+
+    def check_range(self, quantity: str, value: float, unit: str) -> None:
+        """Refuse a setpoint outside the model's range before anything is sent."""
+        if quantity not in self.ranges:
+            return
+        low, high = self.ranges[quantity]
+        if not low <= value <= high:
+            raise ValueError(f"{self.model}: {quantity} {value:g} {unit} is outside the "
+                             f"model's range {low:g}..{high:g} {unit} "
+                             f"({self.file} ranges.{quantity})")
+
+
+def available_models() -> list[str]:
+    folder = resources.files("drivers.scpi") / "models"
+    return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".yaml"))
+
+
+@cache
+def load_model(name: str) -> ModelTable:
+    """The table of model ``name``; :class:`ModelError` names the known ones otherwise."""
+    path = resources.files("drivers.scpi") / "models" / f"{name}.yaml"
+    if not path.is_file():
+        raise ModelError(f"unknown instrument model {name!r}; known: "
+                         f"{', '.join(available_models())}")
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    file = f"drivers/scpi/models/{name}.yaml"
+    try:
+        table = ModelTable(
+            model=str(data["model"]),
+            kind=str(data["kind"]),
+            idn_pattern=str(data["idn"]["pattern"]),
+            idn_answer=str(data["idn"]["answer"]),
+            commands={str(k): str(v) for k, v in data["commands"].items()},
+            ranges={str(k): (float(v[0]), float(v[1]))
+                    for k, v in (data.get("ranges") or {}).items()},
+            phases=int(data.get("phases", 1)),
+            source=str(data.get("source", "")),
+        )
+    except (KeyError, TypeError, ValueError, IndexError) as exc:
+        raise ModelError(f"{file}: malformed model table ({exc!r})") from None
+    if table.kind not in KINDS:
+        raise ModelError(f"{file}: kind: expected one of {', '.join(KINDS)}, got {table.kind!r}")
+    if table.model != name:
+        raise ModelError(f"{file}: model: {table.model!r} does not match the file name")
+    for verb in ("identify", "error_query", "clear_status"):
+        if verb not in table.commands:
+            raise ModelError(f"{file}: commands.{verb} is missing")
+    return table
