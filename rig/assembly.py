@@ -13,10 +13,13 @@ from typing import Any
 from drivers.charger.charger import Charger
 from drivers.charger.console import ServiceConsole
 from drivers.csms.server import MockCsms
+from drivers.ev.cp_sense import CpSense, RpiCpSense, SimCpSense
 from drivers.ev.emulator import EvEmulator
 from drivers.ev.gpio import Gpio, RpiGpio, SimGpio
+from drivers.ev.pp_resistor import Ad5272PpResistor, PpResistor, SimPpResistor
+from drivers.faults import FaultBoard
 from rig.clock import Clock
-from rig.errors import RigError
+from rig.errors import RigError, RigFileError
 from rig.loop import LoopThread
 from rig.profile import Profile, load_profile
 
@@ -61,6 +64,8 @@ class Rig:
         self.clock = Clock(config.sim.speed if config.virtual else 1.0)
         self.loop = LoopThread("rig")
         self.bench: Any = None
+        self.ac_source: Any = None  # drivers.scpi.AcSource where configured
+        self.ac_load: Any = None  # drivers.scpi.AcLoad where configured
         self.mains_on = True
         self._closed = False
         try:
@@ -94,24 +99,78 @@ class Rig:
                                       ssl_context=client_ssl)
             gpio = SimGpio(self.bench.pins)
             console_port = self.bench.console.port
+            sense: CpSense = SimCpSense(self.bench.cp_board)
+            pp: PpResistor | None = SimPpResistor(self.bench.pp_resistor)
+            program: Callable[[str, float], None] | None = self.bench.set_fault_level
         else:
             gpio = RpiGpio()
             console = cfg.charger.console
             console_port = console.port if console else None
+            sense = RpiCpSense(cfg.instruments.ev.pins.cp_sense)
+            pp = Ad5272PpResistor() if cfg.instruments.ev.pp_programmable else None
+            program = None
+        self._sense = sense
+        self.ac_source, self.ac_load = self._scpi_instruments()
         mains = self._mains_switch(gpio)
-        self.ev = EvEmulator(gpio, cfg.instruments.ev.pins, self.clock)
+        self.ev = EvEmulator(gpio, cfg.instruments.ev.pins, self.clock, sense=sense,
+                             pp_resistor=pp)
         self.charger = (Charger(ServiceConsole(console_port), self.clock, mains)
                         if console_port else None)
+        self.faults = FaultBoard(gpio, cfg.instruments.faults, programmable=program,
+                                 console=self.charger.console if self.charger else None)
         if mains is not None:
             mains(True)
 
+    def _scpi_instruments(self) -> tuple[Any, Any]:
+        """AC source and AC load (None where not configured); on the virtual bench at the
+        resource string of the bench's SCPI servers."""
+        from drivers.scpi import AcLoad, AcSource, ModelError, load_model
+
+        built: list[Any] = []
+        for name, kind in (("ac_source", AcSource), ("ac_load", AcLoad)):
+            cfg = getattr(self.config.instruments, name)
+            if cfg is None:
+                built.append(None)
+                continue
+            try:
+                model = load_model(cfg.model)
+                resource = self.bench.resources[name] if cfg.resource == "sim" else cfg.resource
+                built.append(kind(model, resource, cfg.timeout_s))
+            except (ModelError, ValueError) as exc:
+                raise RigFileError(self.config.path or "<rig>", f"instruments.{name}.model",
+                                   str(exc)) from None
+        return built[0], built[1]
+
+    def supply_nominal(self) -> None:
+        """The AC source at the charger's nominal voltage and frequency, output on."""
+        if self.ac_source is None:
+            return
+        ratings = self.profile.ratings
+        self.ac_source.set_voltage(float(ratings["nominal_voltage_v"].value))
+        if "frequency_hz" in ratings:
+            self.ac_source.set_frequency(float(ratings["frequency_hz"].value))
+        self.ac_source.output(True)
+        self.mains_on = True
+
     def _mains_switch(self, gpio: Gpio) -> Callable[[bool], None] | None:
-        """The fault board's mains relay (normally closed: energised = charger off)."""
+        """The charger's mains: the AC source's output where there is one (design §3),
+        else the fault board's mains relay (normally closed: energised = charger off)."""
         faults = self.config.instruments.faults
         pin = faults.pins.get("mains_off") if faults is not None else None
+        if pin is not None:
+            gpio.setup_output(pin)
+        source = self.ac_source
+        if source is not None:
+            if pin is not None:
+                gpio.write(pin, False)  # relay closed: the source alone switches the charger
+
+            def output(on: bool) -> None:
+                source.output(on)
+                self.mains_on = on
+
+            return output
         if pin is None:
             return None
-        gpio.setup_output(pin)
 
         def mains(on: bool) -> None:
             gpio.write(pin, not on)
@@ -119,13 +178,19 @@ class Rig:
 
         return mains
 
-    def safe_state(self) -> None:
-        """Leave nothing live: EV in state A with its diode, no cable. (The mains relay
-        is not a hazard: it only ever removes power.)"""
-        ev = getattr(self, "ev", None)
-        if ev is not None:
+    def safe_state(self, *, keep_mains: bool = False) -> None:
+        """Leave nothing live: EV in state A with its diode, no cable; fault relays
+        released; AC load off; AC source output off (unless ``keep_mains``: the bench
+        keeper between tests). One failing instrument does not stop the others. (The mains
+        relay is not a hazard: it only ever removes power.)"""
+        for name in ("ev", "faults", "ac_load", "ac_source"):
+            part = getattr(self, name, None)
+            if part is None or (keep_mains and name == "ac_source"):
+                continue
             with contextlib.suppress(Exception):
-                ev.safe_state()
+                part.safe_state()
+                if name == "ac_source":
+                    self.mains_on = False
 
     def close(self) -> None:
         if self._closed:
@@ -134,6 +199,11 @@ class Rig:
         self.safe_state()
         if getattr(self, "charger", None) is not None:
             self.charger.console.close()
+        if getattr(self, "_sense", None) is not None:
+            self._sense.close()
+        for name in ("ac_source", "ac_load"):
+            if getattr(self, name, None) is not None:
+                getattr(self, name).close()
         if self.bench is not None:
             self.bench.close()
         if getattr(self, "csms", None) is not None:

@@ -14,6 +14,7 @@ from rig.clock import Clock
 from rig.loop import LoopThread
 from rig.profile import Profile
 from sim.charger.console import ConsolePty
+from sim.charger.protection import AMBIENT_C
 from sim.charger.twin import ChargerTwin
 from sim.electrical import Circuit
 from sim.ev_board import VirtualCpBoard, VirtualPpResistor, twin_pilot
@@ -52,7 +53,7 @@ class VirtualBench:
             circuit=self.circuit,
         )
         self.pp_resistor = VirtualPpResistor(changed=lambda: self.loop.call_soon(self._kick))
-        self.cp_board = VirtualCpBoard(clock, twin_pilot(self.twin, self._relays),
+        self.cp_board = VirtualCpBoard(clock, twin_pilot(self.twin),
                                        seed=config.sim.seed)
         self.console = ConsolePty(self._console_commands())
         self.loop.run(self._attach(), timeout=5)
@@ -66,6 +67,28 @@ class VirtualBench:
         self.pins.subscribe(self._on_pin)
         self.circuit.subscribe(lambda: self.loop.call_soon(self._follow_supply))
         self.loop.run(self._follow_supply_async(), timeout=5)
+        self.resources: dict[str, str] = {}  # instrument name -> VISA resource string
+        self.scpi: list[Any] = []
+        self.loop.run(self._start_scpi(), timeout=5)
+
+    async def _start_scpi(self) -> None:
+        """A virtual SCPI instrument on 127.0.0.1 for each AC source/load whose resource
+        is 'sim'; the rig reaches it at ``self.resources[name]`` through pyvisa."""
+        from drivers.scpi.models import ModelError, load_model
+        from sim.instruments import VirtualScpiInstrument
+
+        for name in ("ac_source", "ac_load"):
+            cfg = getattr(self.config.instruments, name)
+            if cfg is None or cfg.resource != "sim":
+                continue
+            try:
+                model = load_model(cfg.model)
+            except ModelError:
+                continue  # the rig reports it, naming the rig file and key
+            server = VirtualScpiInstrument(model, self.circuit)
+            port = await server.start()
+            self.scpi.append(server)
+            self.resources[name] = f"TCPIP0::127.0.0.1::{port}::SOCKET"
 
     async def _attach(self) -> None:
         self.console.attach(self.loop.loop)
@@ -114,9 +137,10 @@ class VirtualBench:
 
     async def _follow_supply_async(self) -> None:
         """The charger runs while its supply terminals carry voltage."""
-        if self.circuit.powered and not self.twin.powered:
+        board_on = self.circuit.powered and self.twin.supply_ok(self.circuit.supply_v())
+        if board_on and not self.twin.powered:
             await self.twin.power_on()
-        elif not self.circuit.powered and self.twin.powered:
+        elif not board_on and self.twin.powered:
             await self.twin.power_off()
 
     def _kick(self) -> None:
@@ -152,7 +176,12 @@ class VirtualBench:
             f = fw()
             return (f"OK connector={f.connector_status()} boot={f.boot_status} backend="
                     f"{'online' if f.link.online else 'offline'} rtm=0x{f.rtm:04X} "
-                    f"limit={f.limit_reason} offered={f.offered_current():.1f}")
+                    f"limit={f.limit_reason} offered={f.offered_current():.1f} "
+                    f"temp={twin.temperature_c:.1f}")
+
+        def clear(args: list[str]) -> str:
+            fw().clear_faults()
+            return "OK"
 
         return {
             "tag": tag,
@@ -162,10 +191,35 @@ class VirtualBench:
             "version": lambda a: f"OK {twin.nvm.firmware_version}",
             "lockjam": lambda a: self._set_lock_jam(a),
             "weld": lambda a: self._set_weld(a),
+            "temp": lambda a: self._set_temperature(a),
+            "tamper": lambda a: self._set_flag("tamper_open", a),
+            "calfail": lambda a: self._set_flag("calibration_unreadable", a),
+            "clear": clear,
         }
 
     def _set_lock_jam(self, args: list[str]) -> str:
-        self.twin.lock_jammed = bool(args and args[0] in ("1", "on", "true"))
+        """``lockjam on|off`` or ``lockjam <n>``: the next n lock/unlock tries fail."""
+        if args and args[0].isdigit():
+            self.twin.actuator.jam(int(args[0]))
+        else:
+            self.twin.lock_jammed = bool(args and args[0] in ("1", "on", "true"))
+        return "OK"
+
+    def _set_temperature(self, args: list[str]) -> str:
+        """``temp <celsius>`` overrides both sensors; ``temp off`` back to ambient."""
+        if len(args) != 1:
+            return "ERR usage: temp <celsius>|off"
+        self.twin.temperature_c = AMBIENT_C if args[0] == "off" else float(args[0])
+        self._kick()
+        return "OK"
+
+    def _set_flag(self, name: str, args: list[str]) -> str:
+        """``tamper on|off`` (cover switch), ``calfail on|off`` (NV calibration
+        unreadable — seen at the next boot, as on a real board)."""
+        if len(args) != 1 or args[0] not in ("on", "off", "1", "0"):
+            return "ERR usage: on|off"
+        setattr(self.twin, name, args[0] in ("on", "1"))
+        self._kick()
         return "OK"
 
     def _set_weld(self, args: list[str]) -> str:
@@ -185,3 +239,5 @@ class VirtualBench:
 
     async def _detach(self) -> None:
         self.console.close()
+        for server in getattr(self, "scpi", ()):
+            await server.stop()

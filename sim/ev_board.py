@@ -16,19 +16,9 @@ from collections.abc import Callable
 from typing import Any
 
 from rig.clock import Clock
-from sim.charger.pilot import cp_levels
 
 PWM_HZ = 1000.0
 EDGE_JITTER_S = 2e-6  # a comparator and GPIO timestamps jitter by microseconds
-
-
-def _duty_for(amps: float) -> float:
-    """IEC 61851-1 Annex A, inverted: the duty a charger drives to offer ``amps``."""
-    if amps < 6.0:
-        return 100.0
-    if amps <= 51.0:
-        return amps / 0.6
-    return min(amps, 80.0) / 2.5 + 64.0
 
 
 class VirtualCpBoard:
@@ -55,7 +45,8 @@ class VirtualCpBoard:
         out: list[tuple[float, bool]] = []
         with self._lock:
             jitter = self._random.uniform
-            start = t0 + jitter(0, period)  # the PWM's phase is unrelated to the window
+            # The PWM's phase is unrelated to the window; no edge before the window opens.
+            start = t0 + jitter(EDGE_JITTER_S, period)
             k = 0
             while True:
                 rise = start + k * period
@@ -79,28 +70,9 @@ class VirtualCpBoard:
         return high, low
 
 
-def twin_pilot(twin: Any, relays: Callable[[], dict[str, bool]]
-               ) -> Callable[[], tuple[float, float, float, float]]:
-    """What the twin drives on CP: its own ``pilot_output()`` where the twin has one;
-    otherwise derived from the firmware's offered current (PWM while an EV is
-    connected, the charger is healthy and offers ≥ 6 A; a steady +12 V otherwise;
-    nothing while the charger is off)."""
-
-    def pilot() -> tuple[float, float, float, float]:
-        out = getattr(twin, "pilot_output", None)
-        if callable(out):
-            return tuple(out())  # type: ignore[return-value]
-        high, low = cp_levels(relays())
-        fw = twin.fw
-        if fw is None or not twin.powered:
-            return 0.0, 0.0, 0.0, 0.0
-        if fw.pilot.state in ("B", "C", "D") and not fw.rtm:
-            duty = _duty_for(fw.offered_current())
-            if duty < 100.0:
-                return duty, PWM_HZ, high, low
-        return 100.0, 0.0, high, high
-
-    return pilot
+def twin_pilot(twin: Any) -> Callable[[], tuple[float, float, float, float]]:
+    """What the twin drives on CP: its ``pilot_output()``, read at each sense."""
+    return lambda: tuple(twin.pilot_output())  # type: ignore[return-value]
 
 
 class VirtualPpResistor:

@@ -76,6 +76,8 @@ def test_plug_in_authorize_charge_unplug_walks_the_ocpp_states():
     fw.evaluate()
     relays["r_c"] = True
     fw.evaluate()
+    fw.clock._t0 -= 0.002  # 2 spec s at speed 1000: past the contactor's closing delay
+    fw.evaluate()
     relays.clear()
     pp[0] = None
     fw.evaluate()
@@ -108,6 +110,8 @@ def test_state_d_needs_ventilation_allowed():
     fw.evaluate()
     assert not fw.contactor
     fw.config.change("c_ChargingVentilatedEnabled", "true")
+    fw.evaluate()
+    fw.clock._t0 -= 0.002  # 2 spec s at speed 1000: past the contactor's closing delay
     fw.evaluate()
     assert fw.contactor
 

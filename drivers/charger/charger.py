@@ -31,6 +31,24 @@ class Charger:
         The next lock or unlock attempt fails as a stuck actuator would."""
         self.console.command(f"lockjam {'on' if on else 'off'}")
 
+    def set_temperature(self, celsius: float | None) -> None:
+        """Override both temperature sensors (service console ``temp``); None = the
+        sensors read the real (ambient) temperature again."""
+        self.console.command("temp off" if celsius is None else f"temp {celsius:g}")
+
+    def tamper(self, on: bool) -> None:
+        """Open (or close) the main cover's tamper switch: service console ``tamper``."""
+        self.console.command(f"tamper {'on' if on else 'off'}")
+
+    def calibration_fail(self, on: bool) -> None:
+        """Make the NV calibration data unreadable (``calfail``); seen at the next boot."""
+        self.console.command(f"calfail {'on' if on else 'off'}")
+
+    def clear_faults(self) -> None:
+        """The web client's Clear Faults (000 §2.5.1): resets the codes whose recovery
+        includes web_clear; the service console's ``clear`` does the same."""
+        self.console.command("clear")
+
     def rtm_code(self) -> int:
         return int(self.console.command("rtm"), 16)
 

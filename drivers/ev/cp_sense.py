@@ -167,11 +167,12 @@ _ADS_LSB_V = 4.096 / 32768
 
 @dataclass(frozen=True)
 class AdcScale:
-    """CP volts = (adc volts − offset_v) × gain, per channel: the board's divider
-    (README: 100 kΩ / 22 kΩ to a 2.048 V reference → CP ±12 V maps to 0..4.1 V)."""
+    """CP volts = adc volts × gain + offset_v: the board's divider (README: 100 kΩ
+    from CP, 18 kΩ to a 2.5 V reference → CP −12..+12 V at the ADC as 0.29..3.95 V).
+    Calibrate a board by reading two known CP levels."""
 
-    gain: float = 5.545
-    offset_v: float = 2.048
+    gain: float = 118.0 / 18.0
+    offset_v: float = 2.5 * (1 - 118.0 / 18.0)
 
 
 class RpiCpSense:
@@ -235,8 +236,7 @@ class RpiCpSense:
         raw = (hi << 8) | lo
         if raw & 0x8000:
             raw -= 1 << 16
-        volts = raw * _ADS_LSB_V
-        return (volts - self._scale.offset_v) * self._scale.gain
+        return raw * _ADS_LSB_V * self._scale.gain + self._scale.offset_v
 
     def levels(self) -> tuple[float, float]:
         return self._read_channel(0), self._read_channel(1)

@@ -2,7 +2,9 @@
 
 Relays on Pi GPIO switch the IEC 61851-1 EV-side resistors onto CP (behind the
 EV's diode), a CP–PE short, a diode short, and one of the PP resistors. Which
-relays make which state is a table, not code.
+relays make which state is a table, not code. A comparator and an ADC sense what
+the charger drives on CP (:mod:`drivers.ev.cp_sense`); this driver computes duty,
+frequency and the offered current from their raw data.
 """
 
 from __future__ import annotations
@@ -10,8 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from drivers.ev.cp_sense import WINDOW_S, CpReading, CpSense, analyse
+from drivers.ev.cp_sense import offered_current as current_for_duty
 from drivers.ev.gpio import Gpio
+from drivers.ev.pp_resistor import PpResistor
 from rig.clock import Clock
+from rig.errors import MissingWire
 
 # CP state → relays closed (IEC 61851-1: B = 2.74 kΩ, C = 2.74 kΩ ∥ 1.3 kΩ,
 # D = 2.74 kΩ ∥ 270 Ω, E = CP shorted to PE). State A: EV not connected.
@@ -32,22 +38,26 @@ CABLE_PP_OHMS: dict[int, int] = {13: 1500, 20: 680, 32: 220, 63: 100}
 @dataclass(frozen=True)
 class EvStatus:
     state: str
-    pp_ohms: int | None
+    pp_ohms: float | None
     diode: bool
 
 
 class EvEmulator:
     """Drives the board. Safe state: state A, diode present, PP open."""
 
-    def __init__(self, gpio: Gpio, pins: Any, clock: Clock) -> None:
+    def __init__(self, gpio: Gpio, pins: Any, clock: Clock, *, sense: CpSense | None = None,
+                 pp_resistor: PpResistor | None = None) -> None:
         self._gpio = gpio
         self._pins = pins
         self._clock = clock
+        self._sense = sense
+        self._pp_resistor = pp_resistor
         for name in (*CP_RELAYS, "diode_short", *PP_RELAYS.values()):
             gpio.setup_output(getattr(pins, name))
-        gpio.setup_input(pins.cp_sense)
+        if sense is None:
+            gpio.setup_input(pins.cp_sense)  # else the sense backend owns the pin
         self._state = "A"
-        self._pp: int | None = None
+        self._pp: float | None = None
         self._diode = True
         self.safe_state()
 
@@ -69,15 +79,25 @@ class EvEmulator:
             self._relay(name, True)
         self._state = state
 
-    def set_pp(self, ohms: int | None) -> None:
-        """Select the PP resistor (None = open: no cable)."""
-        if ohms is not None and ohms not in PP_RELAYS:
-            raise ValueError(f"PP resistor must be one of {sorted(PP_RELAYS)} Ω or None")
-        for value, name in PP_RELAYS.items():
-            if value != ohms:
+    def set_pp(self, ohms: float | None) -> None:
+        """Select the PP resistor (None = open: no cable). One of the relay values, or —
+        where the board has a programmable resistor (``pp_programmable``) — any value
+        in ohms, e.g. a band edge."""
+        relay = PP_RELAYS.get(int(ohms)) if ohms is not None and ohms == int(ohms) else None
+        if ohms is not None and relay is None:
+            if self._pp_resistor is None:
+                raise MissingWire(
+                    f"PP {ohms} Ω needs a programmable PP resistor (instruments.ev."
+                    f"pp_programmable); the relays offer {sorted(PP_RELAYS)} Ω")
+            if not 0 < ohms <= 100_000:
+                raise ValueError(f"PP resistance must be > 0 and <= 100 kΩ, got {ohms}")
+        for name in PP_RELAYS.values():
+            if name != relay:
                 self._relay(name, False)
-        if ohms is not None:
-            self._relay(PP_RELAYS[ohms], True)
+        if self._pp_resistor is not None:
+            self._pp_resistor.set(ohms if relay is None else None)
+        if relay is not None:
+            self._relay(relay, True)
         self._pp = ohms
 
     def diode(self, present: bool) -> None:
@@ -95,6 +115,20 @@ class EvEmulator:
     def unplug(self) -> None:
         self.set_state("A")
         self.set_pp(None)
+
+    def read_cp(self, window_s: float = WINDOW_S) -> CpReading:
+        """What the charger drives on CP: state, levels, PWM duty and frequency, from
+        the comparator's edges over ``window_s`` spec seconds and the ADC's levels."""
+        if self._sense is None:
+            raise MissingWire("this EV emulator board has no CP sense (comparator + ADC)")
+        edges = self._sense.edges(window_s)
+        high, low = self._sense.levels()
+        return analyse(edges, high, low)
+
+    def offered_current(self, window_s: float = WINDOW_S) -> float:
+        """Amps the charger offers by its PWM duty (IEC 61851-1 Annex A); 0 without PWM."""
+        reading = self.read_cp(window_s)
+        return round(current_for_duty(reading.duty_pct), 1) if reading.freq_hz > 0 else 0.0
 
     @property
     def status(self) -> EvStatus:

@@ -51,7 +51,8 @@ class RpiGpio:
         except (ImportError, RuntimeError) as exc:
             raise InstrumentError(
                 "EV emulator", "RPi.GPIO",
-                f"cannot use the Pi's GPIO ({exc}); install the 'pi' extra on the Pi",
+                f"cannot use the Pi's GPIO ({exc}); run on the Raspberry Pi with the 'pi' "
+                "extra installed: pip install -e '.[pi]' (or set backend: sim)",
             ) from exc
         self._gpio = gpio
         gpio.setmode(gpio.BCM)

@@ -9,7 +9,9 @@ believing the charger saw 260 V when it saw 230 V.
 
 from __future__ import annotations
 
+import contextlib
 import re
+import socket
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -52,6 +54,13 @@ def open_visa(instrument: str, resource: str, timeout_s: float) -> Resource:
     except Exception as exc:  # pyvisa raises VisaIOError, OSError, ValueError …
         raise InstrumentError(instrument, resource,
                               f"cannot connect within {timeout_s:g} s ({_reason(exc)})") from None
+    if resource.upper().endswith("::SOCKET"):
+        # Without it a command and the SYST:ERR? behind it meet Nagle's algorithm and the
+        # peer's delayed ACK: every checked write would cost ~40 ms.
+        # pyvisa-py 0.8 does not dispatch VI_ATTR_TCPIP_NODELAY: set it on its socket.
+        with contextlib.suppress(Exception):
+            sock = handle.visalib.sessions[handle.session].interface
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     return handle
 
 
@@ -71,7 +80,8 @@ class ScpiInstrument:
         self.resource = resource
         self.timeout_s = timeout_s
         self.name = f"{self.label} {model.model}"
-        self._link = link if link is not None else open_visa(self.name, resource, timeout_s)
+        self._link: Resource | None = (link if link is not None
+                                       else open_visa(self.name, resource, timeout_s))
         try:
             self.identity = self._check_identity()
             self.send("clear_status")
@@ -83,18 +93,27 @@ class ScpiInstrument:
     def _error(self, problem: str) -> InstrumentError:
         return InstrumentError(self.name, self.resource, problem)
 
+    def _open_link(self) -> Resource:
+        if self._link is None:
+            raise self._error("the connection is closed")
+        return self._link
+
     def query(self, text: str) -> str:
         """Send a query, return its answer stripped; InstrumentError on silence."""
+        link = self._open_link()
         try:
-            return str(self._link.query(text)).strip()
+            return str(link.query(text)).strip()
+        except OSError as exc:  # refused, reset, unreachable: not a slow instrument
+            raise self._error(f"connection failed on {text!r} ({_reason(exc)})") from None
         except Exception as exc:
             raise self._error(f"no answer to {text!r} within {self.timeout_s:g} s "
                               f"({_reason(exc)})") from None
 
     def write(self, text: str) -> None:
         """Send a command, then read the error queue; InstrumentError if it complained."""
+        link = self._open_link()
         try:
-            self._link.write(text)
+            link.write(text)
         except Exception as exc:
             raise self._error(f"cannot send {text!r} ({_reason(exc)})") from None
         errors = self._drain_errors()
@@ -151,7 +170,5 @@ class ScpiInstrument:
     def close(self) -> None:
         link, self._link = self._link, None
         if link is not None:
-            try:
+            with contextlib.suppress(Exception):  # a dead connection: nothing left to do
                 link.close()
-            except Exception:  # closing a dead connection: nothing left to do
-                pass

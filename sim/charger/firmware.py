@@ -25,6 +25,16 @@ from sim.charger.config_store import ConfigStore
 from sim.charger.metering import MeterReading, sampled_values, split_measurand
 from sim.charger.ocpp_link import OcppLink, Outgoing, Payload
 from sim.charger.pilot import PilotReading, read_pilot
+from sim.charger.protection import (
+    AMBIENT_C,
+    Actuator,
+    Contactor,
+    Measurements,
+    Protection,
+    Settings,
+    pwm_duty,
+    web_clearable,
+)
 from sim.charger.smart_charging import SmartCharging, TxContext
 from sim.electrical import Circuit
 
@@ -137,7 +147,16 @@ class Firmware:
         self.firmware_status = "Idle"
         self.diagnostics_status = "Idle"
         self.limit_reason = "DeviceCurrentLimit"
-        self.lock_jammed: Callable[[], bool] = lambda: False  # the board's actuator (twin)
+        # The board around the firmware (the twin wires its own parts in here).
+        self.actuator = Actuator(profile.protections.actuator.attempts)
+        self.temperature_c: Callable[[], float] = lambda: AMBIENT_C  # both sensors
+        self.tamper_open: Callable[[], bool] = lambda: False
+        # EVSE limit hooks (001 VendorID1 3 and 5): CT clamp / main fuse, A or None.
+        self.ct_limit: Callable[[], float | None] = lambda: None
+        self.fuse_limit: Callable[[], float | None] = lambda: None
+        self.protection = Protection(profile)
+        self.relay = Contactor(profile.timing)
+        self.min_a = profile.ratings["min_current_a"].value
 
     # -- small helpers ------------------------------------------------------------
     def now(self) -> float:
@@ -171,7 +190,7 @@ class Firmware:
                 # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a
                 # cancellation that races with the event, and power-off would hang.
                 with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(self.clock.wall(TICK_S)):
+                    async with asyncio.timeout(self.clock.wall(self._wait_s())):
                         await self.wake.wait()
         finally:
             link_task.cancel()
@@ -179,6 +198,11 @@ class Firmware:
                 await link_task
             self.nvm.open_tx = self.tx
             self.nvm.energy_wh = self.meter.energy_wh
+
+    def _wait_s(self) -> float:
+        # Wake for a pending contactor switch, so its delay is kept to the tick.
+        due = self.relay.due_in(self.now())
+        return TICK_S if due is None else min(TICK_S, max(due, 0.001))
 
     def may_send(self, msg: Outgoing) -> bool:
         # Until the backend accepts the boot, only BootNotification goes out (§4.2).
@@ -288,7 +312,30 @@ class Firmware:
                 code |= cp_state
         if self.pilot.state not in ("E", "?"):
             self._odd_pilot_since = None
-        self.rtm = code
+        self.rtm = self.protection.apply(code, self._measure(), self._settings())
+
+    def _measure(self) -> Measurements:
+        c = self.circuit
+        f = c.faults
+        return Measurements(
+            now=self.now(), supply_v=c.supply_v(), ev_a=c.ev_amps(),
+            offered_a=self.offered_current() if self.pwm_duty() is not None else 0.0,
+            temperature_c=self.temperature_c(), leakage_ac_ma=f.leakage_ac_ma,
+            leakage_dc_ma=f.leakage_dc_ma, pe_open=f.pe_open, ln_swapped=f.ln_swapped,
+            n_pe_v=f.n_pe_v, relay_cmd=c.contactor_cmd, outlet_live=c.outlet_v() > 0,
+            tamper=self.tamper_open())
+
+    def _settings(self) -> Settings:
+        p = self.profile.protections
+        return Settings(voltage_offset_v=self.config.int(p.voltage.offset_key, 0),
+                        rcd_type=self.config.int(p.rcd.type_key, 0))
+
+    def clear_faults(self) -> None:
+        """The web client's Clear Faults (000 §2.5.1 Device Control): resets the codes
+        whose profile recovery includes web_clear; a cause still present trips again."""
+        self.rtm &= ~web_clearable(self.profile)
+        self.protection.reset_timers()
+        self.kick()
 
     def _check_timers(self, now: float) -> None:
         auth = self.authorization
@@ -322,30 +369,51 @@ class Firmware:
     # -- offered current --------------------------------------------------------------
     def offered_current(self) -> float:
         """Minimum of the EVSE limits (VendorID1); the winner is the limit reason."""
-        limits: list[tuple[float, str]] = [
-            (self.config.int("c_DeviceLimit_I", 320) / 10.0, "DeviceCurrentLimit")
+        # Listed in VendorID1 code order: on a tie the lower code is the reason.
+        rated = self.profile.ratings["max_current_a"].value
+        thermal = self.profile.derated_current(self.temperature_c())
+        candidates: list[tuple[float | None, int]] = [
+            (self.config.int("c_DeviceLimit_I", int(rated * 10)) / 10.0, 0),
+            (self.cable_amps(), 1),  # tethered units ignore PP: None
+            (0.0 if thermal is None else thermal, 2),  # above the table: fault 0x0800
+            (self.ct_limit(), 3),
+            (self.nvm.smart.limit_at(self.utc(), self.tx_context()), 4),
+            (self.fuse_limit(), 5),
         ]
-        if self.variant.pp_required:
-            amps = self.profile.pp_amps(self._pp_ohms()) if self._pp_ohms() else None
-            if amps is not None:
-                limits.append((float(amps), "ProximityPilotLimit"))
-        smart = self.nvm.smart.limit_at(self.utc(), self.tx_context())
-        if smart is not None:
-            limits.append((smart, "OCPPGridLimit"))
-        amps, self.limit_reason = min(limits, key=lambda x: x[0])
+        limits = [(float(a), code) for a, code in candidates if a is not None]
+        amps, code = min(limits, key=lambda x: x[0])
+        self.limit_reason = self.profile.evse_limits[code].name
         return amps
 
+    def cable_amps(self) -> float | None:
+        """The cable's ampacity from PP (profile pp_bands); None on a tethered unit
+        (case C, the charger knows its own cable) or with no valid PP resistor."""
+        if not self.variant.pp_required:
+            return None
+        ohms = self._pp_ohms()
+        amps = self.profile.pp_amps(ohms) if ohms is not None else None
+        return None if amps is None else float(amps)
+
+    def pwm_duty(self) -> float | None:
+        """Duty (%) of the 1 kHz PWM on CP, None for no PWM. The charger offers
+        current (IEC 61851-1 state x2) only during an authorized session that may
+        charge: plugged, no fault, not suspended, at least the minimum current. In
+        every other case CP is a steady +12 V (state x1, "not ready") — also when
+        Faulted: our choice instead of state F (−12 V), so the firmware still sees
+        the EV unplug (recovery `unplug`)."""
+        tx = self.tx
+        if tx is None or self.finishing or self.rtm or tx.suspended_by_auth \
+                or not self.plugged:
+            return None
+        return pwm_duty(self.offered_current(), self.min_a)
+
     def _update_contactor(self) -> None:
+        # State D (ventilation required) only with c_ChargingVentilatedEnabled (001 App. II).
         ventilated = self.config.bool("c_ChargingVentilatedEnabled")
         allowed_states = ("C", "D") if ventilated else ("C",)
-        self.contactor = bool(
-            self.tx is not None
-            and not self.finishing
-            and self.rtm == 0
-            and not self.tx.suspended_by_auth
-            and self.pilot.state in allowed_states
-            and self.offered_current() >= 6.0
-        )
+        want = self.pwm_duty() is not None and self.pilot.state in allowed_states
+        # IEC 61851-1 timing (profile timing): the relay switches after its delay.
+        self.contactor = self.relay.update(want, self.now())
         self.circuit.contactor_cmd = self.contactor
 
     # -- status ----------------------------------------------------------------------
@@ -359,7 +427,7 @@ class Firmware:
         if tx is not None:
             if not self.plugged:
                 return "SuspendedEV"
-            if tx.suspended_by_auth or self.offered_current() < 6.0:
+            if tx.suspended_by_auth or self.offered_current() < self.min_a:
                 return "SuspendedEVSE"
             return "Charging" if self.contactor else "SuspendedEV"
         if self.finishing:
@@ -464,8 +532,16 @@ class Firmware:
             if self.finishing and not self.plugged and self._pp_removed():
                 self.finishing = False
             if auth is not None and self.plugged and not self.rtm and not self.finishing:
-                if self.variant.actuator_lock and self.lock_jammed():
-                    # 002 §2.4: the plug cannot be locked → fault state, no session (0x0020).
+                if self.variant.pp_required and self.cable_amps() is None:
+                    # 001 VendorID2 0x0200: no (valid) PP resistor on a socketed unit —
+                    # the session does not start. A PP outside every band counts as
+                    # missing (our choice). The authorization is dropped as for 0x0020.
+                    self.rtm |= self.profile.rtm("EVSE_FAULT_PP_UNPRESENT").code
+                    self.authorization = None
+                    return
+                if self.variant.actuator_lock and not self.actuator.operate():
+                    # 002 §2.4: the plug cannot be locked after the profile's attempts
+                    # → fault state, no session (0x0020).
                     self.rtm |= self.profile.rtm("EVSE_FAULT_ACT_LOCK_FAULT").code
                     self.authorization = None
                     return
@@ -535,6 +611,9 @@ class Firmware:
         self.meter.current_a = 0.0
         self.nvm.smart.end_transaction()
         self.finishing = self.plugged or not self._pp_removed()
+        if self.variant.actuator_lock and not self.actuator.operate():
+            # 002 §2.4: the plug cannot be unlocked after the attempts → fault (0x0040).
+            self.rtm |= self.profile.rtm("EVSE_FAULT_ACT_UNLOCK_FAULT").code
         self._send_stop(tx, reason, self.meter.energy_wh)
         self.nvm.availability.update(self.scheduled_availability)  # §5.2 "Scheduled"
         self.scheduled_availability.clear()

@@ -123,8 +123,9 @@ def build_handlers(twin: ChargerTwin) -> dict[str, Handler]:
     def unlock_connector(p: Payload) -> Reply:
         if p["connectorId"] != 1 or not fw.variant.actuator_lock:
             return {"status": "NotSupported"}, None
-        if twin.lock_jammed:
-            # 002 §2.4: the actuator cannot unlock → fault state (0x0040); OCPP 1.6 §5.18.
+        if not twin.actuator.operate():
+            # 002 §2.4: the actuator cannot unlock after the profile's attempts → fault
+            # state (0x0040); OCPP 1.6 §5.18.
             fw.rtm |= twin.profile.rtm("EVSE_FAULT_ACT_UNLOCK_FAULT").code
             fw.kick()
             return {"status": "UnlockFailed"}, None

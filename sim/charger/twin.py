@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import ssl
 from collections.abc import Callable
 from datetime import datetime
@@ -20,6 +21,8 @@ from sim.charger.auth import AuthStore
 from sim.charger.config_store import ConfigStore
 from sim.charger.firmware import Firmware, Nvm
 from sim.charger.ocpp_link import OcppLink
+from sim.charger.pilot import cp_levels
+from sim.charger.protection import AMBIENT_C, PWM_FREQ_HZ, Actuator, BoardSupply
 from sim.charger.smart_charging import SmartCharging
 from sim.electrical import Circuit
 
@@ -58,8 +61,40 @@ class ChargerTwin:
         self.nvm = self._fresh_nvm(firmware_version)
         self.fw: Firmware | None = None  # type: ignore[assignment]
         self._task: asyncio.Task[None] | None = None
-        self.lock_jammed = False
         self.powered = False
+        # The board's parts that outlive the firmware (hardware, NV, environment).
+        self.actuator = Actuator(profile.protections.actuator.attempts)
+        self.temperature_c = AMBIENT_C  # both sensors (service console ``temp``)
+        self.tamper_open = False  # main cover switch
+        self.calibration_unreadable = False  # NV calibration data (console ``calfail``)
+        self.board_supply = BoardSupply(profile.protections.voltage)
+
+    @property
+    def lock_jammed(self) -> bool:
+        return self.actuator.jammed
+
+    @lock_jammed.setter
+    def lock_jammed(self, on: bool) -> None:
+        self.actuator.jam(math.inf if on else 0)
+
+    def supply_ok(self, supply_v: float) -> bool:
+        """Whether the board runs at this supply voltage (hardware shutdown levels)."""
+        return self.board_supply.board_on(supply_v)
+
+    def pilot_output(self) -> tuple[float, float, float, float]:
+        """What the charger puts on CP, as the EV's CP sense sees it:
+        (duty_pct, freq_hz, high_v, low_v). The levels come from the resistor network
+        (pilot.py) loaded by the EV's relays. With PWM: duty from the offered current
+        (IEC 61851-1), 1 kHz, high/low of the square wave. Without PWM (no session,
+        Faulted, suspended): a steady +12 V source — duty 100 %, 0 Hz, low = high.
+        Board off: CP dead, all zero."""
+        if not self.powered or self.fw is None:
+            return 0.0, 0.0, 0.0, 0.0
+        high, low = cp_levels(self._relays())
+        duty = self.fw.pwm_duty()
+        if duty is None:
+            return 100.0, 0.0, high, high
+        return duty, PWM_FREQ_HZ, high, low
 
     def _fresh_nvm(self, firmware_version: str) -> Nvm:
         ratings = self.profile.ratings
@@ -97,7 +132,12 @@ class ChargerTwin:
         )
         self.fw = fw
         fw.link._handlers = handlers_mod.build_handlers(self)
-        fw.lock_jammed = lambda: self.lock_jammed
+        fw.actuator = self.actuator
+        fw.temperature_c = lambda: self.temperature_c
+        fw.tamper_open = lambda: self.tamper_open
+        if self.calibration_unreadable:
+            # 001 VendorID2 0x8000: calibration data unreadable from NV at boot.
+            fw.rtm |= self.profile.rtm("EVSE_FAULT_CAL").code
         self._task = asyncio.get_running_loop().create_task(self._run(fw))
 
     async def _run(self, fw: Firmware) -> None:
@@ -110,6 +150,8 @@ class ChargerTwin:
         self.powered = False
         if self.fw is not None:
             self.fw.link.abort()
+        # The relay coil loses its drive with the board: the contactor drops out.
+        self.circuit.update(lambda c: setattr(c, "contactor_cmd", False))
         task, self._task = self._task, None
         if task is not None:
             task.cancel()

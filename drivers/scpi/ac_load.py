@@ -1,0 +1,49 @@
+"""The AC electronic load standing in for the EV's on-board charger (constant current)."""
+
+from __future__ import annotations
+
+from drivers.scpi.instrument import Reading, ScpiInstrument
+from drivers.scpi.models import ModelTable
+
+
+class AcLoad(ScpiInstrument):
+    """``set_current``, ``enable``, ``measure`` (design §3). Constant-current mode is
+    selected on connect: an EV draws a current, not a resistance."""
+
+    label = "AC load"
+
+    def __init__(self, model: ModelTable, resource: str, timeout_s: float = 2.0,
+                 **kwargs: object) -> None:
+        if model.kind != "ac_load":
+            raise ValueError(f"{model.model} is an {model.kind}, not an AC load ({model.file})")
+        super().__init__(model, resource, timeout_s, **kwargs)  # type: ignore[arg-type]
+        try:
+            self.send("mode_cc")
+        except BaseException:
+            self.close()
+            raise
+
+    def set_current(self, amps: float) -> None:
+        self.model.check_range("current", amps, "A")
+        self.send("set_current", value=amps)
+
+    def enable(self, on: bool) -> None:
+        self.send("load_on" if on else "load_off")
+
+    def enabled(self) -> bool:
+        return self.ask_bool("load_query")
+
+    def measure(self) -> Reading:
+        voltage = self.ask_float("measure_voltage")
+        return Reading(voltage=voltage, current=self.ask_float("measure_current"),
+                       power=self.ask_float("measure_power"),
+                       power_factor=self.ask_optional("measure_power_factor"),
+                       frequency=self.ask_optional("measure_frequency"),
+                       phase_voltages=(voltage,))
+
+    def safe_state(self) -> None:
+        """Load off and its setpoint at zero: nothing draws when it is next enabled."""
+        try:
+            self.enable(False)
+        finally:
+            self.set_current(0.0)

@@ -1,0 +1,292 @@
+"""The twin's protection firmware: pure rules fed with measurements and the profile.
+
+Every threshold comes from the charger profile (``profile.protections``,
+``temperature_derating``, ``timing``, ``rtm_codes``); what a rule does with it is
+the manual's text, cited at each rule. The firmware (sim/charger/firmware.py) owns
+the RTM register; this module says which bits a measurement sets or clears.
+
+Recovery (profile ``rtm_codes[].recovery``):
+  auto        — the bit follows its condition (set while present, gone when it goes),
+                with the profile's ``sets_also`` flag (0x4000) while any auto fault is set;
+  unplug      — the firmware clears it on CP state A (firmware._check_faults);
+  power_cycle — RTM bits are volatile: a new Firmware starts at 0;
+  web_clear   — ``Firmware.clear_faults()`` (web client "Clear Faults", 000 §2.5.1);
+  otherwise latched. A latched fault whose cause is still present trips again on the
+  next evaluation (000 §2.6.2 c: "clearing a fault without removing the underlying
+  problem will result in the EVNET to enter the same fault state").
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from rig.profile import Profile, Timing, VoltageProtection
+
+# IEC 61851-1 (design.md §8): the PWM the charger puts on CP is 1 kHz.
+PWM_FREQ_HZ = 1000.0
+# The relay's own switching times, inside the IEC 61851-1 bounds the profile gives
+# (timing.contactor_open_max_s 0.1 s, contactor_close_max_s 3 s). The manuals give
+# no figures: 50 ms to open (a relay drop-out plus the firmware's reaction) and 1 s
+# to close (the charger's pre-charge checks), so a timing testcase measures a
+# delay that exists rather than zero.
+CONTACTOR_OPEN_S = 0.05
+CONTACTOR_CLOSE_S = 1.0
+# The temperature the sensors read when no override is set (service console
+# ``temp``); our choice, a room-temperature bench.
+AMBIENT_C = 25.0
+
+
+def pwm_duty(amps: float, min_a: float) -> float | None:
+    """Duty cycle (%) that offers ``amps`` (IEC 61851-1 Table A.8, EVSE side):
+    6–51 A: duty = I / 0.6; 51–80 A: duty = I / 2.5 + 64. None below ``min_a``
+    (no PWM: the charger offers nothing). Rounded to 0.1 % (a timer's resolution);
+    above 80 A capped at 96 % (not reachable on a 32 A charger)."""
+    if amps < min_a:
+        return None
+    if amps <= 51.0:
+        return round(amps / 0.6, 1)
+    return round(min(amps, 80.0) / 2.5 + 64.0, 1)
+
+
+@dataclass(frozen=True)
+class Measurements:
+    """What the board measures at one evaluation (spec time ``now``)."""
+
+    now: float
+    supply_v: float
+    ev_a: float  # current through the outlet (the meter's CT)
+    offered_a: float  # the present offered current (0 when no PWM)
+    temperature_c: float
+    leakage_ac_ma: float = 0.0
+    leakage_dc_ma: float = 0.0
+    pe_open: bool = False
+    ln_swapped: bool = False
+    n_pe_v: float = 0.0
+    relay_cmd: bool = False  # what the firmware drives the relay to
+    outlet_live: bool = False  # voltage on the outlet side of the relay
+    tamper: bool = False  # main cover switch open
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The configuration keys the protections read (profile names the keys)."""
+
+    voltage_offset_v: int = 0  # protections.voltage.offset_key
+    rcd_type: int = 0  # protections.rcd.type_key: 0 = AC + DC, 2 = AC only
+
+
+class Protection:
+    """The RTM bits of the electrical protections, as functions of measurements."""
+
+    def __init__(self, profile: Profile) -> None:
+        self.profile = profile
+        p = profile.protections
+        self.voltage, self.neutral, self.oc, self.rcd = p.voltage, p.neutral, p.overcurrent, p.rcd
+        self.rated_a = profile.ratings["max_current_a"].value
+        code = {name: profile.rtm(name).code for name in (
+            "EVSE_FAULT_RCD", "EVSE_FAULT_NEUTRAL", "EVSE_FAULT_OVERCURRENT",
+            "EVSE_FAULT_RCD_DC", "EVSE_FAULTS_POWER_RELAY", "EVSE_FAULT_TEMPERATURE",
+            "EVSE_FAULT_OVERVOLTAGE", "EVSE_FAULT_UNDERVOLTAGE", "EVSE_FAULT_VL_OUT_OPEN",
+            "EVSE_FAULT_VL_OUT_CLOSE", "EVSE_TAMPER_EVENT")}
+        self.code = code
+        # The auto-recovering bits this module owns (others, e.g. the external
+        # meter's 0x400000, are set and cleared by whoever owns them).
+        self.owned_auto = code["EVSE_FAULT_OVERVOLTAGE"] | code["EVSE_FAULT_UNDERVOLTAGE"]
+        autos = [r for r in profile.rtm_codes.values() if r.auto_recovery]
+        self.auto_flags = {r.code: _bits(r.sets_also) for r in autos if r.sets_also}
+        self.all_flags = _bits(f for r in autos for f in r.sets_also)
+        self._over_since: float | None = None
+
+    def reset_timers(self) -> None:
+        self._over_since = None
+
+    # -- auto-recovering faults -------------------------------------------------------
+    def voltage_faults(self, m: Measurements, s: Settings) -> int:
+        """001 App. II c_VoltageProtectionOffset, 001 VendorID2 0x1000/0x2000: a supply
+        strictly outside [low - offset, high + offset] (000 App. I "by more than 10 %")
+        suspends charging; the bit goes when the voltage is back (recovery auto). No
+        hysteresis: the manuals give none."""
+        low, high = self.voltage.limits(s.voltage_offset_v)
+        if m.supply_v > high:
+            return self.code["EVSE_FAULT_OVERVOLTAGE"]
+        if m.supply_v < low:
+            return self.code["EVSE_FAULT_UNDERVOLTAGE"]
+        return 0
+
+    # -- latched faults ---------------------------------------------------------------
+    def trips(self, m: Measurements, s: Settings) -> int:
+        """Bits of latched faults whose condition is present now."""
+        c = self.code
+        bits = 0
+        # RCD (000 §2.1.3.1: Type A 30 mA AC + 6 mA DC; 001 Technical specification).
+        # Residual current flows only through an energised outlet, so the sensor is
+        # read while the outlet is live. The twin trips at the rated value (≥); a
+        # real RCD trips somewhere between 50 and 100 % of it.
+        if m.outlet_live:
+            if m.leakage_ac_ma >= self.rcd.ac_ma:
+                bits |= c["EVSE_FAULT_RCD"]
+            # 001 App. II c_RCDProtectionType: 0 = AC + DC, 2 = AC only.
+            if s.rcd_type != 2 and m.leakage_dc_ma >= self.rcd.dc_ma:
+                bits |= c["EVSE_FAULT_RCD_DC"]  # sets 0x0001 too (profile sets_also)
+        # Neutral / PEN (001 Technical specification: V_N-PE > 70 Vrms; 001 VendorID2
+        # 0x0002: L and N swapped, N–PE voltage, increased PE resistance = PE open).
+        if m.ln_swapped or m.pe_open or m.n_pe_v > self.neutral.n_pe_max_v:
+            bits |= c["EVSE_FAULT_NEUTRAL"]
+        bits |= self._overcurrent(m)
+        # Temperature (001 Appendix I thresholds, 000 App. I 0x0800: "more than 79").
+        if self.profile.derated_current(m.temperature_c) is None:
+            bits |= c["EVSE_FAULT_TEMPERATURE"]
+        # Stuck relay (001 VendorID2 0x0010 and 0x40000/0x80000). The circuit measures
+        # the live conductor at the outlet, so a welded relay is the live contact
+        # closed when it should be open (0x40000); 0x0010 "did not change position as
+        # expected" is set with it (our choice: the manuals do not say whether the
+        # contact-level code comes alone).
+        if not m.relay_cmd and m.outlet_live:
+            bits |= c["EVSE_FAULTS_POWER_RELAY"] | c["EVSE_FAULT_VL_OUT_OPEN"]
+        elif m.relay_cmd and not m.outlet_live and m.supply_v > 0:
+            bits |= c["EVSE_FAULTS_POWER_RELAY"] | c["EVSE_FAULT_VL_OUT_CLOSE"]
+        # Tamper (001 VendorID2 0x100000; 004 §4.5). The EVNET documents do not say
+        # whether it stops charging (004 calls it a soft fault on the COMPACT): the
+        # twin treats it as any RTM fault — the contactor opens — a cover open on a
+        # live unit being a safety event.
+        if m.tamper:
+            bits |= c["EVSE_TAMPER_EVENT"]
+        return bits
+
+    def _overcurrent(self, m: Measurements) -> int:
+        """001 VendorID2 0x0004 / 000 App. I: more than 10 % above the PRESENT offered
+        current for more than 6 s; 001 Technical specification: hardware trip when
+        I_L > 1.2 × I_max, immediately (the documents give no delay)."""
+        code = self.code["EVSE_FAULT_OVERCURRENT"]
+        if m.ev_a > self.oc.hw_trip_factor * self.rated_a:
+            return code
+        if m.ev_a > m.offered_a * (1 + self.oc.margin_pct / 100.0) and m.ev_a > 0:
+            if self._over_since is None:
+                self._over_since = m.now
+            elif m.now - self._over_since > self.oc.delay_s:
+                return code
+        else:
+            self._over_since = None
+        return 0
+
+    # -- the register -----------------------------------------------------------------
+    def apply(self, rtm: int, m: Measurements, s: Settings) -> int:
+        """The RTM register after one evaluation."""
+        rtm = (rtm & ~self.owned_auto) | self.voltage_faults(m, s)
+        rtm |= self.with_companions(self.trips(m, s))
+        return self.flags(rtm)
+
+    def with_companions(self, bits: int) -> int:
+        """``bits`` plus the profile's ``sets_also`` of each (0x0008 → 0x0001)."""
+        out = bits
+        for rtm in self.profile.rtm_codes.values():
+            if bits & rtm.code == rtm.code and rtm.code:
+                out |= _bits(rtm.sets_also)
+        return out
+
+    def flags(self, rtm: int) -> int:
+        """The auto-recovery flag (0x4000, 000 App. I) is set while an auto fault
+        that carries it is set, and goes with the last of them."""
+        need = 0
+        for code, flags in self.auto_flags.items():
+            if rtm & code == code:
+                need |= flags
+        return (rtm & ~self.all_flags) | need
+
+
+def web_clearable(profile: Profile) -> int:
+    """Bits the web client's Clear Faults resets (recovery includes web_clear)."""
+    return _bits(r.code for r in profile.rtm_codes.values() if "web_clear" in r.recovery)
+
+
+def unplug_clearable(profile: Profile) -> int:
+    return _bits(r.code for r in profile.rtm_codes.values() if "unplug" in r.recovery)
+
+
+def _bits(codes: object) -> int:
+    out = 0
+    for code in codes:  # type: ignore[attr-defined]
+        out |= code
+    return out
+
+
+class Contactor:
+    """The main relay with its switching delay: closes CONTACTOR_CLOSE_S after the
+    firmware decides to charge, opens CONTACTOR_OPEN_S after it decides to stop
+    (both inside the profile's IEC 61851-1 bounds, checked here)."""
+
+    def __init__(self, timing: Timing, open_s: float = CONTACTOR_OPEN_S,
+                 close_s: float = CONTACTOR_CLOSE_S) -> None:
+        if not (open_s <= timing.contactor_open_max_s and close_s <= timing.contactor_close_max_s):
+            raise ValueError("contactor delays outside the profile's timing bounds")
+        self.open_s, self.close_s = open_s, close_s
+        self.closed = False
+        self._since: float | None = None
+
+    def update(self, want: bool, now: float) -> bool:
+        if want == self.closed:
+            self._since = None
+            return self.closed
+        if self._since is None:
+            self._since = now
+        if now - self._since >= (self.close_s if want else self.open_s):
+            self.closed, self._since = want, None
+        return self.closed
+
+    def due_in(self, now: float) -> float | None:
+        """Spec seconds until a pending switch happens (None: nothing pending)."""
+        if self._since is None:
+            return None
+        delay = self.open_s if self.closed else self.close_s
+        return max(0.0, self._since + delay - now)
+
+
+class Actuator:
+    """The socket's lock actuator (002 §2.4): up to ``attempts`` tries to lock or
+    unlock, then the charger faults. ``jam(n)`` makes the next n tries fail
+    (math.inf = until freed). The manual gives no time per attempt: the twin makes
+    them back to back."""
+
+    def __init__(self, attempts: int) -> None:
+        self.attempts = attempts
+        self.jammed_for: float = 0
+        self.last_attempts = 0  # tries the last operation took (for diagnostics/tests)
+
+    def jam(self, attempts: float = math.inf) -> None:
+        self.jammed_for = attempts
+
+    @property
+    def jammed(self) -> bool:
+        return self.jammed_for > 0
+
+    def operate(self) -> bool:
+        """One lock or unlock operation: True when one of the attempts succeeded."""
+        for attempt in range(1, self.attempts + 1):
+            self.last_attempts = attempt
+            if self.jammed_for > 0:
+                self.jammed_for -= 1
+                continue
+            return True
+        return False
+
+
+class BoardSupply:
+    """The board's own supply protection (001 Technical specification: undervoltage
+    shutdown at 115 Vrms, overvoltage at 300 Vrms, both ±10 V — the twin uses the
+    nominal values). Below 115 V the board is off and boots when the voltage is
+    back. Above 300 V it shuts down and stays off (latched) until the supply falls
+    below the undervoltage level, i.e. the mains is switched off and on: our choice,
+    the manuals do not say how the shutdown recovers."""
+
+    def __init__(self, voltage: VoltageProtection) -> None:
+        self.voltage = voltage
+        self.over_latched = False
+
+    def board_on(self, supply_v: float) -> bool:
+        if supply_v > self.voltage.hw_overvoltage_v:
+            self.over_latched = True
+        elif supply_v < self.voltage.hw_undervoltage_v:
+            self.over_latched = False
+            return False
+        return not self.over_latched
