@@ -328,6 +328,7 @@ def check_rig(config: RigConfig) -> None:
     _check_pins(config)
     _check_fault_values(config)
     _check_security(config)
+    _check_models(config)
 
 
 def _fail(config: RigConfig, key_path: str, expected: str) -> RigFileError:
@@ -373,6 +374,23 @@ def _check_bench(config: RigConfig) -> None:
     if inst.led is not None and inst.led.bus == "sim":
         raise _fail(config, "instruments.led.bus",
                     "a real bench needs an I2C bus number (e.g. 1), not 'sim'")
+
+
+def _check_models(config: RigConfig) -> None:
+    """An SCPI instrument's model must have a command table of the right kind."""
+    from drivers.scpi.models import ModelError, load_model  # the driver owns the tables
+
+    for name in ("ac_source", "ac_load"):
+        visa: VisaInstrumentConfig | None = getattr(config.instruments, name)
+        if visa is None:
+            continue
+        try:
+            kind = load_model(visa.model).kind
+        except ModelError as exc:
+            raise _fail(config, f"instruments.{name}.model", str(exc)) from None
+        if kind != name:
+            raise _fail(config, f"instruments.{name}.model",
+                        f"{visa.model} is an {kind} model, not an {name}")
 
 
 def _check_pins(config: RigConfig) -> None:

@@ -7,6 +7,7 @@ import re
 import socket
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -18,6 +19,7 @@ from sim.instruments import VirtualScpiInstrument
 
 NO_ERROR = '0,"No error"'
 Step = tuple[str, str | None]
+Bench = tuple[LoopThread, Circuit, list[VirtualScpiInstrument]]
 
 
 class Transcript:
@@ -247,7 +249,7 @@ def test_silent_instrument_times_out_within_the_timeout() -> None:
 
 
 @pytest.fixture
-def bench() -> Iterator[tuple[LoopThread, Circuit, list[VirtualScpiInstrument]]]:
+def bench() -> Iterator[Bench]:
     loop = LoopThread("test-scpi")
     servers: list[VirtualScpiInstrument] = []
     try:
@@ -258,8 +260,7 @@ def bench() -> Iterator[tuple[LoopThread, Circuit, list[VirtualScpiInstrument]]]
         loop.stop()
 
 
-def serve(bench: tuple[LoopThread, Circuit, list[VirtualScpiInstrument]],
-          model: str) -> tuple[VirtualScpiInstrument, str]:
+def serve(bench: Bench, model: str) -> tuple[VirtualScpiInstrument, str]:
     loop, circuit, servers = bench
     server = VirtualScpiInstrument(load_model(model), circuit)
     servers.append(server)
@@ -267,7 +268,7 @@ def serve(bench: tuple[LoopThread, Circuit, list[VirtualScpiInstrument]],
 
 
 @pytest.mark.parametrize("model", ["chroma-61500", "chroma-61600", "keysight-ac6800"])
-def test_virtual_source_drives_the_circuit(bench, model: str) -> None:  # type: ignore[no-untyped-def]
+def test_virtual_source_drives_the_circuit(bench: Bench, model: str) -> None:
     _, circuit, _ = bench
     _, resource = serve(bench, model)
     src = AcSource(load_model(model), resource, 1.0)
@@ -286,7 +287,7 @@ def test_virtual_source_drives_the_circuit(bench, model: str) -> None:  # type: 
 
 
 @pytest.mark.parametrize("model", ["chroma-63800", "itech-it8615"])
-def test_virtual_load_draws_through_the_outlet(bench, model: str) -> None:  # type: ignore[no-untyped-def]
+def test_virtual_load_draws_through_the_outlet(bench: Bench, model: str) -> None:
     _, circuit, _ = bench
     _, resource = serve(bench, model)
     ac_load = AcLoad(load_model(model), resource, 1.0)
@@ -303,7 +304,7 @@ def test_virtual_load_draws_through_the_outlet(bench, model: str) -> None:  # ty
         ac_load.close()
 
 
-def test_virtual_instrument_error_queue_over_tcp(bench) -> None:  # type: ignore[no-untyped-def]
+def test_virtual_instrument_error_queue_over_tcp(bench: Bench) -> None:
     server, resource = serve(bench, "chroma-61500")
     src = AcSource(load_model("chroma-61500"), resource, 1.0)
     try:
@@ -318,3 +319,24 @@ def test_virtual_instrument_error_queue_over_tcp(bench) -> None:  # type: ignore
         src.close()
     assert server.handle("SYST:ERR?") == NO_ERROR
     assert server.handle("*IDN?") == load_model("chroma-61500").idn_answer
+
+
+# -- the rig file ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("model", "expected"), [
+    ("chroma-9999", "instruments.ac_source.model: unknown instrument model 'chroma-9999'; "
+                    "known: chroma-61500"),
+    ("chroma-63800", "instruments.ac_source.model: chroma-63800 is an ac_load model, "
+                     "not an ac_source"),
+])
+def test_rig_file_names_a_bad_instrument_model(tmp_path: Path, model: str, expected: str) -> None:
+    from rig.config import load_rig
+    from rig.errors import RigFileError
+
+    path = tmp_path / "rig.yaml"
+    path.write_text(f"profile: evnet-7kw\ninstruments:\n  ac_source: {{model: {model}, "
+                    "resource: sim}\n")
+    with pytest.raises(RigFileError) as info:
+        load_rig(path)
+    assert expected in str(info.value)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from drivers.scpi.instrument import Reading, ScpiInstrument
+from drivers.scpi.instrument import Reading, Resource, ScpiInstrument
 from drivers.scpi.models import ModelTable
 
 
@@ -12,11 +12,11 @@ class AcLoad(ScpiInstrument):
 
     label = "AC load"
 
-    def __init__(self, model: ModelTable, resource: str, timeout_s: float = 2.0,
-                 **kwargs: object) -> None:
+    def __init__(self, model: ModelTable, resource: str, timeout_s: float = 2.0, *,
+                 link: Resource | None = None) -> None:
         if model.kind != "ac_load":
             raise ValueError(f"{model.model} is an {model.kind}, not an AC load ({model.file})")
-        super().__init__(model, resource, timeout_s, **kwargs)  # type: ignore[arg-type]
+        super().__init__(model, resource, timeout_s, link=link)
         try:
             self.send("mode_cc")
         except BaseException:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from drivers.scpi.instrument import Reading, ScpiInstrument
+from drivers.scpi.instrument import Reading, Resource, ScpiInstrument
 from drivers.scpi.models import ModelTable
 
 
@@ -11,11 +11,11 @@ class AcSource(ScpiInstrument):
 
     label = "AC source"
 
-    def __init__(self, model: ModelTable, resource: str, timeout_s: float = 2.0,
-                 **kwargs: object) -> None:
+    def __init__(self, model: ModelTable, resource: str, timeout_s: float = 2.0, *,
+                 link: Resource | None = None) -> None:
         if model.kind != "ac_source":
             raise ValueError(f"{model.model} is an {model.kind}, not an AC source ({model.file})")
-        super().__init__(model, resource, timeout_s, **kwargs)  # type: ignore[arg-type]
+        super().__init__(model, resource, timeout_s, link=link)
 
     def set_voltage(self, volts: float, phase: int | None = None) -> None:
         """L–N voltage of every phase, or of ``phase`` (1-based) alone."""
