@@ -63,12 +63,12 @@ def test_unlock_with_session_tethered(csms, ev, charger):
 
 @pytest.mark.octt("TC_024_CS")
 @pytest.mark.socketed
-def test_start_lock_failure(csms, ev, charger, spec):
+def test_start_lock_failure(csms, ev, charger, faults, spec):
     """Socketed charger whose actuator cannot lock: remote start Accepted, connector
     Preparing, then on plug-in SN Faulted with errorCode ConnectorLockFailure (the
     profile's code for the lock fault) and no StartTransaction."""
     lock_fault = spec.rtm("EVSE_FAULT_ACT_LOCK_FAULT")
-    charger.lock_jam(True)
+    faults.lock_jam(True)
     csms.forbid("StartTransaction")
     result = csms.call(call.RemoteStartTransaction(id_tag=ACCEPTED_TAG, connector_id=1))
     assert result.status == "Accepted"
@@ -83,24 +83,24 @@ def test_start_lock_failure(csms, ev, charger, spec):
 
 @pytest.mark.octt("TC_030_CS")
 @pytest.mark.socketed
-def test_unlock_failure(csms, charger, spec):
+def test_unlock_failure(csms, charger, faults, spec):
     """Socketed charger whose actuator is jammed: UnlockConnector(1) → UnlockFailed
     (OCPP 1.6 §5.18). Beyond the OCTT steps: the EVNET then enters its fault state
     (002 §2.4), SN Faulted with the profile's code for the unlock fault, and only a
     recovery the profile lists for that code (a power cycle) clears it."""
     unlock_fault = spec.rtm("EVSE_FAULT_ACT_UNLOCK_FAULT")
-    charger.lock_jam(True)
+    faults.lock_jam(True)
     try:
         assert csms.call(call.UnlockConnector(connector_id=1)).status == "UnlockFailed"
         faulted = csms.wait_for("StatusNotification", connectorId=1, status="Faulted")
         assert faulted["errorCode"] == unlock_fault.ocpp_error_code
         assert faulted["vendorErrorCode"] == unlock_fault.hex
-        charger.lock_jam(False)
+        faults.lock_jam(False)
         assert "power_cycle" in unlock_fault.recovery
         assert "auto" not in unlock_fault.recovery
         csms.assert_none("StatusNotification", 5, connectorId=1, status="Available")
     finally:
-        charger.lock_jam(False)
+        faults.lock_jam(False)
         if charger.status().get("connector") == "Faulted":
             charger.power_cycle()
     boot = csms.wait_for("BootNotification", timeout=60)
