@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import os
 import ssl
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -192,11 +193,33 @@ class Rig:
                 if name == "ac_source":
                     self.mains_on = False
 
+    def safe_report(self) -> str:
+        """What the instruments themselves say after :meth:`safe_state` — read back, not
+        assumed, so a log shows that 230 V really went off."""
+        parts = []
+        checks = (("ac_source", "output", lambda i: i.output_state()),
+                  ("ac_load", "input", lambda i: i.enabled()))
+        for name, what, read in checks:
+            inst = getattr(self, name, None)
+            if inst is None:
+                continue
+            try:
+                parts.append(f"{name} {what} {'ON' if read(inst) else 'off'}")
+            except Exception as exc:  # the report must not hide the state of the others
+                parts.append(f"{name} {what} unknown ({exc})")
+        ev = getattr(self, "ev", None)
+        if ev is not None:
+            diode = "present" if ev.status.diode else "SHORTED"
+            parts.append(f"EV state {ev.status.state}, diode {diode}")
+        return "rig safe state: " + ", ".join(parts)
+
     def close(self) -> None:
         if self._closed:
             return
         self._closed = True
         self.safe_state()
+        with contextlib.suppress(Exception):
+            print(self.safe_report(), file=sys.__stderr__, flush=True)
         if getattr(self, "charger", None) is not None:
             self.charger.console.close()
         if getattr(self, "_sense", None) is not None:
