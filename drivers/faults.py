@@ -25,7 +25,8 @@ from rig.errors import InstrumentError, MissingWire
 AC_WIRES = ("rcd_ac", "rcd_ac_2")
 DC_WIRES = ("rcd_dc", "rcd_dc_2")
 # Charger-internal faults: relay wire → service console command.
-CONSOLE_FAULTS = {"lock_jam": "lockjam", "tamper": "tamper", "relay_weld": "weld"}
+CONSOLE_FAULTS = {"lock_jam": "lockjam", "tamper": "tamper", "relay_weld": "weld",
+                  "relay_stuck_open": "stuckopen"}
 
 
 def _close_enough(have: float, want: float) -> bool:
@@ -151,6 +152,10 @@ class FaultBoard:
     def relay_weld(self, on: bool) -> None:
         """Weld the charger's contactor closed."""
         self._internal("relay_weld", on)
+
+    def relay_stuck_open(self, on: bool) -> None:
+        """Keep the contactor's live contact from closing (a relay that does not pull in)."""
+        self._internal("relay_stuck_open", on)
 
     def _internal(self, wire: str, on: bool) -> None:
         if wire in self._pins:

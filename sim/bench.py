@@ -64,6 +64,7 @@ class VirtualBench:
                             if wire != "mains_off"}
         self.fault_levels = dict(FAULT_LEVELS)
         self._weld_console = False  # the service console's `weld on` (no wire needed)
+        self._stuck_open_console = False  # the service console's `stuckopen on`
         self.pins.subscribe(self._on_pin)
         self.circuit.subscribe(lambda: self.loop.call_soon(self._follow_supply))
         self.loop.run(self._follow_supply_async(), timeout=5)
@@ -121,6 +122,7 @@ class VirtualBench:
             f.ln_swapped = "swap_ln" in closed
             f.n_pe_v = levels["n_pe_voltage"] if "n_pe_voltage" in closed else 0.0
             f.relay_welded = "relay_weld" in closed or self._weld_console
+            f.relay_stuck_open = "relay_stuck_open" in closed or self._stuck_open_console
 
         self.circuit.update(apply)
         # Wires into the charger's own inputs: the lock actuator and the tamper switch.
@@ -137,7 +139,9 @@ class VirtualBench:
 
     async def _follow_supply_async(self) -> None:
         """The charger runs while its supply terminals carry voltage."""
-        board_on = self.circuit.powered and self.twin.supply_ok(self.circuit.supply_v())
+        # supply_ok() sees every voltage, 0 V included: that is what releases the latch.
+        supply_ok = self.twin.supply_ok(self.circuit.supply_v())
+        board_on = self.circuit.powered and supply_ok
         if board_on and not self.twin.powered:
             await self.twin.power_on()
         elif not board_on and self.twin.powered:
@@ -191,6 +195,7 @@ class VirtualBench:
             "version": lambda a: f"OK {twin.nvm.firmware_version}",
             "lockjam": lambda a: self._set_lock_jam(a),
             "weld": lambda a: self._set_weld(a),
+            "stuckopen": lambda a: self._set_stuck_open(a),
             "temp": lambda a: self._set_temperature(a),
             "tamper": lambda a: self._set_flag("tamper_open", a),
             "calfail": lambda a: self._set_flag("calibration_unreadable", a),
@@ -228,6 +233,15 @@ class VirtualBench:
             return "ERR usage: weld on|off"
         self._weld_console = args[0] in ("on", "1")
         self._apply_faults("relay_weld", None)
+        return "OK"
+
+    def _set_stuck_open(self, args: list[str]) -> str:
+        """``stuckopen on|off``: the contactor's live contact does not close when driven
+        (001 VendorID2 0x80000 EVSE_FAULT_VL_OUT_CLOSE)."""
+        if len(args) != 1 or args[0] not in ("on", "off", "1", "0"):
+            return "ERR usage: stuckopen on|off"
+        self._stuck_open_console = args[0] in ("on", "1")
+        self._apply_faults("relay_stuck_open", None)
         return "OK"
 
     def close(self) -> None:

@@ -37,6 +37,9 @@ class Faults:
     ln_swapped: bool = False
     n_pe_v: float = 0.0
     relay_welded: bool = False
+    # The relay's live contact does not pull in (001 VendorID2 0x80000: "open when it
+    # was expected to be closed"): a broken coil or burnt contact.
+    relay_stuck_open: bool = False
 
 
 class Circuit:
@@ -47,6 +50,11 @@ class Circuit:
         self.supply = Supply(volts=[230.0] * phases)
         self.mains_relay_closed = True
         self.contactor_cmd = False  # what the firmware asks
+        # A switch the relay has started: (spec time, state). The contacts move at that
+        # time whatever the twin's scheduler does, so the switching delay holds in spec
+        # seconds at any sim.speed (design §4); ``now`` is the twin's clock.
+        self.contactor_pending: tuple[float, bool] | None = None
+        self.now: Callable[[], float] | None = None
         self.load_enabled = False
         self.load_amps = 0.0
         self.faults = Faults()
@@ -76,10 +84,20 @@ class Circuit:
     def powered(self) -> bool:
         return self.supply_v() >= CHARGER_MIN_SUPPLY_V
 
+    def relay_cmd(self) -> bool:
+        """The relay's position as driven: the firmware's command, or a started switch
+        whose time has come."""
+        with self._lock:
+            pending = self.contactor_pending
+            if pending is not None and self.now is not None and self.now() >= pending[0]:
+                return pending[1]
+            return self.contactor_cmd
+
     @property
     def contactor_closed(self) -> bool:
         with self._lock:
-            return self.contactor_cmd or self.faults.relay_welded
+            return (self.relay_cmd() and not self.faults.relay_stuck_open) \
+                or self.faults.relay_welded
 
     def outlet_v(self, phase: int = 0) -> float:
         return self.supply_v(phase) if self.contactor_closed else 0.0

@@ -98,9 +98,11 @@ class Bench:
         self.circuit.load_enabled, self.circuit.load_amps = True, amps
 
     def unplug(self) -> int:
+        """Unplug and stay unplugged past the firmware's debounce of state A."""
         self.relays.clear()
         self.pp[0] = None
-        return self.step()
+        self.step()
+        return self.step(0.25)
 
     def set_fault(self, **values: Any) -> None:
         for key, value in values.items():

@@ -97,6 +97,9 @@ def test_diode_fault_reports_the_profile_mapping_and_clears_on_unplug():
     assert int(faulted[0]["vendorErrorCode"], 16) == rtm.code
     relays.clear()
     fw.evaluate()
+    assert fw.rtm == rtm.code  # a glitch through state A is no unplug
+    fw.clock._t0 -= 0.001  # 1 ms wall at speed 1000 = 1 spec s: A has lasted
+    fw.evaluate()
     assert fw.rtm == 0 and statuses(link)[-1] == "Available"
 
 

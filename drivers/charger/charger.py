@@ -31,6 +31,13 @@ class Charger:
         The next lock or unlock attempt fails as a stuck actuator would."""
         self.console.command(f"lockjam {'on' if on else 'off'}")
 
+    def lock_jam_attempts(self, attempts: int) -> None:
+        """Make the next ``attempts`` lock/unlock tries fail, then work again (service
+        console ``lockjam <n>``): checks the actuator's number of attempts (002 §2.4)."""
+        if attempts < 0:
+            raise ValueError(f"attempts must be >= 0, got {attempts}")
+        self.console.command(f"lockjam {attempts}")
+
     def set_temperature(self, celsius: float | None) -> None:
         """Override both temperature sensors (service console ``temp``); None = the
         sensors read the real (ambient) temperature again."""

@@ -39,7 +39,8 @@ from sim.charger.smart_charging import SmartCharging, TxContext
 from sim.electrical import Circuit
 
 TICK_S = 0.25  # spec seconds between evaluations when nothing wakes the firmware
-# An undefined CP level must last this long (spec s) before it is fault 0x0080. The
+# An undefined CP level must last this long (spec s) before it is fault 0x0080, and
+# state A this long before it counts as an unplug that clears faults. The
 # manuals give no figure; 0.1 s is well above relay bounce (≈10 ms) and well below
 # any human-visible delay.
 CP_DEBOUNCE_S = 0.1
@@ -130,6 +131,7 @@ class Firmware:
         # volatile state (lost on power off)
         self.scheduled_availability: dict[int, str] = {}
         self._odd_pilot_since: float | None = None
+        self._a_since: float | None = None
         self.boot_status: str | None = None  # None until the first BootNotification answer
         self.tx: Transaction | None = None
         self.authorization: Authorization | None = None
@@ -298,10 +300,14 @@ class Firmware:
         cp_state = self.profile.rtm("EVSE_FAULT_CP_STATE").code
         if self.pilot.state == "A":
             # Faults that unplugging clears (000 App. I: the diode fault is
-            # "cleared by removing the plug").
-            for rtm in self.profile.rtm_codes.values():
-                if code & rtm.code and "unplug" in rtm.recovery:
-                    code &= ~rtm.code
+            # "cleared by removing the plug") — once A has lasted the debounce time: a
+            # glitch through A while relays switch is not an unplug.
+            if self._a_since is None:
+                self._a_since = self.now()
+            if self.now() - self._a_since >= CP_DEBOUNCE_S:
+                for rtm in self.profile.rtm_codes.values():
+                    if code & rtm.code and "unplug" in rtm.recovery:
+                        code &= ~rtm.code
         elif self.pilot.state in ("B", "C", "D") and self.pilot.low_v > -10.0:
             code |= diode
         elif self.pilot.state in ("E", "?"):
@@ -312,6 +318,8 @@ class Firmware:
                 code |= cp_state
         if self.pilot.state not in ("E", "?"):
             self._odd_pilot_since = None
+        if self.pilot.state != "A":
+            self._a_since = None
         self.rtm = self.protection.apply(code, self._measure(), self._settings())
 
     def _measure(self) -> Measurements:
@@ -322,7 +330,7 @@ class Firmware:
             offered_a=self.offered_current() if self.pwm_duty() is not None else 0.0,
             temperature_c=self.temperature_c(), leakage_ac_ma=f.leakage_ac_ma,
             leakage_dc_ma=f.leakage_dc_ma, pe_open=f.pe_open, ln_swapped=f.ln_swapped,
-            n_pe_v=f.n_pe_v, relay_cmd=c.contactor_cmd, outlet_live=c.outlet_v() > 0,
+            n_pe_v=f.n_pe_v, relay_cmd=c.relay_cmd(), outlet_live=c.outlet_v() > 0,
             tamper=self.tamper_open())
 
     def _settings(self) -> Settings:
@@ -413,8 +421,13 @@ class Firmware:
         allowed_states = ("C", "D") if ventilated else ("C",)
         want = self.pwm_duty() is not None and self.pilot.state in allowed_states
         # IEC 61851-1 timing (profile timing): the relay switches after its delay.
-        self.contactor = self.relay.update(want, self.now())
+        now = self.now()
+        self.contactor = self.relay.update(want, now)
         self.circuit.contactor_cmd = self.contactor
+        # The contacts follow a started switch on time in spec seconds (electrical.py).
+        due = self.relay.due_in(now)
+        self.circuit.now = self.clock.now
+        self.circuit.contactor_pending = None if due is None else (now + due, want)
 
     # -- status ----------------------------------------------------------------------
     def connector0_status(self) -> str:
@@ -428,6 +441,10 @@ class Firmware:
             if not self.plugged:
                 return "SuspendedEV"
             if tx.suspended_by_auth or self.offered_current() < self.min_a:
+                return "SuspendedEVSE"
+            if self.pilot.state == "D" and not self.config.bool("c_ChargingVentilatedEnabled"):
+                # The EV asks (state D) but the charger refuses without ventilation
+                # (001 App. II c_ChargingVentilatedEnabled): the EVSE suspends (OCPP §4.9).
                 return "SuspendedEVSE"
             return "Charging" if self.contactor else "SuspendedEV"
         if self.finishing:

@@ -151,7 +151,10 @@ class ChargerTwin:
         if self.fw is not None:
             self.fw.link.abort()
         # The relay coil loses its drive with the board: the contactor drops out.
-        self.circuit.update(lambda c: setattr(c, "contactor_cmd", False))
+        def drop_out(c: Circuit) -> None:
+            c.contactor_cmd, c.contactor_pending = False, None
+
+        self.circuit.update(drop_out)
         task, self._task = self._task, None
         if task is not None:
             task.cancel()
