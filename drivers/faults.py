@@ -26,7 +26,8 @@ AC_WIRES = ("rcd_ac", "rcd_ac_2")
 DC_WIRES = ("rcd_dc", "rcd_dc_2")
 # Charger-internal faults: relay wire → service console command.
 CONSOLE_FAULTS = {"lock_jam": "lockjam", "tamper": "tamper", "relay_weld": "weld",
-                  "relay_stuck_open": "stuckopen"}
+                  "relay_stuck_open": "stuckopen", "neutral_weld": "nweld",
+                  "neutral_stuck_open": "nstuckopen"}
 
 
 def _close_enough(have: float, want: float) -> bool:
@@ -156,6 +157,14 @@ class FaultBoard:
     def relay_stuck_open(self, on: bool) -> None:
         """Keep the contactor's live contact from closing (a relay that does not pull in)."""
         self._internal("relay_stuck_open", on)
+
+    def neutral_weld(self, on: bool) -> None:
+        """Weld the contactor's neutral pole closed."""
+        self._internal("neutral_weld", on)
+
+    def neutral_stuck_open(self, on: bool) -> None:
+        """Keep the contactor's neutral pole from closing."""
+        self._internal("neutral_stuck_open", on)
 
     def _internal(self, wire: str, on: bool) -> None:
         if wire in self._pins:

@@ -77,7 +77,8 @@ Pin = Annotated[int, between(0, 27, "a BCM GPIO number from 0 to 27")]
 Backend = Literal["sim", "rpi"]
 IdTagStatus = Literal["Accepted", "Blocked", "Expired", "Invalid", "ConcurrentTx"]
 FaultWire = Literal["rcd_ac", "rcd_ac_2", "rcd_dc", "rcd_dc_2", "pe_open", "swap_ln",
-                    "n_pe_voltage", "lock_jam", "tamper", "relay_weld", "mains_off"]
+                    "n_pe_voltage", "lock_jam", "tamper", "relay_weld", "relay_stuck_open",
+                    "neutral_weld", "neutral_stuck_open", "mains_off"]
 # Fault relays that switch a fixed resistor or source: the rig file gives its value.
 ValueWire = Literal["rcd_ac", "rcd_ac_2", "rcd_dc", "rcd_dc_2", "n_pe_voltage"]
 FaultValue = Annotated[float, Check.where(lambda v: 0 < v <= 300,

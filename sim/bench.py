@@ -20,6 +20,13 @@ from sim.electrical import Circuit
 from sim.ev_board import VirtualCpBoard, VirtualPpResistor, twin_pilot
 from sim.pins import PinBank
 
+# Fault wire → (Circuit.faults attribute, service-console command).
+RELAY_CONTACT_FAULTS: dict[str, tuple[str, str]] = {
+    "relay_weld": ("relay_welded", "weld"),
+    "relay_stuck_open": ("relay_stuck_open", "stuckopen"),
+    "neutral_weld": ("neutral_welded", "nweld"),
+    "neutral_stuck_open": ("neutral_stuck_open", "nstuckopen"),
+}
 EV_RELAYS = ("r_b", "r_c", "r_d", "cp_short", "diode_short")
 PP_PINS = {"pp_1k5": 1500, "pp_680": 680, "pp_220": 220, "pp_100": 100}
 # What each fixed-value fault relay puts on the circuit until a test programs another
@@ -63,8 +70,9 @@ class VirtualBench:
         self._fault_pins = {pin: wire for wire, pin in (faults.pins.items() if faults else ())
                             if wire != "mains_off"}
         self.fault_levels = dict(FAULT_LEVELS)
-        self._weld_console = False  # the service console's `weld on` (no wire needed)
-        self._stuck_open_console = False  # the service console's `stuckopen on`
+        # Relay-contact faults set through the service console (no wire needed):
+        # wire name → on/off, for `weld`, `stuckopen`, `nweld`, `nstuckopen`.
+        self._console_faults: dict[str, bool] = dict.fromkeys(RELAY_CONTACT_FAULTS, False)
         self.pins.subscribe(self._on_pin)
         self.circuit.subscribe(lambda: self.loop.call_soon(self._follow_supply))
         self.loop.run(self._follow_supply_async(), timeout=5)
@@ -121,8 +129,8 @@ class VirtualBench:
             f.pe_open = "pe_open" in closed
             f.ln_swapped = "swap_ln" in closed
             f.n_pe_v = levels["n_pe_voltage"] if "n_pe_voltage" in closed else 0.0
-            f.relay_welded = "relay_weld" in closed or self._weld_console
-            f.relay_stuck_open = "relay_stuck_open" in closed or self._stuck_open_console
+            for wire, (attr, _) in RELAY_CONTACT_FAULTS.items():
+                setattr(f, attr, wire in closed or self._console_faults[wire])
 
         self.circuit.update(apply)
         # Wires into the charger's own inputs: the lock actuator and the tamper switch.
@@ -194,8 +202,8 @@ class VirtualBench:
             "serial": lambda a: f"OK {twin.serial}",
             "version": lambda a: f"OK {twin.nvm.firmware_version}",
             "lockjam": lambda a: self._set_lock_jam(a),
-            "weld": lambda a: self._set_weld(a),
-            "stuckopen": lambda a: self._set_stuck_open(a),
+            **{command: self._contact_fault_command(wire)
+               for wire, (_, command) in RELAY_CONTACT_FAULTS.items()},
             "temp": lambda a: self._set_temperature(a),
             "tamper": lambda a: self._set_flag("tamper_open", a),
             "calfail": lambda a: self._set_flag("calibration_unreadable", a),
@@ -227,22 +235,19 @@ class VirtualBench:
         self._kick()
         return "OK"
 
-    def _set_weld(self, args: list[str]) -> str:
-        """``weld on|off``: the contactor's contacts stuck closed (a welded relay)."""
-        if len(args) != 1 or args[0] not in ("on", "off", "1", "0"):
-            return "ERR usage: weld on|off"
-        self._weld_console = args[0] in ("on", "1")
-        self._apply_faults("relay_weld", None)
-        return "OK"
+    def _contact_fault_command(self, wire: str) -> Any:
+        """``<command> on|off``: a pole of the main relay welded or not pulling in
+        (001 VendorID2 0x10000–0x80000)."""
+        command = RELAY_CONTACT_FAULTS[wire][1]
 
-    def _set_stuck_open(self, args: list[str]) -> str:
-        """``stuckopen on|off``: the contactor's live contact does not close when driven
-        (001 VendorID2 0x80000 EVSE_FAULT_VL_OUT_CLOSE)."""
-        if len(args) != 1 or args[0] not in ("on", "off", "1", "0"):
-            return "ERR usage: stuckopen on|off"
-        self._stuck_open_console = args[0] in ("on", "1")
-        self._apply_faults("relay_stuck_open", None)
-        return "OK"
+        def run(args: list[str]) -> str:
+            if len(args) != 1 or args[0] not in ("on", "off", "1", "0"):
+                return f"ERR usage: {command} on|off"
+            self._console_faults[wire] = args[0] in ("on", "1")
+            self._apply_faults(wire, None)
+            return "OK"
+
+        return run
 
     def close(self) -> None:
         if self.loop.alive:

@@ -36,10 +36,12 @@ class Faults:
     pe_open: bool = False
     ln_swapped: bool = False
     n_pe_v: float = 0.0
-    relay_welded: bool = False
-    # The relay's live contact does not pull in (001 VendorID2 0x80000: "open when it
-    # was expected to be closed"): a broken coil or burnt contact.
-    relay_stuck_open: bool = False
+    # The main relay's two poles (001 VendorID2 0x10000–0x80000): a contact welded
+    # closed, or one that does not pull in (a broken coil or burnt contact).
+    relay_welded: bool = False  # live pole
+    relay_stuck_open: bool = False  # live pole
+    neutral_welded: bool = False
+    neutral_stuck_open: bool = False
 
 
 class Circuit:
@@ -94,10 +96,21 @@ class Circuit:
             return self.contactor_cmd
 
     @property
-    def contactor_closed(self) -> bool:
+    def live_closed(self) -> bool:
         with self._lock:
             return (self.relay_cmd() and not self.faults.relay_stuck_open) \
                 or self.faults.relay_welded
+
+    @property
+    def neutral_closed(self) -> bool:
+        with self._lock:
+            return (self.relay_cmd() and not self.faults.neutral_stuck_open) \
+                or self.faults.neutral_welded
+
+    @property
+    def contactor_closed(self) -> bool:
+        """Power reaches the EV only through both poles."""
+        return self.live_closed and self.neutral_closed
 
     def outlet_v(self, phase: int = 0) -> float:
         return self.supply_v(phase) if self.contactor_closed else 0.0

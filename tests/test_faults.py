@@ -192,6 +192,8 @@ def test_virtual_bench_faults_reach_the_circuit(rig, faults):
         assert (circuit.faults.leakage_ac_ma, circuit.faults.leakage_dc_ma) == (31, 6.5)
         assert circuit.faults.pe_open and circuit.faults.n_pe_v == 12
         faults.relay_weld(True)
+        assert circuit.live_closed and not circuit.neutral_closed  # one pole welded
+        faults.neutral_weld(True)
         assert circuit.contactor_closed
     finally:
         rig.safe_state()

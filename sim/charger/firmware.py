@@ -330,7 +330,8 @@ class Firmware:
             offered_a=self.offered_current() if self.pwm_duty() is not None else 0.0,
             temperature_c=self.temperature_c(), leakage_ac_ma=f.leakage_ac_ma,
             leakage_dc_ma=f.leakage_dc_ma, pe_open=f.pe_open, ln_swapped=f.ln_swapped,
-            n_pe_v=f.n_pe_v, relay_cmd=c.relay_cmd(), outlet_live=c.outlet_v() > 0,
+            n_pe_v=f.n_pe_v, relay_cmd=c.relay_cmd(),
+            outlet_live=c.live_closed and c.supply_v() > 0, neutral_closed=c.neutral_closed,
             tamper=self.tamper_open())
 
     def _settings(self) -> Settings:

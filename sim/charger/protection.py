@@ -66,7 +66,8 @@ class Measurements:
     ln_swapped: bool = False
     n_pe_v: float = 0.0
     relay_cmd: bool = False  # what the firmware drives the relay to
-    outlet_live: bool = False  # voltage on the outlet side of the relay
+    outlet_live: bool = False  # voltage on the outlet side of the relay's live pole
+    neutral_closed: bool = False  # the relay's neutral pole, as its sense circuit reads it
     tamper: bool = False  # main cover switch open
 
 
@@ -90,7 +91,8 @@ class Protection:
             "EVSE_FAULT_RCD", "EVSE_FAULT_NEUTRAL", "EVSE_FAULT_OVERCURRENT",
             "EVSE_FAULT_RCD_DC", "EVSE_FAULTS_POWER_RELAY", "EVSE_FAULT_TEMPERATURE",
             "EVSE_FAULT_OVERVOLTAGE", "EVSE_FAULT_UNDERVOLTAGE", "EVSE_FAULT_VL_OUT_OPEN",
-            "EVSE_FAULT_VL_OUT_CLOSE", "EVSE_TAMPER_EVENT")}
+            "EVSE_FAULT_VL_OUT_CLOSE", "EVSE_FAULT_VN_OUT_OPEN", "EVSE_FAULT_VN_OUT_CLOSE",
+            "EVSE_TAMPER_EVENT")}
         self.code = code
         # The auto-recovering bits this module owns (others, e.g. the external
         # meter's 0x400000, are set and cleared by whoever owns them).
@@ -144,10 +146,16 @@ class Protection:
         # closed when it should be open (0x40000); 0x0010 "did not change position as
         # expected" is set with it (our choice: the manuals do not say whether the
         # contact-level code comes alone).
-        if not m.relay_cmd and m.outlet_live:
-            bits |= c["EVSE_FAULTS_POWER_RELAY"] | c["EVSE_FAULT_VL_OUT_OPEN"]
-        elif m.relay_cmd and not m.outlet_live and m.supply_v > 0:
-            bits |= c["EVSE_FAULTS_POWER_RELAY"] | c["EVSE_FAULT_VL_OUT_CLOSE"]
+        # The neutral pole the same way (0x10000 closed when expected open, 0x20000
+        # open when expected closed).
+        if m.supply_v > 0:
+            for closed, open_code, close_code in (
+                (m.outlet_live, "EVSE_FAULT_VL_OUT_OPEN", "EVSE_FAULT_VL_OUT_CLOSE"),
+                (m.neutral_closed, "EVSE_FAULT_VN_OUT_OPEN", "EVSE_FAULT_VN_OUT_CLOSE"),
+            ):
+                if closed != m.relay_cmd:
+                    pole = close_code if m.relay_cmd else open_code
+                    bits |= c["EVSE_FAULTS_POWER_RELAY"] | c[pole]
         # Tamper (001 VendorID2 0x100000; 004 §4.5). The EVNET documents do not say
         # whether it stops charging (004 calls it a soft fault on the COMPACT): the
         # twin treats it as any RTM fault — the contactor opens — a cover open on a

@@ -66,6 +66,15 @@ def _weld(b: Bench) -> None:
     b.ev.set_state("B")
 
 
+def _neutral_weld(b: Bench) -> None:
+    """The relay's neutral pole welds during the session; the EV stops asking: the
+    charger commands the relay open, its live pole opens (the outlet is dead), and
+    it still senses the neutral pole closed."""
+    b.faults.neutral_weld(True)
+    b.ac_load.enable(False)
+    b.ev.set_state("B")
+
+
 def _unlock_jam(b: Bench) -> None:
     """The actuator jams during the session; the driver ends it with the card: the
     plug cannot be unlocked (002 §2.4)."""
@@ -135,6 +144,11 @@ STIMULI: tuple[Stimulus, ...] = (
     Stimulus(0x80000, "relay_stuck_open", "charging",
              lambda b: b.faults.relay_stuck_open(True),
              lambda b: b.faults.relay_stuck_open(False)),
+    Stimulus(0x10000, "neutral_weld", "charging", _neutral_weld,
+             lambda b: b.faults.neutral_weld(False)),
+    Stimulus(0x20000, "neutral_stuck_open", "charging",
+             lambda b: b.faults.neutral_stuck_open(True),
+             lambda b: b.faults.neutral_stuck_open(False)),
     Stimulus(0x100000, "tamper", "charging", lambda b: b.faults.tamper(True),
              lambda b: b.faults.tamper(False)),
 )
@@ -143,8 +157,6 @@ STIMULI: tuple[Stimulus, ...] = (
 NOT_PRODUCIBLE: dict[int, str] = {
     0x0060: "PCM module missing: needs the charger opened and a module removed",
     0x0400: "RTM-host link lost: a board-internal bus; for internal use only (000 App. I)",
-    0x10000: "neutral contact of the relay closed when open: the relay's N pole, internal",
-    0x20000: "neutral contact of the relay open when closed: the relay's N pole, internal",
     0x200000: "service cover switch: the EVNET documents describe one tamper sensor",
     0x400000: "external meter missing: covered with the external-meter (RS-485) testcases",
 }
