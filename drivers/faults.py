@@ -27,7 +27,8 @@ DC_WIRES = ("rcd_dc", "rcd_dc_2")
 # Charger-internal faults: relay wire → service console command.
 CONSOLE_FAULTS = {"lock_jam": "lockjam", "tamper": "tamper", "relay_weld": "weld",
                   "relay_stuck_open": "stuckopen", "neutral_weld": "nweld",
-                  "neutral_stuck_open": "nstuckopen"}
+                  "neutral_stuck_open": "nstuckopen", "service_cover": "tamper2",
+                  "pcm_missing": "pcmfail", "host_link_lost": "hostfail"}
 
 
 def _close_enough(have: float, want: float) -> bool:
@@ -165,6 +166,18 @@ class FaultBoard:
     def neutral_stuck_open(self, on: bool) -> None:
         """Keep the contactor's neutral pole from closing."""
         self._internal("neutral_stuck_open", on)
+
+    def service_cover(self, open_: bool) -> None:
+        """Open the service cover (the second tamper switch, 001 0x200000)."""
+        self._internal("service_cover", open_)
+
+    def pcm_missing(self, on: bool) -> None:
+        """Disconnect the PCM module (actuator and NFC board, 001 0x0060)."""
+        self._internal("pcm_missing", on)
+
+    def host_link_lost(self, on: bool) -> None:
+        """Break the RTM–application-processor link (001 0x0400)."""
+        self._internal("host_link_lost", on)
 
     def _internal(self, wire: str, on: bool) -> None:
         if wire in self._pins:

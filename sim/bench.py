@@ -27,6 +27,14 @@ RELAY_CONTACT_FAULTS: dict[str, tuple[str, str]] = {
     "neutral_weld": ("neutral_welded", "nweld"),
     "neutral_stuck_open": ("neutral_stuck_open", "nstuckopen"),
 }
+# Service-console command → the RTM condition it stands for (001 VendorID2): the
+# PCM module missing (0x0060), the RTM–host link lost (0x0400), the service cover open
+# (0x200000).
+BOARD_CONDITIONS: dict[str, str] = {
+    "pcmfail": "EVSE_FAULT_MISSING_PCM",
+    "hostfail": "EVSE_FAULT_MISSING_HOST",
+    "tamper2": "EVSE_FAULT_TAMPER2_EVENT",
+}
 EV_RELAYS = ("r_b", "r_c", "r_d", "cp_short", "diode_short")
 PP_PINS = {"pp_1k5": 1500, "pp_680": 680, "pp_220": 220, "pp_100": 100}
 # What each fixed-value fault relay puts on the circuit until a test programs another
@@ -206,6 +214,8 @@ class VirtualBench:
                for wire, (_, command) in RELAY_CONTACT_FAULTS.items()},
             "temp": lambda a: self._set_temperature(a),
             "tamper": lambda a: self._set_flag("tamper_open", a),
+            **{command: self._board_condition_command(command, name)
+               for command, name in BOARD_CONDITIONS.items()},
             "calfail": lambda a: self._set_flag("calibration_unreadable", a),
             "clear": clear,
         }
@@ -234,6 +244,21 @@ class VirtualBench:
         setattr(self.twin, name, args[0] in ("on", "1"))
         self._kick()
         return "OK"
+
+    def _board_condition_command(self, command: str, rtm_name: str) -> Any:
+        """``<command> on|off``: a board-internal condition (001 VendorID2) on or off."""
+
+        def run(args: list[str]) -> str:
+            if len(args) != 1 or args[0] not in ("on", "off", "1", "0"):
+                return f"ERR usage: {command} on|off"
+            if args[0] in ("on", "1"):
+                self.twin.board_conditions.add(rtm_name)
+            else:
+                self.twin.board_conditions.discard(rtm_name)
+            self._kick()
+            return "OK"
+
+        return run
 
     def _contact_fault_command(self, wire: str) -> Any:
         """``<command> on|off``: a pole of the main relay welded or not pulling in

@@ -153,6 +153,7 @@ class Firmware:
         self.actuator = Actuator(profile.protections.actuator.attempts)
         self.temperature_c: Callable[[], float] = lambda: AMBIENT_C  # both sensors
         self.tamper_open: Callable[[], bool] = lambda: False
+        self.board_conditions: Callable[[], set[str]] = lambda: set()
         # EVSE limit hooks (001 VendorID1 3 and 5): CT clamp / main fuse, A or None.
         self.ct_limit: Callable[[], float | None] = lambda: None
         self.fuse_limit: Callable[[], float | None] = lambda: None
@@ -305,9 +306,12 @@ class Firmware:
             if self._a_since is None:
                 self._a_since = self.now()
             if self.now() - self._a_since >= CP_DEBOUNCE_S:
+                # Bits of a set code that unplugging does not clear stay, even where
+                # they overlap an unplug-clearable one (0x0060 = 0x0020 | 0x0040).
+                keep = self._held_bits("unplug", code)
                 for rtm in self.profile.rtm_codes.values():
                     if code & rtm.code and "unplug" in rtm.recovery:
-                        code &= ~rtm.code
+                        code &= ~(rtm.code & ~keep)
         elif self.pilot.state in ("B", "C", "D") and self.pilot.low_v > -10.0:
             code |= diode
         elif self.pilot.state in ("E", "?"):
@@ -320,6 +324,12 @@ class Firmware:
             self._odd_pilot_since = None
         if self.pilot.state != "A":
             self._a_since = None
+        # Conditions inside the board the firmware detects directly (module missing,
+        # host link lost, service cover): the bit latches until its recovery rule.
+        for name in self.board_conditions():
+            rtm = self.profile.rtm(name)
+            if not (rtm.socket_only and not self.variant.actuator_lock):
+                code |= rtm.code
         self.rtm = self.protection.apply(code, self._measure(), self._settings())
 
     def _measure(self) -> Measurements:
@@ -339,10 +349,21 @@ class Firmware:
         return Settings(voltage_offset_v=self.config.int(p.voltage.offset_key, 0),
                         rcd_type=self.config.int(p.rcd.type_key, 0))
 
+    def _held_bits(self, recovery: str, rtm_value: int | None = None) -> int:
+        """Bits of the codes fully set in ``rtm_value`` that ``recovery`` does not
+        clear: they stay even where they overlap a code it clears (0x0060 = 0x0020 |
+        0x0040, the PCM module missing, clears only by a power cycle)."""
+        value = self.rtm if rtm_value is None else rtm_value
+        held = 0
+        for rtm in self.profile.rtm_codes.values():
+            if rtm.code and value & rtm.code == rtm.code and recovery not in rtm.recovery:
+                held |= rtm.code
+        return held
+
     def clear_faults(self) -> None:
         """The web client's Clear Faults (000 §2.5.1 Device Control): resets the codes
         whose profile recovery includes web_clear; a cause still present trips again."""
-        self.rtm &= ~web_clearable(self.profile)
+        self.rtm &= ~(web_clearable(self.profile) & ~self._held_bits("web_clear"))
         self.protection.reset_timers()
         self.kick()
 
@@ -466,7 +487,9 @@ class Firmware:
         """(OCPP errorCode, vendorErrorCode) for the highest-priority RTM bit."""
         if not self.rtm:
             return "NoError", None
-        for code in sorted(self.profile.rtm_codes):  # the lowest code set names the fault
+        # A code made of several bits (0x0060 = PCM missing) names the fault when all
+        # its bits are set; otherwise the lowest code set does.
+        for code in sorted(self.profile.rtm_codes, key=lambda c: (-c.bit_count(), c)):
             if code and self.rtm & code == code:
                 return self.profile.rtm_codes[code].ocpp_error_code, f"0x{self.rtm:04X}"
         return "OtherError", f"0x{self.rtm:04X}"

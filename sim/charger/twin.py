@@ -66,6 +66,9 @@ class ChargerTwin:
         self.actuator = Actuator(profile.protections.actuator.attempts)
         self.temperature_c = AMBIENT_C  # both sensors (service console ``temp``)
         self.tamper_open = False  # main cover switch
+        # Board-internal conditions by RTM name (service console `tamper2`, `pcmfail`,
+        # `hostfail`): what no outside instrument can cause.
+        self.board_conditions: set[str] = set()
         self.calibration_unreadable = False  # NV calibration data (console ``calfail``)
         self.board_supply = BoardSupply(profile.protections.voltage)
 
@@ -135,6 +138,7 @@ class ChargerTwin:
         fw.actuator = self.actuator
         fw.temperature_c = lambda: self.temperature_c
         fw.tamper_open = lambda: self.tamper_open
+        fw.board_conditions = lambda: self.board_conditions
         if self.calibration_unreadable:
             # 001 VendorID2 0x8000: calibration data unreadable from NV at boot.
             fw.rtm |= self.profile.rtm("EVSE_FAULT_CAL").code

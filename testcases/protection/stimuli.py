@@ -149,14 +149,17 @@ STIMULI: tuple[Stimulus, ...] = (
     Stimulus(0x20000, "neutral_stuck_open", "charging",
              lambda b: b.faults.neutral_stuck_open(True),
              lambda b: b.faults.neutral_stuck_open(False)),
+    Stimulus(0x0060, "pcm_missing", "idle", lambda b: b.faults.pcm_missing(True),
+             lambda b: b.faults.pcm_missing(False), socketed=True),
+    Stimulus(0x0400, "host_link_lost", "charging", lambda b: b.faults.host_link_lost(True),
+             lambda b: b.faults.host_link_lost(False)),
+    Stimulus(0x200000, "service_cover", "charging", lambda b: b.faults.service_cover(True),
+             lambda b: b.faults.service_cover(False)),
     Stimulus(0x100000, "tamper", "charging", lambda b: b.faults.tamper(True),
              lambda b: b.faults.tamper(False)),
 )
 
 # Codes no instrument of any rig can produce, with the reason (README.md).
 NOT_PRODUCIBLE: dict[int, str] = {
-    0x0060: "PCM module missing: needs the charger opened and a module removed",
-    0x0400: "RTM-host link lost: a board-internal bus; for internal use only (000 App. I)",
-    0x200000: "service cover switch: the EVNET documents describe one tamper sensor",
     0x400000: "external meter missing: covered with the external-meter (RS-485) testcases",
 }
