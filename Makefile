@@ -13,13 +13,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q --disable-pip-version-check -e '.[dev]'
 	@touch $(STAMP)
 
-## make run: the main job on the virtual bench (OCPP compliance set until the EOL station lands)
+## make run: the main job on the virtual bench: the end-of-line (EOL) station run of one
+## unit (testcases/eol); record, certificate and trace under reports/units/SIM-0001/
 run: $(STAMP)
-	@mkdir -p reports
-	$(BIN)/pytest testcases/ocpp -n $(WORKERS) -q -m "not tethered" --rig rigs/sim.yaml \
-	    --junitxml=reports/junit-ocpp.xml --alluredir=reports/allure-results
-	$(BIN)/pytest testcases/ocpp -n $(WORKERS) -q -m "not socketed" --rig rigs/sim-t2.yaml \
-	    --junitxml=reports/junit-ocpp-t2.xml --alluredir=reports/allure-results
+	$(BIN)/rig run eol --serial SIM-0001 --operator make-run --rig rigs/sim.yaml
 
 ## make test: lint, the framework's tests, and every testcase against the virtual bench
 test: $(STAMP)

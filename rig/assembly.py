@@ -13,12 +13,14 @@ from typing import Any
 
 from drivers.charger.charger import Charger
 from drivers.charger.console import ServiceConsole
+from drivers.charger.web_client import WebClient
 from drivers.csms.server import MockCsms
 from drivers.ev.cp_sense import CpSense, RpiCpSense, SimCpSense
 from drivers.ev.emulator import EvEmulator
 from drivers.ev.gpio import Gpio, RpiGpio, SimGpio
 from drivers.ev.pp_resistor import Ad5272PpResistor, PpResistor, SimPpResistor
 from drivers.faults import FaultBoard
+from drivers.led import open_led
 from rig.clock import Clock
 from rig.errors import RigError, RigFileError
 from rig.loop import LoopThread
@@ -67,6 +69,9 @@ class Rig:
         self.bench: Any = None
         self.ac_source: Any = None  # drivers.scpi.AcSource where configured
         self.ac_load: Any = None  # drivers.scpi.AcLoad where configured
+        self.meter: Any = None  # drivers.meter.MeterEmulator where configured
+        self.web: WebClient | None = None  # the charger's web client where configured
+        self.led: Any = None  # drivers.led.LedObserver where instruments.led is configured
         self.mains_on = True
         self._closed = False
         try:
@@ -112,10 +117,14 @@ class Rig:
             program = None
         self._sense = sense
         self.ac_source, self.ac_load = self._scpi_instruments()
+        self.meter = self._meter()
+        self.led = open_led(cfg, self.clock, self.profile,
+                            self.bench.i2c if self.bench is not None else None)
         mains = self._mains_switch(gpio)
         self.ev = EvEmulator(gpio, cfg.instruments.ev.pins, self.clock, sense=sense,
                              pp_resistor=pp)
-        self.charger = (Charger(ServiceConsole(console_port), self.clock, mains)
+        self.web = self._web_client()
+        self.charger = (Charger(ServiceConsole(console_port), self.clock, mains, web=self.web)
                         if console_port else None)
         self.faults = FaultBoard(gpio, cfg.instruments.faults, programmable=program,
                                  console=self.charger.console if self.charger else None)
@@ -141,6 +150,42 @@ class Rig:
                 raise RigFileError(self.config.path or "<rig>", f"instruments.{name}.model",
                                    str(exc)) from None
         return built[0], built[1]
+
+    def _meter(self) -> Any:
+        """The fake CT clamp / MID meter (a Modbus RTU slave) on instruments.meter.port;
+        'sim' = the rig's end of the virtual bench's RS-485 pty pair."""
+        cfg = self.config.instruments.meter
+        if cfg is None:
+            return None
+        from drivers.meter.emulator import MeterEmulator
+
+        if cfg.port == "sim" and self.bench is None:
+            raise RigFileError(self.config.path or "<rig>", "instruments.meter.port",
+                               "'sim' needs the virtual bench (bench: virtual); "
+                               "give the RS-485 adapter's port, e.g. /dev/ttyUSB0")
+        port = self.bench.meter_port if cfg.port == "sim" else cfg.port
+        base = Path(self.config.path).parent if self.config.path else None
+        return MeterEmulator.from_config(cfg, port=port, map_base=base,
+                                         clock=self.clock).start()
+
+    def _web_client(self) -> WebClient | None:
+        """The charger's web client (charger.web) — on the virtual bench the twin's, at
+        the URL the bench serves it on ('sim'). Its admin PIN must be in the environment
+        variable the rig file names (the virtual bench exports a session PIN there)."""
+        web = self.config.charger.web
+        if web is None:
+            return None
+        url = web.url
+        if url == "sim":
+            if self.bench is None or self.bench.web_url is None:
+                raise RigFileError(self.config.path or "<rig>", "charger.web.url",
+                                   "'sim' needs the virtual bench (bench: virtual)")
+            url = self.bench.web_url
+        if not os.environ.get(web.admin_pin_env):
+            raise RigError(f"charger.web.admin_pin_env: environment variable "
+                           f"{web.admin_pin_env} is not set (export the charger's admin PIN)")
+        return WebClient(url, self.profile.web_client, admin_pin_env=web.admin_pin_env,
+                         verify_tls=web.verify_tls, timeout_s=web.timeout_s)
 
     def supply_nominal(self) -> None:
         """The AC source at the charger's nominal voltage and frequency, output on."""
@@ -184,7 +229,7 @@ class Rig:
         released; AC load off; AC source output off (unless ``keep_mains``: the bench
         keeper between tests). One failing instrument does not stop the others. (The mains
         relay is not a hazard: it only ever removes power.)"""
-        for name in ("ev", "faults", "ac_load", "ac_source"):
+        for name in ("ev", "faults", "ac_load", "meter", "ac_source"):
             part = getattr(self, name, None)
             if part is None or (keep_mains and name == "ac_source"):
                 continue
@@ -227,6 +272,11 @@ class Rig:
         for name in ("ac_source", "ac_load"):
             if getattr(self, name, None) is not None:
                 getattr(self, name).close()
+        if getattr(self, "meter", None) is not None:
+            with contextlib.suppress(Exception):
+                self.meter.stop()
+        if getattr(self, "led", None) is not None:
+            self.led.close()
         if self.bench is not None:
             self.bench.close()
         if getattr(self, "csms", None) is not None:

@@ -12,6 +12,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from rig.errors import RigError
 
@@ -45,10 +46,86 @@ def _run_check(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def _configure_emulate(parser: argparse.ArgumentParser) -> None:
+    from drivers.meter.cli import configure_meter  # light: pymodbus is imported on run
+
+    sub = parser.add_subparsers(dest="instrument", metavar="INSTRUMENT", required=True)
+    configure_meter(sub.add_parser(
+        "meter", help="fake CT clamp / MID meter: a Modbus RTU slave on a serial port",
+        description="Serve a CT clamp or Eastron SDM230/SDM630 register map as a Modbus "
+                    "RTU slave until Ctrl-C, printing each poll."))
+
+
+def _run_emulate(args: argparse.Namespace) -> int:
+    from drivers.meter.cli import run_meter
+
+    return run_meter(args)
+
+
+def _configure_sim(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("file", metavar="FILE", nargs="?", default="rigs/sim.yaml",
+                        help="a virtual-bench rig file (default rigs/sim.yaml)")
+    parser.add_argument("--seconds", type=float, default=None,
+                        help="stop after this many seconds (default: until Ctrl-C)")
+
+
+def _run_sim(args: argparse.Namespace) -> int:
+    """Start the rig of a virtual-bench file and keep it up: the twin boots against the
+    mock CSMS; its web client's URL is printed (open it in a browser)."""
+    import time
+
+    from rig.assembly import Rig
+    from rig.config import load_rig
+
+    config = load_rig(args.file)
+    if not config.virtual:
+        print(f"rig sim: {args.file} is not a virtual bench (bench: virtual)", file=sys.stderr)
+        return 2
+    rig = Rig(config)
+    try:
+        web = config.charger.web
+        if rig.bench.web_url is not None and web is not None:
+            print(f"charger web client: {rig.bench.web_url}/index.html "
+                  f"(admin PIN: ${web.admin_pin_env})", flush=True)
+        print(f"mock CSMS: {rig.csms.url}  (Ctrl-C stops)", flush=True)
+        end = None if args.seconds is None else time.monotonic() + args.seconds
+        while end is None or time.monotonic() < end:
+            time.sleep(0.2)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        rig.close()
+    return 0
+
+
 COMMANDS: dict[str, Command] = {
     "check": Command("validate rig files (types, keys, wiring) without touching hardware",
                      _configure_check, _run_check),
+    "sim": Command("run the virtual bench of a rig file until Ctrl-C (prints the URL of "
+                   "the twin's web client)", _configure_sim, _run_sim),
+    "emulate": Command("run one instrument of the bench on its own (meter)",
+                       _configure_emulate, _run_emulate),
+    "calibrate": Command("calibrate an instrument of a real bench (led: the ring's colours)",
+                         lambda p: _module("drivers.led.calibrate").configure(p),
+                         lambda a: _module("drivers.led.calibrate").run_command(a)),
+    # EOL station (issue 6): rig/eol.py, rig/compare.py, rig/report.py
+    "run": Command("run the end-of-line sequence of a unit (eol) or a firmware regression",
+                   lambda p: _module("rig.eol").configure_run(p),
+                   lambda a: _module("rig.eol").run_command(a)),
+    "compare": Command("compare two runs: verdict changes, measurement drift, new findings",
+                       lambda p: _module("rig.compare").configure(p),
+                       lambda a: _module("rig.compare").run_command(a)),
+    "report": Command("render reports: allure HTML if the allure CLI exists, else a summary",
+                      lambda p: _module("rig.report").configure(p),
+                      lambda a: _module("rig.report").run_command(a)),
 }
+
+
+def _module(name: str) -> Any:
+    """Import a subcommand's module when used (rig.eol imports pytest)."""
+    import importlib
+
+    return importlib.import_module(name)
 
 
 def build_parser() -> argparse.ArgumentParser:

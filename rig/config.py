@@ -90,8 +90,9 @@ FaultValue = Annotated[float, Check.where(lambda v: 0 < v <= 300,
 Speed = Annotated[float, Check.where(lambda v: 0 < v <= 200,
                                      "a number > 0 and <= 200 (times real time)")]
 Timeout = Annotated[float, Check.where(lambda v: 0 < v <= 60, "seconds > 0 and <= 60")]
-HttpUrl = Annotated[str, Check.where(lambda v: v.startswith(("http://", "https://")),
-                                     "a URL starting with http:// or https://")]
+WebUrl = Annotated[str, Check.where(
+    lambda v: v == "sim" or v.startswith(("http://", "https://")),
+    "a URL starting with http:// or https:// ('sim' on the virtual bench)")]
 UrlPath = Annotated[str, Check.where(lambda v: v.startswith("/") and v.endswith("/"),
                                      "a URL path that starts and ends with '/'")]
 ChargePointId = Annotated[str, Check.where(
@@ -127,9 +128,12 @@ class WebConfig:
                      "variable and give that variable's name in admin_pin_env",
     }
 
-    url: HttpUrl
+    # "sim" only on the virtual bench: the bench serves the twin's web client and
+    # hands the rig its real URL.
+    url: WebUrl
     admin_pin_env: Annotated[str, _env_name("the admin PIN")] = "EVNET_ADMIN_PIN"
     verify_tls: bool = False
+    timeout_s: Timeout = 5.0
 
 
 @dataclass(frozen=True)
@@ -231,6 +235,9 @@ class MeterConfig:
     model: Literal["ct", "sdm230", "sdm630"] = "ct"
     id: Annotated[int, between(1, 247, "a Modbus slave id from 1 to 247")] = 1
     baud: Literal[1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200] = 9600
+    # A register map file (relative to the rig file) replacing the model's built-in one
+    # (drivers/meter/maps/<model>.yaml), e.g. for a CT hub with other registers.
+    map: str | None = None
 
 
 @dataclass(frozen=True)
@@ -330,6 +337,7 @@ def check_rig(config: RigConfig) -> None:
     _check_fault_values(config)
     _check_security(config)
     _check_models(config)
+    _check_meter_map(config)
 
 
 def _fail(config: RigConfig, key_path: str, expected: str) -> RigFileError:
@@ -369,6 +377,11 @@ def _check_bench(config: RigConfig) -> None:
             raise _fail(config, f"instruments.{name}.resource",
                         f"a real bench needs a VISA resource string (e.g. {VISA_EXAMPLE}), "
                         "not 'sim'")
+    web = config.charger.web
+    if web is not None and web.url == "sim":
+        raise _fail(config, "charger.web.url",
+                    "a real bench needs the charger's web client URL (e.g. "
+                    "https://192.168.4.1), not 'sim'")
     if inst.meter is not None and inst.meter.port == "sim":
         raise _fail(config, "instruments.meter.port",
                     "a real bench needs a serial port such as /dev/ttyUSB0, not 'sim'")
@@ -392,6 +405,27 @@ def _check_models(config: RigConfig) -> None:
         if kind != name:
             raise _fail(config, f"instruments.{name}.model",
                         f"{visa.model} is an {kind} model, not an {name}")
+
+
+def _check_meter_map(config: RigConfig) -> None:
+    """A meter's own register map must exist and be a well-formed map."""
+    from drivers.meter.maps import MapError, load_map  # the driver owns the maps
+
+    meter = config.instruments.meter
+    if meter is None or meter.map is None:
+        return
+    if not meter.map.endswith((".yaml", ".yml")):
+        raise _fail(config, "instruments.meter.map",
+                    f"a register map file ending in .yaml, got {meter.map!r}")
+    path = config.resolve(meter.map)
+    if not path.is_file():
+        raise _fail(config, "instruments.meter.map",
+                    f"register map file {meter.map!r} not found next to the rig file "
+                    f"(start from drivers/meter/maps/{meter.model}.yaml)")
+    try:
+        load_map(path)
+    except MapError as exc:
+        raise _fail(config, "instruments.meter.map", str(exc)) from None
 
 
 def _check_pins(config: RigConfig) -> None:

@@ -147,9 +147,34 @@ class LedRow(_Entry):
 
 
 @dataclass(frozen=True, kw_only=True)
+class LedBlink(_Entry):
+    """How a blinking row alternates its two colours: the manuals give no period or
+    duty, so the profile records the choice (with its ``note:``)."""
+
+    period_s: float
+    duty: float  # fraction of the period showing the row's first colour
+
+    def __post_init__(self) -> None:
+        if self.period_s <= 0:
+            raise _Invalid("period_s", f"a period > 0 s; got {self.period_s}")
+        if not 0 < self.duty < 1:
+            raise _Invalid("duty", f"a fraction between 0 and 1; got {self.duty}")
+
+
+@dataclass(frozen=True, kw_only=True)
 class Led(_Entry):
     rows: dict[str, LedRow]
     powerup: LedRow
+    blink: LedBlink | None = None
+
+    def row(self, status: str) -> LedRow:
+        """The row for an OCPP connector status, or ``Powerup`` for the power-up light."""
+        if status == self.powerup.status:
+            return self.powerup
+        if status not in self.rows:
+            raise KeyError(f"no LED row for status {status!r}; rows: "
+                           f"{', '.join([*self.rows, self.powerup.status])}")
+        return self.rows[status]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -389,6 +414,31 @@ class WebPage(_Entry):
 
 
 @dataclass(frozen=True, kw_only=True)
+class Rs485(_Entry):
+    """The charger's RS-485 channel 1 (CT clamp / MID meter): line settings, the input
+    registers it polls (30001-based, as the manuals print them; float32, high word
+    first) and its own polling rules."""
+
+    baud: int
+    bytesize: int
+    parity: str
+    stopbits: int
+    device_id: int
+    poll_period_s: float
+    response_timeout_s: float
+    missing_after: int
+    meter_registers: dict[str, int]
+    ct_registers: dict[str, int]
+
+    def __post_init__(self) -> None:
+        _one_of(self.parity, ("N", "E", "O"), "parity")
+        for key in ("meter_registers", "ct_registers"):
+            for name, register in getattr(self, key).items():
+                if not 30001 <= register <= 39999:
+                    raise _Invalid(f"{key}.{name}", "an input register 30001..39999")
+
+
+@dataclass(frozen=True, kw_only=True)
 class Profile:
     model: str
     name: str
@@ -408,6 +458,7 @@ class Profile:
     ocpp: OcppSupport
     web_client: dict[str, WebPage]
     firmware_image: FirmwareImage
+    rs485: Rs485 | None = None
     file: str = ""
 
     def __post_init__(self) -> None:

@@ -8,18 +8,24 @@ opens to the mock CSMS). It runs on its own loop thread, as a separate device.
 from __future__ import annotations
 
 import contextlib
+import logging
 from typing import Any
 
 from rig.clock import Clock
 from rig.loop import LoopThread
 from rig.profile import Profile
 from sim.charger.console import ConsolePty
+from sim.charger.led_ring import LedRing
 from sim.charger.protection import AMBIENT_C
 from sim.charger.twin import ChargerTwin
+from sim.charger.web_client import WebClientServer, session_pin
 from sim.electrical import Circuit
 from sim.ev_board import VirtualCpBoard, VirtualPpResistor, twin_pilot
+from sim.instruments.tcs34725 import virtual_i2c
 from sim.pins import PinBank
+from sim.pty_pair import PtyPair
 
+log = logging.getLogger(__name__)
 # Fault wire → (Circuit.faults attribute, service-console command).
 RELAY_CONTACT_FAULTS: dict[str, tuple[str, str]] = {
     "relay_weld": ("relay_welded", "weld"),
@@ -55,6 +61,11 @@ class VirtualBench:
         self._pp_pins = {getattr(ev_pins, name): ohms for name, ohms in PP_PINS.items()}
         self.csms_url = csms_url
         self.circuit = Circuit(int(profile.ratings["phases"].value))
+        # RS-485 channel 1: a null-modem pty pair. The charger's port (ports[1]) is
+        # always there, as on the board; the rig's meter emulator opens ports[0]
+        # (``meter_port``) when instruments.meter.port is 'sim' — else nothing answers.
+        self.rs485 = PtyPair("virtual-rs485")
+        self.meter_port = self.rs485.ports[0]
         self.twin = ChargerTwin(
             profile=profile,
             variant=config.variant,
@@ -66,6 +77,7 @@ class VirtualBench:
             password=lambda: csms_password,
             ssl_context=ssl_context,
             circuit=self.circuit,
+            rs485_port=self.rs485.ports[1],
         )
         self.pp_resistor = VirtualPpResistor(changed=lambda: self.loop.call_soon(self._kick))
         self.cp_board = VirtualCpBoard(clock, twin_pilot(self.twin),
@@ -87,6 +99,28 @@ class VirtualBench:
         self.resources: dict[str, str] = {}  # instrument name -> VISA resource string
         self.scpi: list[Any] = []
         self.loop.run(self._start_scpi(), timeout=5)
+        self.web: WebClientServer | None = None  # the twin's web client, if url: sim
+        self.web_url: str | None = None
+        self.loop.run(self._start_web(), timeout=5)
+        # The charger's LED ring, and the TCS34725 taped over it on a virtual I2C bus.
+        self.led_ring = LedRing(profile, clock, lambda: self.twin)
+        self.i2c = virtual_i2c(config, self.led_ring.rgb_at, clock)
+        self.loop.run(self.led_ring.start(), timeout=5)
+
+    async def _start_web(self) -> None:
+        """The twin's web client on 127.0.0.1 when the rig file says charger.web.url:
+        sim; its admin PIN lives in the process environment (session_pin)."""
+        web = self.config.charger.web
+        if web is None or web.url != "sim":
+            return
+        pin = session_pin(web.admin_pin_env)
+        twin = self.twin
+        self.web = WebClientServer(twin, lambda: pin,
+                                   restart=lambda: twin.reset("Soft", stop_reason="Reboot"))
+        await self.web.start()
+        self.web_url = self.web.url
+        log.info("charger web client (twin): %s/index.html — admin PIN in $%s",
+                 self.web_url, web.admin_pin_env)
 
     async def _start_scpi(self) -> None:
         """A virtual SCPI instrument on 127.0.0.1 for each AC source/load whose resource
@@ -197,7 +231,7 @@ class VirtualBench:
             return (f"OK connector={f.connector_status()} boot={f.boot_status} backend="
                     f"{'online' if f.link.online else 'offline'} rtm=0x{f.rtm:04X} "
                     f"limit={f.limit_reason} offered={f.offered_current():.1f} "
-                    f"temp={twin.temperature_c:.1f}")
+                    f"temp={twin.temperature_c:.1f} {self._rs485_status()}")
 
         def clear(args: list[str]) -> str:
             fw().clear_faults()
@@ -218,7 +252,60 @@ class VirtualBench:
                for command, name in BOARD_CONDITIONS.items()},
             "calfail": lambda a: self._set_flag("calibration_unreadable", a),
             "clear": clear,
+            "rs485": lambda a: self._set_rs485(a),
+            "fuse": lambda a: self._set_fuse(a),
         }
+
+    def _rs485_status(self) -> str:
+        """Console fields of RS-485 channel 1: the device the charger expects, the web
+        client's Main Fuse Limit / Main Fuse Reading (000 §2.5.1) in A, and the bus
+        counters (errors = timeouts + garbage/bad CRC + exception answers)."""
+        twin = self.twin
+        key = twin.profile.key("c_MainFuseLimit")
+        fuse_a = twin.nvm.config.int(key.name, int(key.default)) / (
+            10 if key.unit == "0.1 A" else 1)
+        master = twin.rs485
+        c = master.counters if master is not None else None
+        reading = master.fuse_reading() if master is not None else 0.0
+        return (f"rs485={twin.rs485_device()} fuse_limit={fuse_a:.1f} "
+                f"fuse_reading={reading:.1f} rs485_polls={c.polls if c else 0} "
+                f"rs485_errors={c.errors if c else 0} "
+                f"rs485_timeouts={c.timeouts if c else 0} "
+                f"rs485_garbage={c.garbage if c else 0} "
+                f"rs485_exceptions={c.exceptions if c else 0}")
+
+    def _set_rs485(self, args: list[str]) -> str:
+        """``rs485 none|meter|ct``: the device on RS-485 channel 1 (the web client's RS485
+        bus setting, 004 §4.2 'Not Set / Energy Meter / CT/Clamp'); ``ct`` is c_CTClamp."""
+        if len(args) != 1 or args[0] not in ("none", "meter", "ct"):
+            return "ERR usage: rs485 none|meter|ct"
+        twin = self.twin
+        twin.rs485_meter = args[0] == "meter"
+        ct = "true" if args[0] == "ct" else "false"
+        if twin.nvm.config.str("c_CTClamp") != ct:
+            twin.nvm.config.set_local("c_CTClamp", ct)
+        self._kick()
+        return "OK"
+
+    def _set_fuse(self, args: list[str]) -> str:
+        """``fuse <amps>``: the web client's Change Main Fuse Rating (000 §2.5.1), stored
+        as c_MainFuseLimit in the key's unit (tenths of an ampere)."""
+        if self.twin.fw is None or not self.twin.powered:
+            return "ERR charger is powered off"
+        key = self.twin.profile.key("c_MainFuseLimit")
+        try:
+            amps = float(args[0]) if len(args) == 1 else float("nan")
+        except ValueError:
+            amps = float("nan")
+        if amps != amps:
+            return "ERR usage: fuse <amps>"
+        value = str(round(amps * (10 if key.unit == "0.1 A" else 1)))
+        reason = key.check(value)
+        if reason is not None:
+            return f"ERR {reason}"
+        self.twin.nvm.config.set_local(key.name, value)
+        self._kick()
+        return "OK"
 
     def _set_lock_jam(self, args: list[str]) -> str:
         """``lockjam on|off`` or ``lockjam <n>``: the next n lock/unlock tries fail."""
@@ -282,6 +369,11 @@ class VirtualBench:
         self.loop.stop()
 
     async def _detach(self) -> None:
+        if getattr(self, "led_ring", None) is not None:
+            await self.led_ring.stop()
         self.console.close()
+        self.rs485.close()
         for server in getattr(self, "scpi", ()):
             await server.stop()
+        if getattr(self, "web", None) is not None:
+            await self.web.stop()

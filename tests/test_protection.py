@@ -367,6 +367,7 @@ def test_auto_flag_stays_while_another_auto_fault_is_set():
     b = Bench()
     meter = CODE["EVSE_FAULT_MISSING_EXT_EMETER"]
     b.fw.rtm = meter | CODE["EVSE_FAULTS_AUTO_RECOVERY"]  # owned by the meter link
+    b.fw.ext_meter_missing = lambda: True  # the RS-485 master still misses the meter
     _volts(b, 260)
     assert _volts(b, 230) == meter | CODE["EVSE_FAULTS_AUTO_RECOVERY"]
 

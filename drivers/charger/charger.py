@@ -1,30 +1,48 @@
-"""The unit under test, as the rig sees it beyond OCPP: its service console and
-its mains supply."""
+"""The unit under test, as the rig sees it beyond OCPP: its service console, its web
+client (diagnostics, where the rig file configures charger.web) and its mains supply."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
 from drivers.charger.console import ServiceConsole
+from drivers.charger.web_client import WebClient
 from rig.clock import Clock
 from rig.errors import MissingWire
 
 
 class Charger:
     def __init__(self, console: ServiceConsole, clock: Clock,
-                 mains: Callable[[bool], None] | None = None) -> None:
+                 mains: Callable[[bool], None] | None = None,
+                 web: WebClient | None = None) -> None:
         self.console = console
         self.clock = clock
         self._mains = mains
+        self.web = web  # diagnostics read where a person reads them; else the console
 
     def present_tag(self, id_tag: str) -> None:
         """Hold an RFID/NFC card with ``id_tag`` to the reader."""
         self.console.command(f"tag {id_tag}")
 
     def status(self) -> dict[str, str]:
-        """The charger's own view: connector status, backend, rtm, limit, offered."""
+        """The charger's own view: connector status, backend, rtm, limit, offered.
+
+        With a web client: connector (EVSE Status: the live state; OCPP Status is the
+        last one reported to the backend), backend (Backend Status: online / offline),
+        rtm (RTM Err Code) and limit (Charger Limit) from its pages; what the pages do
+        not show (boot, offered, temp …) from the service console."""
         fields = self.console.command("status").split()
-        return dict(f.split("=", 1) for f in fields if "=" in f)
+        status = dict(f.split("=", 1) for f in fields if "=" in f)
+        if self.web is not None:
+            page = self.web.device_status()
+            status.update({
+                "connector": page.get("EVSE Status", status.get("connector", "")),
+                "backend": "online" if page.get("Backend Status") == "Connected"
+                           else "offline",
+                "limit": page.get("Charger Limit", "").split(" (")[0],
+                "rtm": f"0x{self.web.rtm_code():04X}",
+            })
+        return status
 
     def lock_jam(self, on: bool) -> None:
         """Jam (or free) the socket's actuator lock: service console ``lockjam on|off``.
@@ -54,9 +72,33 @@ class Charger:
     def clear_faults(self) -> None:
         """The web client's Clear Faults (000 §2.5.1): resets the codes whose recovery
         includes web_clear; the service console's ``clear`` does the same."""
-        self.console.command("clear")
+        if self.web is not None:
+            self.web.clear_faults()
+        else:
+            self.console.command("clear")
+
+    def rs485_device(self, device: str) -> None:
+        """What the charger expects on RS-485 channel 1: ``none``, ``meter`` (a MID
+        meter) or ``ct`` (CT clamp, = c_CTClamp true) — the web client's RS485 bus
+        setting, service console ``rs485`` (profile rs485 note)."""
+        if device not in ("none", "meter", "ct"):
+            raise ValueError(f"device must be none, meter or ct, got {device!r}")
+        self.console.command(f"rs485 {device}")
+
+    def set_main_fuse(self, amps: float) -> None:
+        """The web client's Change Main Fuse Rating (000 §2.5.1; c_MainFuseLimit):
+        service console ``fuse <amps>``."""
+        self.console.command(f"fuse {amps:g}")
+
+    def main_fuse(self) -> tuple[float, float]:
+        """(Main Fuse Limit, Main Fuse Reading) in A, as the web client shows them."""
+        status = self.status()
+        return float(status["fuse_limit"]), float(status["fuse_reading"])
 
     def rtm_code(self) -> int:
+        """The RTM Err Code: the web client's diagnostics page, else the console."""
+        if self.web is not None:
+            return self.web.rtm_code()
         return int(self.console.command("rtm"), 16)
 
     @property

@@ -157,6 +157,10 @@ class Firmware:
         # EVSE limit hooks (001 VendorID1 3 and 5): CT clamp / main fuse, A or None.
         self.ct_limit: Callable[[], float | None] = lambda: None
         self.fuse_limit: Callable[[], float | None] = lambda: None
+        # RS-485 MID meter (sim/charger/modbus_master.py): its readings (MeterData) or
+        # None — then the internal meter; missing = RTM 0x400000 (auto recovery).
+        self.ext_meter: Callable[[], Any] = lambda: None
+        self.ext_meter_missing: Callable[[], bool] = lambda: False
         self.protection = Protection(profile)
         self.relay = Contactor(profile.timing)
         self.min_a = profile.ratings["min_current_a"].value
@@ -294,6 +298,16 @@ class Firmware:
         self.meter.voltage_v = self.circuit.supply_v()
         self.meter.current_a = self.circuit.ev_amps()
         self.meter.offered_a = self.offered_current()
+        self.meter.power_w = None
+        ext = self.ext_meter()
+        if ext is not None:
+            # 004 §3.6: with a MID meter the charger takes voltage, current, power (L1)
+            # and the energy register (Total Import kWh) from it.
+            m = self.meter
+            m.voltage_v = ext.voltage_v[0] if ext.voltage_v else m.voltage_v
+            m.current_a = ext.current_a[0] if ext.current_a else m.current_a
+            m.power_w = ext.power_w[0] if ext.power_w else None
+            m.energy_wh = m.energy_wh if ext.import_kwh is None else ext.import_kwh * 1000.0
 
     def _check_faults(self) -> None:
         code = self.rtm
@@ -330,6 +344,10 @@ class Firmware:
             rtm = self.profile.rtm(name)
             if not (rtm.socket_only and not self.variant.actuator_lock):
                 code |= rtm.code
+        # 001 VendorID2 0x400000: the configured external meter does not answer; set
+        # while it is missing, gone with its first answer (profile recovery auto).
+        missing = self.profile.rtm("EVSE_FAULT_MISSING_EXT_EMETER").code
+        code = (code | missing) if self.ext_meter_missing() else (code & ~missing)
         self.rtm = self.protection.apply(code, self._measure(), self._settings())
 
     def _measure(self) -> Measurements:
@@ -489,7 +507,11 @@ class Firmware:
             return "NoError", None
         # A code made of several bits (0x0060 = PCM missing) names the fault when all
         # its bits are set; otherwise the lowest code set does.
-        for code in sorted(self.profile.rtm_codes, key=lambda c: (-c.bit_count(), c)):
+        # A flag (0x4000 auto-recovery) names the fault only when seen alone: its
+        # companion may be a higher bit (0x400000 missing meter).
+        flags = self.protection.all_flags
+        for code in sorted(self.profile.rtm_codes,
+                           key=lambda c: (bool(c & flags), -c.bit_count(), c)):
             if code and self.rtm & code == code:
                 return self.profile.rtm_codes[code].ocpp_error_code, f"0x{self.rtm:04X}"
         return "OtherError", f"0x{self.rtm:04X}"

@@ -24,12 +24,22 @@ Reply = tuple[Payload, Callable[[], None] | None]
 
 
 
+_RUNNING: set[asyncio.Task[Any]] = set()  # board-level actions in flight (reset, update)
+
+
 def build_handlers(twin: ChargerTwin) -> dict[str, Handler]:
     fw = twin.fw
     cfg = fw.config
 
     def spawn(coro: Any) -> Callable[[], None]:
-        return lambda: asyncio.get_running_loop().create_task(coro)
+        # The loop keeps only a weak reference to a task: hold it until done, or a
+        # reset in flight can be garbage-collected halfway (board never comes back).
+        def start() -> None:
+            task = asyncio.get_running_loop().create_task(coro)
+            _RUNNING.add(task)
+            task.add_done_callback(_RUNNING.discard)
+
+        return start
 
     def valid_connector(cid: int, allow_zero: bool = True) -> bool:
         return cid == 1 or (allow_zero and cid == 0)

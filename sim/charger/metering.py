@@ -36,14 +36,16 @@ class MeterReading:
     offered_a: float = 0.0
     energy_wh: float = 0.0
     temperature_c: float = 30.0
+    power_w: float | None = None  # measured by an external MID meter; else V x I
 
     def value(self, measurand: str, phase: str | None) -> float | None:
         if measurand == "Voltage":
             return self.neutral_v if phase == "N" else self.voltage_v
+        power = self.voltage_v * self.current_a if self.power_w is None else self.power_w
         return {
             "Current.Import": self.current_a,
             "Current.Offered": self.offered_a,
-            "Power.Active.Import": self.voltage_v * self.current_a,
+            "Power.Active.Import": power,
             "Energy.Active.Import.Register": self.energy_wh,
             "Temperature": self.temperature_c,
         }.get(measurand)

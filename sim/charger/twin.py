@@ -20,6 +20,7 @@ from sim.charger import handlers as handlers_mod
 from sim.charger.auth import AuthStore
 from sim.charger.config_store import ConfigStore
 from sim.charger.firmware import Firmware, Nvm
+from sim.charger.modbus_master import ModbusMaster
 from sim.charger.ocpp_link import OcppLink
 from sim.charger.pilot import cp_levels
 from sim.charger.protection import AMBIENT_C, PWM_FREQ_HZ, Actuator, BoardSupply
@@ -46,6 +47,7 @@ class ChargerTwin:
         password: Callable[[], str | None] = lambda: None,
         ssl_context: ssl.SSLContext | None = None,
         circuit: Circuit | None = None,
+        rs485_port: str | None = None,
     ) -> None:
         self.profile = profile
         self.variant = profile.variant(variant)
@@ -71,6 +73,12 @@ class ChargerTwin:
         self.board_conditions: set[str] = set()
         self.calibration_unreadable = False  # NV calibration data (console ``calfail``)
         self.board_supply = BoardSupply(profile.protections.voltage)
+        # RS-485 channel 1 (modbus_master.py): the serial port, the NV setting "a MID
+        # meter is connected" (console ``rs485``), and the poller while powered.
+        self.rs485_port = rs485_port
+        self.rs485_meter = False
+        self.rs485: ModbusMaster | None = None
+        self._rs485_task: asyncio.Task[None] | None = None
 
     @property
     def lock_jammed(self) -> bool:
@@ -143,6 +151,35 @@ class ChargerTwin:
             # 001 VendorID2 0x8000: calibration data unreadable from NV at boot.
             fw.rtm |= self.profile.rtm("EVSE_FAULT_CAL").code
         self._task = asyncio.get_running_loop().create_task(self._run(fw))
+        self._start_rs485(fw)
+
+    def rs485_device(self) -> str:
+        """What the charger expects on RS-485 channel 1: "ct" when c_CTClamp is true,
+        else "meter" when a MID meter is set up on the charger, else "none" (profile
+        rs485 note)."""
+        if self.nvm.config.bool("c_CTClamp"):
+            return "ct"
+        return "meter" if self.rs485_meter else "none"
+
+    def _start_rs485(self, fw: Firmware) -> None:
+        settings = self.profile.rs485
+        if self.rs485_port is None or settings is None:
+            return
+        phases = int(self.profile.ratings["phases"].value)
+        master = ModbusMaster(port=self.rs485_port, clock=self.clock, settings=settings,
+                              phases=phases, device=self.rs485_device, on_update=fw.kick)
+        fuse_key = self.profile.key("c_MainFuseLimit")
+        per_amp = 10 if fuse_key.unit == "0.1 A" else 1
+
+        def ct_limit() -> float | None:
+            fuse_a = fw.config.int(fuse_key.name, int(fuse_key.default)) / per_amp
+            return master.ct_limit(fuse_a, [fw.circuit.ev_amps()] * phases)
+
+        fw.ct_limit = ct_limit
+        fw.ext_meter = master.meter_data
+        fw.ext_meter_missing = lambda: master.meter_missing
+        self.rs485 = master
+        self._rs485_task = asyncio.get_running_loop().create_task(master.run())
 
     async def _run(self, fw: Firmware) -> None:
         await self.clock.asleep(BOOT_DELAY_S)
@@ -159,23 +196,30 @@ class ChargerTwin:
             c.contactor_cmd, c.contactor_pending = False, None
 
         self.circuit.update(drop_out)
+        # Take both tasks before the first await: the supply follower may power the
+        # board on again meanwhile, and its new tasks are not ours to cancel.
+        rs485, self._rs485_task = self._rs485_task, None
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(BaseException):
-                await task
+        for t in (rs485, task):
+            if t is not None:
+                t.cancel()
+        for t in (rs485, task):
+            if t is not None:
+                with contextlib.suppress(BaseException):
+                    await t
         if self.fw is not None:
             # Volatile messages die with the RAM; transaction messages stay in NVM.
             keep = [m for m in self.nvm.outbox if m.persistent]
             self.nvm.outbox.clear()
             self.nvm.outbox.extend(keep)
 
-    async def reset(self, kind: str) -> None:
-        """Soft/Hard reset (§5.14): stop the transaction with the reason, then reboot."""
+    async def reset(self, kind: str, stop_reason: str | None = None) -> None:
+        """Soft/Hard reset (§5.14): stop the transaction with the reason, then reboot.
+        ``stop_reason``: a local reboot (the web client's RESTART) stops it as "Reboot"."""
         fw = self.fw
         if fw is None:
             return
-        reason = "SoftReset" if kind == "Soft" else "HardReset"
+        reason = stop_reason or ("SoftReset" if kind == "Soft" else "HardReset")
         if fw.tx is not None:
             fw.stop_transaction(reason)
             # Give the StopTransaction its chance to go out before the board goes down.

@@ -1,0 +1,323 @@
+"""Unit records (design §6): one typed record per EOL or regression run, OpenHTF's
+TestRecord in our terms.
+
+A record is written twice: as ``record.json`` in the run's own folder
+(``reports/units/<serial>/<run-id>/``) — atomically, through a temporary file and
+``os.replace``, so a record is either complete or absent even when the run is
+killed while writing — and as a row of the results store, SQLite by default,
+PostgreSQL by URL (``reports.database`` in the rig file) for a line with many
+stations. The JSON file is the record of truth; the row makes runs searchable.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import secrets
+import sqlite3
+import tempfile
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+from rig.errors import RigError
+
+OUTCOMES = ("passed", "failed", "aborted", "error")
+VERDICTS = ("PASS", "MARGINAL", "FAIL")
+
+
+@dataclass
+class MeasurementRecord:
+    """One measured value with its limits and verdict (fixtures.measurements)."""
+
+    name: str
+    value: Any
+    unit: str | None = None
+    low: float | None = None
+    high: float | None = None
+    outcome: str = "PASS"  # PASS, MARGINAL or FAIL
+    step: str = ""  # the testcase that measured it
+    t: float | None = None  # spec seconds on the rig clock
+
+    @property
+    def has_limits(self) -> bool:
+        return self.low is not None or self.high is not None
+
+    def limits_text(self) -> str:
+        unit = f" {self.unit}" if self.unit else ""
+        if self.low is not None and self.high is not None:
+            return f"[{self.low:g}, {self.high:g}]{unit}"
+        if self.low is not None:
+            return f">= {self.low:g}{unit}"
+        if self.high is not None:
+            return f"<= {self.high:g}{unit}"
+        return "no limits"
+
+    def value_text(self) -> str:
+        unit = f" {self.unit}" if self.unit else ""
+        if isinstance(self.value, float):
+            return f"{self.value:.4g}{unit}"
+        return f"{self.value}{unit}"
+
+
+@dataclass
+class StepRecord:
+    """One testcase of the run: its outcome, spec duration and, if failed, why."""
+
+    name: str
+    outcome: str  # passed, failed, skipped, error
+    duration_s: float = 0.0  # spec seconds (setup + call + teardown)
+    message: str = ""
+
+
+@dataclass
+class DelayRecord:
+    """A wait the charger imposes (boot, contactor, trip …), in spec seconds."""
+
+    name: str
+    seconds: float
+    why: str = ""
+
+
+@dataclass
+class UnitRecord:
+    """Everything one run of one unit produced."""
+
+    serial: str
+    station: str
+    operator: str
+    rig_file: str
+    profile: str
+    variant: str = ""
+    kind: str = "eol"  # eol or regression
+    run_id: str = ""
+    firmware: str | None = None
+    charger_serial: str | None = None
+    start: str = ""
+    end: str | None = None
+    outcome: str = "error"
+    measurements: list[MeasurementRecord] = field(default_factory=list)
+    steps: list[StepRecord] = field(default_factory=list)
+    delays: list[DelayRecord] = field(default_factory=list)
+    prompts: list[dict[str, Any]] = field(default_factory=list)
+    findings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    spec_time_s: float | None = None
+    message: str = ""
+    files: dict[str, str] = field(default_factory=dict)  # name -> path relative to the record
+
+    def __post_init__(self) -> None:
+        if not self.run_id:
+            self.run_id = new_run_id()
+        if not self.start:
+            self.start = utc_now()
+
+    # -- verdicts -------------------------------------------------------------------
+    @property
+    def failed_measurements(self) -> list[MeasurementRecord]:
+        return [m for m in self.measurements if m.outcome == "FAIL"]
+
+    @property
+    def marginal_measurements(self) -> list[MeasurementRecord]:
+        return [m for m in self.measurements if m.outcome == "MARGINAL"]
+
+    @property
+    def delay_sum_s(self) -> float:
+        return sum(d.seconds for d in self.delays)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["schema"] = 1
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> UnitRecord:
+        data = {k: v for k, v in data.items() if k != "schema"}
+        data["measurements"] = [MeasurementRecord(**m) for m in data.get("measurements", [])]
+        data["steps"] = [StepRecord(**s) for s in data.get("steps", [])]
+        data["delays"] = [DelayRecord(**d) for d in data.get("delays", [])]
+        return cls(**data)
+
+
+def utc_now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def new_run_id() -> str:
+    """Sortable by time and unique across parallel runs on one or many stations:
+    UTC timestamp, process id, random suffix."""
+    return f"{datetime.now(UTC):%Y%m%dT%H%M%S.%f}Z-{os.getpid()}-{secrets.token_hex(4)}"
+
+
+def safe_name(text: str) -> str:
+    """A serial number as a folder name: no separators, no dot-only names."""
+    cleaned = re.sub(r"[^A-Za-z0-9._-]", "_", text.strip()) or "_"
+    return "_" + cleaned if set(cleaned) == {"."} else cleaned
+
+
+def run_dir(reports_dir: str | Path, serial: str, run_id: str) -> Path:
+    return Path(reports_dir) / "units" / safe_name(serial) / run_id
+
+
+def write_atomic(path: str | Path, text: str) -> Path:
+    """Write ``text`` to ``path`` so that readers see the old file or the whole new
+    one, never a part: temporary file in the same folder, fsync, os.replace."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    return target
+
+
+def write_record(record: UnitRecord, folder: str | Path) -> Path:
+    """``record.json`` in ``folder``, atomically."""
+    text = json.dumps(record.to_dict(), indent=2, default=str) + "\n"
+    return write_atomic(Path(folder) / "record.json", text)
+
+
+def read_record(path: str | Path) -> UnitRecord:
+    file = Path(path)
+    if file.is_dir():
+        file = file / "record.json"
+    try:
+        return UnitRecord.from_dict(json.loads(file.read_text(encoding="utf-8")))
+    except FileNotFoundError:
+        raise RigError(f"{file}: no such record") from None
+    except (ValueError, TypeError) as exc:
+        raise RigError(f"{file}: not a unit record ({exc})") from None
+
+
+# -- results store ---------------------------------------------------------------------
+
+_COLUMNS = ("run_id", "kind", "serial", "station", "operator", "firmware", "profile",
+            "variant", "rig_file", "start", "end_", "outcome", "n_measurements", "n_failed",
+            "spec_time_s", "record_path", "record_json")
+
+
+class Store(Protocol):
+    def add(self, record: UnitRecord, record_path: str) -> None: ...
+    def runs(self, serial: str | None = None) -> list[dict[str, Any]]: ...
+    def close(self) -> None: ...
+
+
+def _row(record: UnitRecord, record_path: str) -> tuple[Any, ...]:
+    return (record.run_id, record.kind, record.serial, record.station, record.operator,
+            record.firmware, record.profile, record.variant, record.rig_file, record.start,
+            record.end, record.outcome, len(record.measurements),
+            len(record.failed_measurements), record.spec_time_s, record_path,
+            json.dumps(record.to_dict(), default=str))
+
+
+class SqliteStore:
+    """``reports/results.sqlite``: one row per run. Several runs may write at once
+    (parallel benches): SQLite serialises the writers, each waits up to 30 s."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(self.path, timeout=30)
+        with self.db:
+            self.db.execute(
+                f"CREATE TABLE IF NOT EXISTS units ({', '.join(_COLUMNS)}, "
+                "PRIMARY KEY (run_id))")
+
+    def add(self, record: UnitRecord, record_path: str) -> None:
+        marks = ", ".join("?" for _ in _COLUMNS)
+        with self.db:
+            self.db.execute(f"INSERT OR REPLACE INTO units ({', '.join(_COLUMNS)}) "
+                            f"VALUES ({marks})", _row(record, record_path))
+
+    def runs(self, serial: str | None = None) -> list[dict[str, Any]]:
+        query = "SELECT * FROM units" + (" WHERE serial = ?" if serial else "") + \
+            " ORDER BY start"
+        cur = self.db.execute(query, (serial,) if serial else ())
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+    def close(self) -> None:
+        self.db.close()
+
+
+class PostgresStore:
+    """The same table in PostgreSQL (a line with many stations). psycopg is an
+    optional dependency, imported only here."""
+
+    def __init__(self, url: str) -> None:
+        try:
+            import psycopg  # type: ignore[import-not-found]
+        except ImportError:
+            raise RigError("reports.database is a postgresql:// URL but the psycopg package "
+                           "is not installed; pip install 'psycopg[binary]' or use "
+                           "sqlite:///reports/results.sqlite") from None
+        self.db = psycopg.connect(re.sub(r"^postgresql\+\w+://", "postgresql://", url))
+        with self.db.cursor() as cur:
+            cur.execute(f"CREATE TABLE IF NOT EXISTS units ({', '.join(_COLUMNS)}, "
+                        "PRIMARY KEY (run_id))")
+        self.db.commit()
+
+    def add(self, record: UnitRecord, record_path: str) -> None:
+        marks = ", ".join("%s" for _ in _COLUMNS)
+        updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in _COLUMNS[1:])
+        with self.db.cursor() as cur:
+            cur.execute(f"INSERT INTO units ({', '.join(_COLUMNS)}) VALUES ({marks}) "
+                        f"ON CONFLICT (run_id) DO UPDATE SET {updates}",
+                        _row(record, record_path))
+        self.db.commit()
+
+    def runs(self, serial: str | None = None) -> list[dict[str, Any]]:
+        with self.db.cursor() as cur:
+            cur.execute("SELECT * FROM units" + (" WHERE serial = %s" if serial else "") +
+                        " ORDER BY start", (serial,) if serial else ())
+            names = [d[0] for d in cur.description]
+            return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+    def close(self) -> None:
+        self.db.close()
+
+
+def open_store(url: str, base: str | Path = ".") -> Store:
+    """``sqlite:///relative/path``, ``sqlite:////absolute/path`` or ``postgresql://...``;
+    a relative SQLite path is taken from ``base``."""
+    if url.startswith("sqlite:///"):
+        path = Path(url[len("sqlite:///"):])
+        return SqliteStore(path if path.is_absolute() else Path(base) / path)
+    if re.match(r"postgresql(\+\w+)?://", url):
+        return PostgresStore(url)
+    raise RigError(f"reports.database: unsupported URL {url!r}; expected sqlite:///path "
+                   "or postgresql://...")
+
+
+def save(record: UnitRecord, folder: str | Path, database: str | None,
+         base: str | Path = ".") -> Path:
+    """The JSON record first (it must survive a broken database), then the row."""
+    path = write_record(record, folder)
+    if database:
+        store = open_store(database, base)
+        try:
+            store.add(record, str(path))
+        finally:
+            store.close()
+    return path
+
+
+def measurements_from(items: Iterable[tuple[str, Iterable[Any]]]) -> list[MeasurementRecord]:
+    """MeasurementRecords from (step name, fixtures.measurements.Measurement list)."""
+    out = []
+    for step, measured in items:
+        for m in measured:
+            out.append(MeasurementRecord(name=m.name, value=m.value, unit=m.unit, low=m.low,
+                                         high=m.high, outcome=m.verdict, step=step, t=m.t))
+    return out

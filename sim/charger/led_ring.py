@@ -1,0 +1,127 @@
+"""The twin's RGB light ring: what the charger shows, as light a sensor can read.
+
+Colour and blink come from the profile's LED table (design §5) for the connector
+status and whether the backend link is up; on power-up the ring is constant yellow
+until the backend accepts the boot (000 §2.5 "until it is configured"); the
+``LightIntensity`` key scales the brightness. The ring emits linear RGB in 0..1 per
+channel; the virtual TCS34725 (sim/instruments/tcs34725.py) turns that into counts.
+
+The firmware state is read on the bench loop every :data:`REFRESH_S` and kept as one
+immutable snapshot, so a sensor read from another thread never walks the firmware's
+structures while the loop changes them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from rig.clock import Clock
+from rig.profile import Profile
+
+REFRESH_S = 0.1  # spec seconds between snapshots of the firmware's state
+DEFAULT_PERIOD_S, DEFAULT_DUTY = 1.0, 0.5  # when the profile records no blink
+# The ring's drive per colour name (linear RGB, 0..1): the twin's firmware table.
+# dark_grey is the manuals' swatch for an unlit ring. Brown is a dim, desaturated
+# red, as an RGB LED mixes it; the mixes are far enough apart in chromaticity
+# (≥ 0.25) that a dimmed ring keeps every colour apart.
+COLOUR_RGB: dict[str, tuple[float, float, float]] = {
+    "blue": (0.0, 0.10, 1.0),
+    "yellow": (1.0, 0.85, 0.0),
+    "green": (0.0, 1.0, 0.10),
+    "orange": (1.0, 0.30, 0.0),
+    "brown": (0.45, 0.15, 0.20),
+    "red": (1.0, 0.0, 0.03),
+    "dark_grey": (0.0, 0.0, 0.0),
+}
+DARK: tuple[float, float, float] = (0.0, 0.0, 0.0)
+
+
+@dataclass(frozen=True)
+class RingState:
+    """What the ring shows: the table's two patches and the brightness scale."""
+
+    pattern: tuple[str, str]
+    intensity: float  # 0..1 (LightIntensity / 100)
+    status: str  # the row shown: a connector status, "Powerup" or "Off"
+    online: bool
+
+
+OFF = RingState(("dark_grey", "dark_grey"), 0.0, "Off", False)
+
+
+class LedRing:
+    """The ring of one twin. ``twin`` is read lazily: the bench builds the ring and
+    the twin in either order."""
+
+    def __init__(self, profile: Profile, clock: Clock, twin: Callable[[], Any]) -> None:
+        self._led = profile.led
+        self._clock = clock
+        self._twin = twin
+        blink = profile.led.blink
+        self.period_s = blink.period_s if blink else DEFAULT_PERIOD_S
+        self.duty = blink.duty if blink else DEFAULT_DUTY
+        self.state = OFF
+        self._task: asyncio.Task[None] | None = None
+
+    # -- state -------------------------------------------------------------------------
+    def refresh(self) -> RingState:
+        """Take a new snapshot from the twin (call on the bench loop)."""
+        self.state = self._read_state()
+        return self.state
+
+    def _read_state(self) -> RingState:
+        twin = self._twin()
+        fw = getattr(twin, "fw", None)
+        if twin is None or not twin.powered or fw is None:
+            return OFF
+        intensity = min(max(twin.nvm.config.int("LightIntensity", 100), 0), 100) / 100.0
+        if fw.boot_status != "Accepted":
+            row, online = self._led.powerup, False
+        else:
+            status = fw.connector_status()
+            online = bool(fw.link.online)
+            # Reserved has no row in the EVNET table (profile note): the connector is
+            # still free, so the ring keeps showing Available. No testcase relies on it.
+            row = self._led.rows.get(status) or self._led.rows["Available"]
+        return RingState(row.pattern(online), intensity, row.status, online)
+
+    # -- light -------------------------------------------------------------------------
+    def colour_at(self, t: float) -> str:
+        """The colour name lit at spec time ``t`` (free-running blink timer)."""
+        first, second = self.state.pattern
+        if first == second:
+            return first
+        phase = (t % self.period_s) / self.period_s
+        return first if phase < self.duty else second
+
+    def rgb_at(self, t: float) -> tuple[float, float, float]:
+        """Emitted linear RGB at spec time ``t``."""
+        state = self.state
+        r, g, b = COLOUR_RGB[self.colour_at(t)]
+        k = state.intensity
+        return r * k, g * k, b * k
+
+    def rgb(self) -> tuple[float, float, float]:
+        return self.rgb_at(self._clock.now())
+
+    # -- running on the bench loop -----------------------------------------------------
+    async def start(self) -> None:
+        self.refresh()
+        self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def _run(self) -> None:
+        while True:
+            with contextlib.suppress(Exception):  # a half-built firmware: next tick
+                self.refresh()
+            await self._clock.asleep(REFRESH_S)
+
+    async def stop(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(BaseException):
+                await task

@@ -1,0 +1,26 @@
+"""``clear_stimulus``: one stimulus (testcases/protection/stimuli.py) per distinct
+recovery rule set of the profile — enough to see Clear Faults clear exactly the codes
+whose recovery lists web_clear, without repeating every code (test_rtm_codes does)."""
+
+from __future__ import annotations
+
+import pytest
+
+from testcases.conftest import _spec
+from testcases.protection.stimuli import STIMULI
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "clear_stimulus" not in metafunc.fixturenames:
+        return
+    spec = _spec(metafunc.config)
+    chosen: dict[tuple[str, ...], object] = {}
+    for stim in STIMULI:
+        key = tuple(sorted(spec.rtm(stim.code).recovery))
+        # A socket-only stimulus is not the representative when another exists: the
+        # tethered run would skip its whole recovery class.
+        if key not in chosen or getattr(chosen[key], "socketed", False) and not stim.socketed:
+            chosen[key] = stim
+    params = [pytest.param(s, id=s.id, marks=[pytest.mark.socketed] if s.socketed else [])
+              for s in chosen.values()]
+    metafunc.parametrize("clear_stimulus", params)

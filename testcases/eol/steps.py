@@ -1,0 +1,103 @@
+"""Helpers of the end-of-line sequence (testcases/eol).
+
+The EOL sequence is short because the charger makes it wait: booting, closing its
+contactor, tripping, recovering, and metering long enough for its meter's class to
+be judged. Each step reports those waits with :meth:`EolStep.delay`, measured where
+they are measured; ``rig run eol`` prints their sum next to the sequence's spec time.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from typing import Any
+
+ZERO_A = 0.5  # below this the outlet is dead (testcases/iec61851, protection)
+# The part of the meter's class that one count of the energy register may take:
+# the metering window lasts until the register's resolution is at most a quarter of
+# the class limit.
+RESOLUTION_SHARE = 0.25
+
+
+@dataclass
+class EolStep:
+    """Per-test helper: charger delays, operator prompts, unit facts."""
+
+    config: Any
+    rig: Any
+    runner: Any = None  # rig.eol.EolCollector under ``rig run eol``, else None
+    delays: list[tuple[str, float, str]] = field(default_factory=list)
+    prompts: list[dict[str, Any]] = field(default_factory=list)
+    facts: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def scanned_serial(self) -> str | None:
+        """The serial number the operator scanned (``rig run eol --serial``)."""
+        return getattr(self.runner, "serial", None)
+
+    def delay(self, name: str, seconds: float, why: str = "") -> None:
+        """A wait the charger imposed on the sequence, in spec seconds."""
+        self.delays.append((name, float(seconds), why))
+
+    def fact(self, name: str, value: Any) -> None:
+        """A fact about the unit for the record (firmware, charger_serial …)."""
+        self.facts[name] = value
+
+    def note(self, text: str) -> None:
+        self.notes.append(text)
+
+    def prompt(self, question: str, virtual_answer: str = "y") -> str:
+        """Ask the operator (a manual step on a real rig); on the virtual bench the
+        answer is given automatically and marked so in the record."""
+        if self.rig.config.virtual:
+            answer, auto = virtual_answer, True
+            print(f"\n  OPERATOR: {question} [{answer}] (answered by the virtual bench)",
+                  file=sys.__stdout__, flush=True)
+        else:
+            capman = self.config.pluginmanager.getplugin("capturemanager")
+            with capman.global_and_fixture_disabled():
+                answer = input(f"\n  OPERATOR: {question} ").strip() or virtual_answer
+            auto = False
+        self.prompts.append({"question": question, "answer": answer, "auto": auto})
+        return answer
+
+
+def time_until_current(clock: Any, ac_load: Any, t0: float, live: bool,
+                       timeout: float) -> float:
+    """Spec seconds from ``t0`` until the AC load shows current (``live``) or none;
+    each reading is dated at the middle of its query (testcases/iec61851)."""
+    deadline = t0 + timeout
+    while True:
+        t_before = clock.now()
+        current = ac_load.measure().current
+        t_after = clock.now()
+        if (current > ZERO_A) == live:
+            return max(0.0, (t_before + t_after) / 2 - t0)
+        assert t_after < deadline, \
+            f"load current {current} A still {'absent' if live else 'present'} after {timeout} s"
+
+
+def energy_window_s(spec: Any, power_w: float) -> float:
+    """Spec seconds of charging at ``power_w`` until one count of the energy register
+    is at most RESOLUTION_SHARE of the meter's class limit (profile ratings)."""
+    accuracy = float(spec.ratings["meter_accuracy_pct"].value) / 100
+    resolution = float(spec.ratings["meter_energy_resolution_wh"].value)
+    energy_wh = resolution / (RESOLUTION_SHARE * accuracy)
+    return energy_wh / power_w * 3600
+
+
+def sampled(meter_values: Any, measurand: str, phase: str | None = None) -> float | None:
+    """The value of ``measurand`` (and ``phase``) in a MeterValues payload."""
+    for mv in meter_values.get("meterValue", []):
+        for sv in mv.get("sampledValue", []):
+            if sv.get("measurand", "Energy.Active.Import.Register") != measurand:
+                continue
+            if phase is not None and sv.get("phase") not in (phase, None):
+                continue
+            return float(sv["value"])
+    return None
+
+
+def error_pct(measured: float, reference: float) -> float:
+    return (measured - reference) / reference * 100 if reference else float("inf")

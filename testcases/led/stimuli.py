@@ -1,0 +1,124 @@
+"""Real stimuli that bring the charger into each connector status of the LED table,
+with the backend online or gone (design §1: EV emulator, OCPP, service console only).
+
+Offline means the mock CSMS dropped the link and refuses reconnects while the charger
+keeps running; sessions then start by offline authorization (LocalAuthorizeOffline /
+AllowOfflineTxForUnknownId, OCPP 1.6 §3.5.3), set before the link goes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from itertools import count
+from typing import Any
+
+from ocpp.v16 import call
+
+from testcases.ocpp.steps import ACCEPTED_TAG, configure
+
+SETTLE_S = 20.0  # spec seconds a status may take to follow its stimulus
+_profile_ids = count(9100)
+
+
+@dataclass
+class Bench:
+    csms: Any
+    ev: Any
+    charger: Any
+    clock: Any
+    online: bool
+
+    def connector(self) -> str:
+        return self.charger.status().get("connector", "")
+
+    def wait_connector(self, status: str) -> None:
+        assert self.clock.wait_until(lambda: self.connector() == status, SETTLE_S, poll=0.25), \
+            f"connector never reached {status}: {self.charger.status()}"
+
+    def go_offline(self) -> None:
+        """Prepare offline authorization, then drop the backend and wait until the
+        charger knows it is offline."""
+        configure(self.csms, LocalAuthorizeOffline=True, AllowOfflineTxForUnknownId=True)
+        self.csms.disconnect(refuse_reconnect=True)
+        self.csms.wait_disconnected(10)
+        assert self.clock.wait_until(lambda: self.charger.status().get("backend") == "offline",
+                                     SETTLE_S, poll=0.25), "the charger did not notice"
+
+    def offline_now(self) -> None:
+        if not self.online:
+            self.go_offline()
+
+    def charge(self) -> None:
+        """Plug in, present a card, EV asks for power (state C)."""
+        self.ev.plug(cable_amps=32)
+        self.wait_connector("Preparing")
+        self.charger.present_tag(ACCEPTED_TAG)
+        assert self.clock.wait_until(lambda: self.connector() != "Preparing", SETTLE_S,
+                                     poll=0.25), "no transaction started"
+        self.ev.set_state("C")
+
+
+def available(b: Bench) -> None:
+    b.offline_now()
+
+
+def preparing(b: Bench) -> None:
+    b.offline_now()
+    b.ev.plug(cable_amps=32)
+
+
+def charging(b: Bench) -> None:
+    b.offline_now()
+    b.charge()
+
+
+def suspended_ev(b: Bench) -> None:
+    charging(b)
+    b.wait_connector("Charging")
+    b.ev.set_state("B")  # the EV stops asking for power
+
+
+def suspended_evse(b: Bench) -> None:
+    """A TxDefaultProfile of 0 A: the charger offers nothing to a session."""
+    profile = {"chargingProfileId": next(_profile_ids), "stackLevel": 0,
+               "chargingProfilePurpose": "TxDefaultProfile", "chargingProfileKind": "Relative",
+               "chargingSchedule": {"chargingRateUnit": "A",
+                                    "chargingSchedulePeriod": [{"startPeriod": 0,
+                                                                "limit": 0.0}]}}
+    result = b.csms.call(call.SetChargingProfile(connector_id=1, cs_charging_profiles=profile))
+    assert result.status == "Accepted", f"SetChargingProfile 0 A: {result.status}"
+    charging(b)
+
+
+def finishing(b: Bench) -> None:
+    """The session ends (the same card again) while the EV stays plugged."""
+    charging(b)
+    b.wait_connector("Charging")
+    b.charger.present_tag(ACCEPTED_TAG)
+
+
+def unavailable(b: Bench) -> None:
+    result = b.csms.call(call.ChangeAvailability(connector_id=1, type="Inoperative"))
+    assert result.status == "Accepted", f"ChangeAvailability Inoperative: {result.status}"
+    b.wait_connector("Unavailable")
+    b.offline_now()
+
+
+def faulted(b: Bench) -> None:
+    """An EV whose CP diode is missing (RTM 0x0100)."""
+    b.offline_now()
+    b.ev.plug(cable_amps=32)
+    b.ev.diode(False)
+
+
+STIMULI: dict[str, Callable[[Bench], None]] = {
+    "Available": available,
+    "Preparing": preparing,
+    "Charging": charging,
+    "SuspendedEV": suspended_ev,
+    "SuspendedEVSE": suspended_evse,
+    "Finishing": finishing,
+    "Unavailable": unavailable,
+    "Faulted": faulted,
+}
