@@ -117,7 +117,9 @@ class LedRing:
         while True:
             with contextlib.suppress(Exception):  # a half-built firmware: next tick
                 self.refresh()
-            await self._clock.asleep(REFRESH_S)
+            # At least 20 ms of wall time between snapshots: at high sim speeds a
+            # spec-time period alone would wake the bench loop hundreds of times a second.
+            await asyncio.sleep(max(self._clock.wall(REFRESH_S), 0.02))
 
     async def stop(self) -> None:
         task, self._task = self._task, None
