@@ -292,18 +292,15 @@ class VirtualBench:
         as c_MainFuseLimit in the key's unit (tenths of an ampere)."""
         if self.twin.fw is None or not self.twin.powered:
             return "ERR charger is powered off"
-        key = self.twin.profile.key("c_MainFuseLimit")
         try:
             amps = float(args[0]) if len(args) == 1 else float("nan")
         except ValueError:
             amps = float("nan")
         if amps != amps:
             return "ERR usage: fuse <amps>"
-        value = str(round(amps * (10 if key.unit == "0.1 A" else 1)))
-        reason = key.check(value)
+        reason = self.twin.set_main_fuse(amps)
         if reason is not None:
             return f"ERR {reason}"
-        self.twin.nvm.config.set_local(key.name, value)
         self._kick()
         return "OK"
 

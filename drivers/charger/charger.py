@@ -86,9 +86,12 @@ class Charger:
         self.console.command(f"rs485 {device}")
 
     def set_main_fuse(self, amps: float) -> None:
-        """The web client's Change Main Fuse Rating (000 §2.5.1; c_MainFuseLimit):
-        service console ``fuse <amps>``."""
-        self.console.command(f"fuse {amps:g}")
+        """The web client's Change Main Fuse Rating (000 §2.5.1; c_MainFuseLimit); the
+        service console's ``fuse <amps>`` on a rig without the web client."""
+        if self.web is not None:
+            self.web.set_main_fuse(amps)
+        else:
+            self.console.command(f"fuse {amps:g}")
 
     def main_fuse(self) -> tuple[float, float]:
         """(Main Fuse Limit, Main Fuse Reading) in A, as the web client shows them."""

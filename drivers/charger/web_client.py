@@ -36,6 +36,7 @@ PATHS = {
     "Configuration of External Devices": "/external.html",
 }
 LOGIN_PATH, CLEAR_PATH, RESTART_PATH = "/login", "/clear", "/restart"
+FUSE_PATH = "/fuse"
 # Power Meter Measurements label -> measurements() key; values are numbers in the unit.
 MEASUREMENT_KEYS = {
     "Power(imported from grid)": "energy_import_kwh",  # the manual's "Power" is energy
@@ -337,6 +338,10 @@ class WebClient:
         """Device Control → Clear Faults (CLEAR): resets the codes whose recovery
         includes web_clear (profile rtm_codes)."""
         self._admin(CLEAR_PATH, {})
+
+    def set_main_fuse(self, amps: float) -> None:
+        """Configuration of External Devices → Change Main Fuse Rating → SET."""
+        self._admin(FUSE_PATH, {"fuse": f"{amps:g}"})
 
     def restart(self) -> None:
         """RESTART: a software reboot (reset reason CC_RST_SW). The charger answers, then

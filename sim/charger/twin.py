@@ -88,6 +88,17 @@ class ChargerTwin:
     def lock_jammed(self, on: bool) -> None:
         self.actuator.jam(math.inf if on else 0)
 
+    def set_main_fuse(self, amps: float) -> str | None:
+        """The web client's Change Main Fuse Rating (000 §2.5.1), stored as
+        c_MainFuseLimit in the key's unit (tenths of an ampere). Returns why the value
+        was refused, or None."""
+        key = self.profile.key("c_MainFuseLimit")
+        value = str(round(amps * (10 if key.unit == "0.1 A" else 1)))
+        reason = key.check(value)
+        if reason is None:
+            self.nvm.config.set_local(key.name, value)
+        return reason
+
     def supply_ok(self, supply_v: float) -> bool:
         """Whether the board runs at this supply voltage (hardware shutdown levels)."""
         return self.board_supply.board_on(supply_v)

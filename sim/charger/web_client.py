@@ -137,13 +137,24 @@ class WebClientServer:
         if path == "/logout":
             self._sessions.discard(_cookie(headers.get("cookie", ""), SESSION_COOKIE) or "")
             return _see_other("/index.html")
-        if path not in ("/clear", "/restart"):
+        if path not in ("/clear", "/restart", "/fuse"):
             return Reply(404, _page("Not Found", [], "<p>No such action.</p>", admin))
         if not admin:
             return self._login_required(admin)
         if path == "/clear":
             fw.clear_faults()
             return _see_other("/index.html")
+        if path == "/fuse":
+            # Change Main Fuse Rating → SET (000 §2.5.1 Configuration of External Devices).
+            try:
+                refused = self.twin.set_main_fuse(float(form.get("fuse", "")))
+            except ValueError:
+                refused = "not a number"
+            if refused is not None:
+                return Reply(400, _page("Configuration of External Devices", [],
+                                        f"<p id=\"error\">{html.escape(refused)}</p>", admin))
+            fw.kick()
+            return _see_other("/external.html")
         if self._restart is not None:
             # Answer first, then go down: the browser sees the page, then nothing.
             asyncio.get_running_loop().call_later(0.05, self._spawn_restart)
@@ -240,8 +251,11 @@ class WebClientServer:
         rs485 = getattr(self.twin, "rs485", None)
         reading = rs485.fuse_reading() if rs485 is not None else 0.0
         fuse = [("Main Fuse Limit", f"{limit:.1f} A"), ("Main Fuse Reading", f"{reading:.1f} A")]
+        form = ("<h3>Change Main Fuse Rating</h3><form method=\"post\" action=\"/fuse\">"
+                "<label>Main Fuse Rating <input name=\"fuse\"></label> "
+                "<button type=\"submit\">SET</button></form>")
         return _page("Configuration of External Devices", [("Main Fuse Configuration", fuse)],
-                     "", admin)
+                     form, admin)
 
 
 # -- HTML and HTTP helpers -------------------------------------------------------------------

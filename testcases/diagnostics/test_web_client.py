@@ -200,3 +200,16 @@ def test_firmware_version_and_measurements(web, charger, spec):
     nominal = float(spec.ratings["nominal_voltage_v"].value)
     assert abs(values["voltage_v"] - nominal) < 0.1 * nominal
     assert values["current_a"] == pytest.approx(0.0, abs=0.5)
+
+
+def test_restart_reboots_with_the_software_reset_reason(csms, charger, web, spec):
+    """Device Control → RESTART (000 §2.5.1: "power cycle the device"): the charger
+    reboots — BootNotification again — and reports the reset reason of a software
+    restart (001 VendorID3 CC_RST_SW: "the web UI") with connector 0's status."""
+    reason = next(r for r in spec.reset_reasons.values() if r.name == "CC_RST_SW")
+    mark = csms.mark()
+    web.restart()
+    boot = csms.wait_for("BootNotification", since=mark, timeout=60)
+    sn = csms.wait_for("StatusNotification", since=boot.index, connectorId=0)
+    assert sn["vendorId"] == spec.ocpp.vendor_ids["reset_reason"]
+    assert sn["vendorErrorCode"] == str(reason.code)
