@@ -118,7 +118,10 @@ class EolCollector:
         if fixturedef.argname == "rig" and self.rig is None:
             self._rig_wall += time.monotonic() - t0
             self.rig = result
-            trace.attach(result, self.trace)
+            if getattr(result, "trace", None) is not None:
+                self.trace = result.trace  # the rig plugin traces the instruments already
+            else:
+                trace.attach(result, self.trace)
 
             def closing() -> None:
                 self._rig_closing = time.monotonic()

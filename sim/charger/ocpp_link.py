@@ -221,7 +221,9 @@ class OcppLink:
             payload = msg.build()
             dataclass_ = getattr(call, msg.action)
             request = dataclass_(**camel_to_snake_case(payload))
-            session._response_timeout = self.clock.wall(30)
+            # 30 spec s, but never under 5 s of wall time: a loaded test machine must
+            # not make the twin drop a healthy connection (and resend its statuses).
+            session._response_timeout = max(self.clock.wall(30), 5.0)
             try:
                 result = await session.call(request, suppress=False)
             except TimeoutError:
