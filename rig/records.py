@@ -30,6 +30,19 @@ OUTCOMES = ("passed", "failed", "aborted", "error")
 VERDICTS = ("PASS", "MARGINAL", "FAIL")
 
 
+
+def limits_text(low: float | None, high: float | None, unit: str | None) -> str:
+    """``[low, high] unit``, ``>= low``, ``<= high`` or ``no limits``: how a limit reads
+    in the terminal, the certificate and a failure message."""
+    u = f" {unit}" if unit else ""
+    if low is not None and high is not None:
+        return f"[{low:g}, {high:g}]{u}"
+    if low is not None:
+        return f">= {low:g}{u}"
+    if high is not None:
+        return f"<= {high:g}{u}"
+    return "no limits"
+
 @dataclass
 class MeasurementRecord:
     """One measured value with its limits and verdict (fixtures.measurements)."""
@@ -48,14 +61,7 @@ class MeasurementRecord:
         return self.low is not None or self.high is not None
 
     def limits_text(self) -> str:
-        unit = f" {self.unit}" if self.unit else ""
-        if self.low is not None and self.high is not None:
-            return f"[{self.low:g}, {self.high:g}]{unit}"
-        if self.low is not None:
-            return f">= {self.low:g}{unit}"
-        if self.high is not None:
-            return f"<= {self.high:g}{unit}"
-        return "no limits"
+        return limits_text(self.low, self.high, self.unit)
 
     def value_text(self) -> str:
         unit = f" {self.unit}" if self.unit else ""

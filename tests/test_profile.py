@@ -4,6 +4,7 @@ check, and every kind of mistake in a profile gives one line naming file and key
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -63,8 +64,7 @@ def test_every_entry_has_a_source_or_a_note(spec: Profile) -> None:
 
 def test_profile_cites_documents_by_file_name_never_by_machine_path() -> None:
     text = SHIPPED.read_text(encoding="utf-8")
-    for fragment in ("/work/", "/home/", "/tmp/", "/farm/", "seeds/"):
-        assert fragment not in text
+    assert not re.search(r"/(?:work|home|tmp|farm)/|seeds/", text)
 
 
 def test_variants_socket_and_tethered(spec: Profile) -> None:
