@@ -4,7 +4,6 @@ clock, and each profile recovery rule."""
 
 from __future__ import annotations
 
-from collections import deque
 from typing import Any
 
 import pytest
@@ -23,6 +22,7 @@ from sim.charger.protection import (
 )
 from sim.charger.smart_charging import SmartCharging
 from sim.electrical import Circuit
+from tests.twin_doubles import RecordingLink
 
 PROFILE = load_profile("evnet-7kw")
 CODE = {r.name: r.code for r in PROFILE.rtm_codes.values()}
@@ -37,25 +37,13 @@ class FakeClock(Clock):
         return self.t
 
 
-class Link:
-    def __init__(self) -> None:
-        self.sent: list[tuple[str, dict[str, Any]]] = []
-        self.outbox: deque[Any] = deque()
-        self.online = True
-
-    def enqueue(self, msg: Any) -> None:
-        self.sent.append((msg.action, msg.build()))
-        if msg.on_result is not None and msg.action == "StartTransaction":
-            msg.on_result({"transactionId": 7, "idTagInfo": {"status": "Accepted"}})
-
-
 class Bench:
     """A Firmware with its Circuit, EV relays, PP and a clock the test moves."""
 
     def __init__(self, variant: str = "S") -> None:
         self.relays: dict[str, bool] = {}
         self.pp: list[int | None] = [None]
-        self.link = Link()
+        self.link = RecordingLink()
         self.clock = FakeClock()
         self.circuit = Circuit(1)
         nvm = Nvm(config=ConfigStore(PROFILE), auth=AuthStore(), smart=SmartCharging(230, 1),

@@ -3,7 +3,6 @@ smart-charging stacking. The network is replaced by a recording link."""
 
 from __future__ import annotations
 
-from collections import deque
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -16,22 +15,9 @@ from sim.charger.config_store import ConfigStore
 from sim.charger.firmware import Authorization, Firmware, Nvm
 from sim.charger.pilot import cp_levels, read_pilot
 from sim.charger.smart_charging import SmartCharging, TxContext
+from tests.twin_doubles import RecordingLink
 
 PROFILE = load_profile("evnet-7kw")
-
-
-class RecordingLink:
-    """Stands in for the OCPP link: online, records what the firmware sends."""
-
-    def __init__(self) -> None:
-        self.sent: list[tuple[str, dict[str, Any]]] = []
-        self.outbox: deque[Any] = deque()
-        self.online = True
-
-    def enqueue(self, msg: Any) -> None:
-        self.sent.append((msg.action, msg.build()))
-        if msg.on_result is not None and msg.action == "StartTransaction":
-            msg.on_result({"transactionId": 7, "idTagInfo": {"status": "Accepted"}})
 
 
 Made = tuple[Firmware, dict[str, bool], list[int | None], RecordingLink]

@@ -84,3 +84,25 @@ def remote_stop(csms: Any, transaction_id: int, id_tag: str = ACCEPTED_TAG,
     assert stop["reason"] == "Remote"
     assert stop.get("idTag") == id_tag
     csms.wait_for("StatusNotification", since=mark, connectorId=1, status=status)
+
+
+def remote_charging(csms: Any, ev: Any, id_tag: str = ACCEPTED_TAG) -> int:
+    """RemoteStart → (Authorize) → SN Preparing → plug → StartTransaction → SN Charging;
+    returns the transactionId."""
+    remote_start(csms, id_tag)
+    csms.wait_for("StatusNotification", connectorId=1, status="Preparing")
+    ev.plug(cable_amps=32)
+    start = csms.wait_for("StartTransaction", connectorId=1, idTag=id_tag)
+    ev.set_state("C")
+    csms.wait_for("StatusNotification", connectorId=1, status="Charging")
+    return transaction_id_of(csms, start)
+
+
+def assert_connection_timeout(csms: Any, timeout_s: float) -> None:
+    """SN Preparing, then SN Available after ConnectionTimeOut (``timeout_s``, which the
+    test configured) within −1/+3 s, the tolerance the OCTT tools use."""
+    preparing = csms.wait_for("StatusNotification", connectorId=1, status="Preparing")
+    available = csms.wait_for("StatusNotification", connectorId=1, status="Available",
+                              timeout=timeout_s + 15)
+    elapsed = available.timestamp - preparing.timestamp
+    assert timeout_s - 1 <= elapsed <= timeout_s + 3, elapsed

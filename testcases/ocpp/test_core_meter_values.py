@@ -7,12 +7,10 @@ from datetime import datetime
 import pytest
 
 from testcases.ocpp.steps import (
-    ACCEPTED_TAG,
     configure,
     read_config,
-    remote_start,
+    remote_charging,
     remote_stop,
-    transaction_id_of,
 )
 
 SAMPLES = 3  # the OCTT wants at least three MeterValues.req
@@ -31,14 +29,6 @@ def _csl_from_spec(spec) -> str:
                     for m in spec.meter_measurands)
 
 
-def _remote_charging(csms, ev) -> int:
-    remote_start(csms, ACCEPTED_TAG)
-    csms.wait_for("StatusNotification", connectorId=1, status="Preparing")
-    ev.plug(cable_amps=32)
-    start = csms.wait_for("StartTransaction", connectorId=1, idTag=ACCEPTED_TAG)
-    ev.set_state("C")
-    csms.wait_for("StatusNotification", connectorId=1, status="Charging")
-    return transaction_id_of(csms, start)
 
 
 def _check_values(message, tx_id: int, context: str, expected: set) -> datetime:
@@ -68,7 +58,7 @@ def test_sampled_meter_values(csms, ev, spec):
     configure(csms, MeterValueSampleInterval=SAMPLE_INTERVAL_S, ClockAlignedDataInterval=0)
     sampled = read_config(csms, "MeterValuesSampledData")
     assert sampled == spec.key("MeterValuesSampledData").default
-    tx_id = _remote_charging(csms, ev)
+    tx_id = remote_charging(csms, ev)
     csms.forbid("MeterValues", meterValue=[{"sampledValue": [{"context": "Sample.Clock"}]}])
     messages = [csms.wait_for("MeterValues", timeout=SAMPLE_INTERVAL_S + 5,
                               transactionId=tx_id) for _ in range(SAMPLES)]
@@ -91,7 +81,7 @@ def test_clock_aligned_meter_values(csms, ev, spec):
     RemoteStop → StopTransaction Remote."""
     configure(csms, MeterValueSampleInterval=0, ClockAlignedDataInterval=ALIGNED_INTERVAL_S,
               MeterValuesAlignedData=_csl_from_spec(spec))
-    tx_id = _remote_charging(csms, ev)
+    tx_id = remote_charging(csms, ev)
     csms.forbid("MeterValues",
                 meterValue=[{"sampledValue": [{"context": "Sample.Periodic"}]}])
     messages = [csms.wait_for("MeterValues", timeout=ALIGNED_INTERVAL_S + 5,
