@@ -18,10 +18,11 @@ from drivers.csms.server import MockCsms
 from drivers.ev.cp_sense import CpSense, RpiCpSense, SimCpSense
 from drivers.ev.emulator import EvEmulator
 from drivers.ev.gpio import Gpio, RpiGpio, SimGpio
+from drivers.ev.outlet_sense import OutletSense, RpiOutletSense, SimOutletSense
 from drivers.ev.pp_resistor import Ad5272PpResistor, PpResistor, SimPpResistor
 from drivers.faults import FaultBoard
 from drivers.led import open_led
-from rig.clock import Clock
+from rig.clock import BenchClock, Clock
 from rig.errors import RigError, RigFileError
 from rig.loop import LoopThread
 from rig.profile import Profile, load_profile
@@ -64,8 +65,9 @@ class Rig:
         self.config = config
         self.profile = _profile_for(config)
         self.variant = self.profile.variant(config.variant)
-        self.clock = Clock(config.sim.speed if config.virtual else 1.0)
-        self.loop = LoopThread("rig")
+        # The virtual bench produces its own spec time; a real rig runs on the wall clock.
+        self.clock: Clock = BenchClock(config.sim.speed) if config.virtual else Clock(1.0)
+        self.loop = LoopThread("rig", self.clock)
         self.bench: Any = None
         self.ac_source: Any = None  # drivers.scpi.AcSource where configured
         self.ac_load: Any = None  # drivers.scpi.AcLoad where configured
@@ -108,6 +110,7 @@ class Rig:
             sense: CpSense = SimCpSense(self.bench.cp_board)
             pp: PpResistor | None = SimPpResistor(self.bench.pp_resistor)
             program: Callable[[str, float], None] | None = self.bench.set_fault_level
+            outlet: OutletSense | None = SimOutletSense(self.bench.circuit)
         else:
             gpio = RpiGpio()
             console = cfg.charger.console
@@ -115,14 +118,17 @@ class Rig:
             sense = RpiCpSense(cfg.instruments.ev.pins.cp_sense)
             pp = Ad5272PpResistor() if cfg.instruments.ev.pp_programmable else None
             program = None
+            outlet_pin = cfg.instruments.ev.pins.outlet_sense
+            outlet = None if outlet_pin is None else RpiOutletSense(outlet_pin, self.clock.now)
         self._sense = sense
+        self._outlet = outlet
         self.ac_source, self.ac_load = self._scpi_instruments()
         self.meter = self._meter()
         self.led = open_led(cfg, self.clock, self.profile,
                             self.bench.i2c if self.bench is not None else None)
         mains = self._mains_switch(gpio)
         self.ev = EvEmulator(gpio, cfg.instruments.ev.pins, self.clock, sense=sense,
-                             pp_resistor=pp)
+                             pp_resistor=pp, outlet=outlet)
         self.web = self._web_client()
         self.charger = (Charger(ServiceConsole(console_port), self.clock, mains, web=self.web)
                         if console_port else None)
@@ -145,7 +151,7 @@ class Rig:
             try:
                 model = load_model(cfg.model)
                 resource = self.bench.resources[name] if cfg.resource == "sim" else cfg.resource
-                built.append(kind(model, resource, cfg.timeout_s))
+                built.append(kind(model, resource, cfg.timeout_s, clock=self.clock.now))
             except (ModelError, ValueError) as exc:
                 raise RigFileError(self.config.path or "<rig>", f"instruments.{name}.model",
                                    str(exc)) from None
@@ -267,8 +273,9 @@ class Rig:
             print(self.safe_report(), file=sys.__stderr__, flush=True)
         if getattr(self, "charger", None) is not None:
             self.charger.console.close()
-        if getattr(self, "_sense", None) is not None:
-            self._sense.close()
+        for sense in (getattr(self, "_sense", None), getattr(self, "_outlet", None)):
+            if sense is not None:
+                sense.close()
         for name in ("ac_source", "ac_load"):
             if getattr(self, name, None) is not None:
                 getattr(self, name).close()
@@ -282,3 +289,4 @@ class Rig:
         if getattr(self, "csms", None) is not None:
             self.csms.stop()
         self.loop.stop()
+        self.clock.close()

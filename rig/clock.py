@@ -1,22 +1,56 @@
 """Spec time.
 
 Every wait, timeout and timestamp in the rig is in *spec seconds*: the seconds the
-manual talks about. A real rig runs at speed 1. The virtual bench runs the twin's
-timers ``speed`` times faster, so the manual's 6 s overcurrent delay takes
-6 / speed seconds of wall time, and timing assertions hold at any speed because
-both sides of the wire read the same clock.
+manual talks about (design §4).
+
+- A real rig runs on the wall clock at speed 1: :class:`Clock`.
+- The virtual bench runs faster, and its spec time is *produced by the bench*:
+  :class:`BenchClock`. A ticker thread advances spec time in small steps. Before
+  each step it waits until every event loop of the bench (the twin and its virtual
+  instruments, the mock CSMS, the meter emulator) has run all it had to do — the
+  callbacks and I/O that arrived, and the timers that fell due at the time reached
+  (a barrier). A step counts at most ``MAX_STEP_WALL`` of wall time. So when the
+  machine is slow, or a loop is starved of the CPU, spec time waits for it instead
+  of running ahead: the twin's 20 ms contactor delay is 20 ms of spec time however
+  loaded the machine is, and a 5 ms scheduling hiccup costs 5 ms of wall time, not
+  100 ms of spec time.
+- Timers are spec deadlines, not wall sleeps: ``asleep``/``call_later`` register a
+  deadline; the ticker stops exactly at it, wakes its owner and waits for the owner's
+  loop before going on. A timer therefore sees ``now() == deadline`` and everything
+  due before it has happened, in order.
+- Threads that wait (a test's ``sleep``/``wait_until``, a CSMS ``wait_for``) wait for
+  a spec deadline too; they are not part of the barrier — a test thread that is slow
+  to look sees the stamped events late, never different. Timing assertions compare
+  stamps made where the event happens (the twin, a virtual instrument), not the
+  test's own polling.
+
+A loop that stops answering the barrier (wedged, or stopped without detaching) is
+waited for at most ``SYNC_TIMEOUT_WALL`` and then dropped from the barrier, with a
+log line: spec time never stops for good, so no spec-time wait can hang.
 """
 
 from __future__ import annotations
 
 import asyncio
+import heapq
+import itertools
+import logging
+import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol, TypeVar
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+class TimerHandle(Protocol):
+    def cancel(self) -> None: ...
 
 
 class Clock:
-    """Converts between wall time and spec time at a fixed speed."""
+    """Wall time at a fixed speed: a real rig (speed 1) and the framework's unit tests."""
 
     def __init__(self, speed: float = 1.0) -> None:
         if speed <= 0:
@@ -35,15 +69,14 @@ class Clock:
         return self._utc0 + timedelta(seconds=self.now())
 
     def wall(self, spec_seconds: float) -> float:
-        """Wall seconds that ``spec_seconds`` take at this speed."""
+        """Nominal wall seconds that ``spec_seconds`` take: for bounding wall-level
+        operations (a socket timeout), never for timing what the spec times."""
         return spec_seconds / self.speed
 
+    # -- waiting from a thread ---------------------------------------------------------
     def sleep(self, spec_seconds: float) -> None:
         if spec_seconds > 0:
             time.sleep(spec_seconds / self.speed)
-
-    async def asleep(self, spec_seconds: float) -> None:
-        await asyncio.sleep(max(0.0, spec_seconds) / self.speed)
 
     def wait_until(
         self,
@@ -62,4 +95,213 @@ class Clock:
                 return True
             if self.now() >= deadline:
                 return bool(predicate())
-            time.sleep(min(poll / self.speed, 0.05))
+            self.sleep(min(poll, max(deadline - self.now(), 1e-3)))
+
+    def wait_condition(self, cond: threading.Condition, predicate: Callable[[], T],
+                       timeout: float) -> T | None:
+        """``cond.wait_for(predicate)`` bounded by ``timeout`` spec seconds; the
+        caller does not hold ``cond``. Returns the predicate's last truthy result."""
+        deadline = self.now() + timeout
+        with cond:
+            while True:
+                result = predicate()
+                if result:
+                    return result
+                left = deadline - self.now()
+                if left <= 0:
+                    return None
+                # Short wall waits: spec time may run slower than nominal (BenchClock).
+                cond.wait(min(self.wall(left), 0.05))
+
+    # -- waiting on an event loop ------------------------------------------------------
+    def call_later(self, spec_seconds: float, callback: Callable[[], Any]) -> TimerHandle:
+        """Run ``callback`` on the running loop after ``spec_seconds``."""
+        loop = asyncio.get_running_loop()
+        return loop.call_later(max(0.0, spec_seconds) / self.speed, callback)
+
+    async def asleep(self, spec_seconds: float) -> None:
+        if spec_seconds <= 0:
+            await asyncio.sleep(0)
+            return
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        handle = self.call_later(spec_seconds, lambda: future.done() or future.set_result(None))
+        try:
+            await future
+        finally:
+            handle.cancel()
+
+    async def wait_event(self, event: asyncio.Event, timeout: float) -> bool:
+        """Wait for ``event`` at most ``timeout`` spec seconds; True if it was set."""
+        if event.is_set():
+            return True
+        loop = asyncio.get_running_loop()
+        result: asyncio.Future[bool] = loop.create_future()
+        handle = self.call_later(timeout, lambda: result.done() or result.set_result(False))
+        waiter = loop.create_task(event.wait())
+        waiter.add_done_callback(lambda _: result.done() or result.set_result(True))
+        try:
+            return await result
+        finally:
+            handle.cancel()
+            waiter.cancel()
+
+    # -- the bench's loops (BenchClock only) ---------------------------------------------
+    def attach(self, loop: asyncio.AbstractEventLoop) -> None:
+        """A loop whose work spec time waits for (no-op on the wall clock)."""
+
+    def detach(self, loop: asyncio.AbstractEventLoop) -> None:
+        """The loop stops; spec time no longer waits for it."""
+
+    def close(self) -> None:
+        """Stop producing time (no-op on the wall clock)."""
+
+
+class _Timer:
+    __slots__ = ("callback", "cancelled", "loop")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop | None, callback: Callable[[], Any]):
+        self.loop = loop
+        self.callback = callback
+        self.cancelled = False
+
+    def cancel(self) -> None:
+        self.cancelled = True
+
+
+class BenchClock(Clock):
+    """Spec time produced by the virtual bench (see the module docstring)."""
+
+    TICK_WALL = 0.001  # wall seconds between steps when nothing is due
+    MAX_STEP_WALL = 0.002  # a step never counts more wall time than this
+    SYNC_TIMEOUT_WALL = 2.0  # a loop that does not answer the barrier in this long is dropped
+
+    def __init__(self, speed: float = 1.0) -> None:
+        super().__init__(speed)
+        self._now = 0.0
+        self._lock = threading.Lock()
+        self._timers: list[tuple[float, int, _Timer]] = []
+        self._seq = itertools.count()
+        self._loops: set[asyncio.AbstractEventLoop] = set()
+        self._running = True
+        self.steps = 0  # for benchmarks and diagnostics
+        self._thread = threading.Thread(target=self._run, name="bench-clock", daemon=True)
+        self._thread.start()
+
+    def now(self) -> float:
+        return self._now
+
+    def utcnow(self) -> datetime:
+        return self._utc0 + timedelta(seconds=self._now)
+
+    # -- timers ------------------------------------------------------------------------
+    def _add(self, spec_seconds: float, loop: asyncio.AbstractEventLoop | None,
+             callback: Callable[[], Any]) -> _Timer:
+        timer = _Timer(loop, callback)
+        with self._lock:
+            heapq.heappush(self._timers,
+                           (self._now + max(0.0, spec_seconds), next(self._seq), timer))
+        return timer
+
+    def call_later(self, spec_seconds: float, callback: Callable[[], Any]) -> TimerHandle:
+        return self._add(spec_seconds, asyncio.get_running_loop(), callback)
+
+    def sleep(self, spec_seconds: float) -> None:
+        if spec_seconds <= 0:
+            return
+        woken = threading.Event()
+        timer = self._add(spec_seconds, None, woken.set)
+        try:
+            while not woken.wait(1.0):
+                if not self._thread.is_alive():
+                    raise RuntimeError("the virtual bench's clock has stopped")
+        finally:
+            timer.cancel()
+
+    # -- loops -------------------------------------------------------------------------
+    def attach(self, loop: asyncio.AbstractEventLoop) -> None:
+        with self._lock:
+            self._loops.add(loop)
+
+    def detach(self, loop: asyncio.AbstractEventLoop) -> None:
+        with self._lock:
+            self._loops.discard(loop)
+
+    def close(self) -> None:
+        self._running = False
+        self._thread.join(2.0)
+
+    def _sync(self, loops: set[asyncio.AbstractEventLoop] | None = None) -> None:
+        """Wait until each loop has run what was queued and what that queued in turn
+        (two hops: a woken task runs in the iteration after its future's callback)."""
+        with self._lock:
+            targets = set(self._loops) if loops is None else loops & self._loops
+        if not targets:
+            return
+        done = threading.Semaphore(0)
+
+        def hop(loop: asyncio.AbstractEventLoop) -> None:
+            loop.call_soon(done.release)
+
+        for loop in targets:
+            try:
+                loop.call_soon_threadsafe(hop, loop)
+            except RuntimeError:  # closed without detaching
+                self.detach(loop)
+                done.release()
+        deadline = time.monotonic() + self.SYNC_TIMEOUT_WALL
+        for _ in targets:
+            if not done.acquire(timeout=max(0.0, deadline - time.monotonic())):
+                stuck = [loop for loop in targets if not loop.is_running()]
+                for loop in stuck or targets:
+                    self.detach(loop)
+                log.warning("bench clock: %d event loop(s) did not answer within %.1f s; "
+                            "spec time no longer waits for them", len(stuck or targets),
+                            self.SYNC_TIMEOUT_WALL)
+                return
+
+    def _fire_due(self, target: float) -> None:
+        """Step through the timers due up to ``target``, one deadline at a time."""
+        while True:
+            with self._lock:
+                if not self._timers or self._timers[0][0] > target:
+                    return
+                deadline = self._timers[0][0]
+                due: list[_Timer] = []
+                while self._timers and self._timers[0][0] <= deadline:
+                    due.append(heapq.heappop(self._timers)[2])
+                self._now = max(self._now, deadline)
+            loops: set[asyncio.AbstractEventLoop] = set()
+            for timer in due:
+                if timer.cancelled:
+                    continue
+                if timer.loop is None:
+                    timer.callback()
+                    continue
+                try:
+                    timer.loop.call_soon_threadsafe(_run_timer, timer)
+                    loops.add(timer.loop)
+                except RuntimeError:  # its loop is closed: nobody waits for it
+                    pass
+            if loops:
+                self._sync(loops)
+
+    def _run(self) -> None:
+        last = time.monotonic()
+        while self._running:
+            time.sleep(self.TICK_WALL)
+            try:
+                self._sync()
+                wall = time.monotonic()
+                step = min(wall - last, self.MAX_STEP_WALL) * self.speed
+                last = wall
+                target = self._now + step
+                self._fire_due(target)
+                self._now = max(self._now, target)
+                self.steps += 1
+            except Exception:  # the clock must keep running whatever a callback does
+                log.exception("bench clock step failed")
+
+
+def _run_timer(timer: _Timer) -> None:
+    if not timer.cancelled:
+        timer.callback()

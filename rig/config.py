@@ -203,6 +203,9 @@ class EvPins:
     pp_220: Pin = 19
     pp_100: Pin = 26
     cp_sense: Pin = 25  # comparator input: CP high/low and PWM
+    # Opto-isolated L–N detector on the EV side (drivers/ev/outlet_sense.py): the
+    # contactor's switching times. Optional on a real board; the virtual board has one.
+    outlet_sense: Pin | None = None
 
 
 @dataclass(frozen=True)

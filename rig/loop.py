@@ -12,23 +12,41 @@ import asyncio
 import concurrent.futures
 import threading
 from collections.abc import Coroutine
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 T = TypeVar("T")
+
+
+class LoopClock(Protocol):
+    """What a loop tells the clock: spec time waits for attached loops (BenchClock)."""
+
+    def attach(self, loop: asyncio.AbstractEventLoop) -> None: ...
+
+    def detach(self, loop: asyncio.AbstractEventLoop) -> None: ...
 
 
 class LoopThread:
     """Runs one asyncio loop in a daemon thread until :meth:`stop`."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, clock: LoopClock | None = None) -> None:
+        """``clock``: the virtual bench's clock, when this loop runs part of the bench
+        (the twin, a virtual instrument, the mock CSMS, the meter emulator): spec time
+        then waits for this loop's work (rig/clock.py)."""
         self.name = name
         self.loop = asyncio.new_event_loop()
+        self._clock = clock
+        if clock is not None:
+            clock.attach(self.loop)
         self._thread = threading.Thread(target=self._main, name=name, daemon=True)
         self._thread.start()
 
     def _main(self) -> None:
         asyncio.set_event_loop(self.loop)
-        self.loop.run_forever()
+        try:
+            self.loop.run_forever()
+        finally:
+            if self._clock is not None:
+                self._clock.detach(self.loop)
         # Cancel what is left so sockets close and nothing lingers at exit.
         pending = [t for t in asyncio.all_tasks(self.loop) if not t.done()]
         for task in pending:

@@ -54,7 +54,7 @@ class VirtualBench:
                  csms_url: str, csms_password: str | None = None, ssl_context: Any = None) -> None:
         self.config = config
         self.clock = clock
-        self.loop = LoopThread("virtual-bench")
+        self.loop = LoopThread("virtual-bench", clock)
         self.pins = PinBank()
         ev_pins = config.instruments.ev.pins
         self._relay_pins = {name: getattr(ev_pins, name) for name in EV_RELAYS}
@@ -104,6 +104,7 @@ class VirtualBench:
         self.loop.run(self._start_web(), timeout=5)
         # The charger's LED ring, and the TCS34725 taped over it on a virtual I2C bus.
         self.led_ring = LedRing(profile, clock, lambda: self.twin)
+        self.twin.on_evaluated.append(self.led_ring.refresh)
         self.i2c = virtual_i2c(config, self.led_ring.rgb_at, clock)
         self.loop.run(self.led_ring.start(), timeout=5)
 

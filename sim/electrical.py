@@ -13,6 +13,7 @@ what physics gives at its terminals: no instrument reads another's setpoint.
 from __future__ import annotations
 
 import threading
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -60,6 +61,9 @@ class Circuit:
         self.load_enabled = False
         self.load_amps = 0.0
         self.faults = Faults()
+        # Edges of the outlet voltage: (spec time, live), newest last.
+        self.outlet_edges: deque[tuple[float, bool]] = deque(maxlen=1000)
+        self._outlet_live = False
         self._listeners: list[Callable[[], None]] = []
 
     def subscribe(self, listener: Callable[[], None]) -> None:
@@ -72,15 +76,46 @@ class Circuit:
     def update(self, fn: Callable[[Circuit], None]) -> None:
         with self._lock:
             fn(self)
+            self._note_outlet(self.now() if self.now is not None else 0.0)
         self.changed()
 
     # -- what physics gives ----------------------------------------------------------
+    def at(self, t: float | None = None) -> Snapshot:
+        """The circuit at one instant (spec time ``t``, default now): every quantity
+        of one evaluation comes from one snapshot, so a contactor switch falling due
+        between two reads cannot make the poles disagree with the command."""
+        with self._lock:
+            if t is None:
+                t = self.now() if self.now is not None else 0.0
+            pending = self.contactor_pending
+            cmd = pending[1] if pending is not None and t >= pending[0] else self.contactor_cmd
+            f = self.faults
+            supply = tuple(self.supply.volts) if self.supply.on and self.mains_relay_closed \
+                else (0.0,) * len(self.supply.volts)
+            return Snapshot(
+                t=t, supply_v=supply, hz=self.supply.hz, relay_cmd=cmd,
+                live_closed=(cmd and not f.relay_stuck_open) or f.relay_welded,
+                neutral_closed=(cmd and not f.neutral_stuck_open) or f.neutral_welded,
+                load_amps=self.load_amps if self.load_enabled else 0.0)
+
+    def command_contactor(self, cmd: bool, pending: tuple[float, bool] | None,
+                          now: float) -> None:
+        """The firmware drives the relay coil at spec time ``now``."""
+        with self._lock:
+            self.contactor_cmd, self.contactor_pending = cmd, pending
+            self._note_outlet(now)
+
+    def _note_outlet(self, t: float) -> None:
+        """Stamp a change of the outlet's voltage where it happens (the bench's outlet
+        sense reads these edges, as a real opto-coupler's edges are stamped by the Pi)."""
+        live = self.at(t).outlet_live
+        if live != self._outlet_live:
+            self._outlet_live = live
+            self.outlet_edges.append((t, live))
+
     def supply_v(self, phase: int = 0) -> float:
         """L–N voltage at the charger's supply terminals."""
-        with self._lock:
-            if not (self.supply.on and self.mains_relay_closed):
-                return 0.0
-            return self.supply.volts[phase]
+        return self.at().supply_v[phase]
 
     @property
     def powered(self) -> bool:
@@ -89,38 +124,56 @@ class Circuit:
     def relay_cmd(self) -> bool:
         """The relay's position as driven: the firmware's command, or a started switch
         whose time has come."""
-        with self._lock:
-            pending = self.contactor_pending
-            if pending is not None and self.now is not None and self.now() >= pending[0]:
-                return pending[1]
-            return self.contactor_cmd
+        return self.at().relay_cmd
 
     @property
     def live_closed(self) -> bool:
-        with self._lock:
-            return (self.relay_cmd() and not self.faults.relay_stuck_open) \
-                or self.faults.relay_welded
+        return self.at().live_closed
 
     @property
     def neutral_closed(self) -> bool:
-        with self._lock:
-            return (self.relay_cmd() and not self.faults.neutral_stuck_open) \
-                or self.faults.neutral_welded
+        return self.at().neutral_closed
 
     @property
     def contactor_closed(self) -> bool:
         """Power reaches the EV only through both poles."""
-        return self.live_closed and self.neutral_closed
+        return self.at().contactor_closed
 
     def outlet_v(self, phase: int = 0) -> float:
-        return self.supply_v(phase) if self.contactor_closed else 0.0
+        return self.at().outlet_v(phase)
 
     def ev_amps(self) -> float:
         """The current the EV (the AC load, constant-current mode) draws through the outlet."""
-        with self._lock:
-            if self.load_enabled and self.outlet_v() > 0:
-                return self.load_amps
-            return 0.0
+        return self.at().ev_amps()
 
     def source_amps(self) -> float:
-        return self.ev_amps() + (STANDBY_A if self.powered else 0.0)
+        snap = self.at()
+        return snap.ev_amps() + (STANDBY_A if snap.supply_v[0] >= CHARGER_MIN_SUPPLY_V else 0.0)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The circuit at spec time ``t``."""
+
+    t: float
+    supply_v: tuple[float, ...]  # per phase, L–N at the charger's terminals
+    hz: float
+    relay_cmd: bool
+    live_closed: bool
+    neutral_closed: bool
+    load_amps: float  # what the AC load asks for (0 when disabled)
+
+    @property
+    def contactor_closed(self) -> bool:
+        return self.live_closed and self.neutral_closed
+
+    @property
+    def outlet_live(self) -> bool:
+        """Voltage at the outlet (the EV side): both poles closed on a live supply."""
+        return self.contactor_closed and self.supply_v[0] > 0
+
+    def outlet_v(self, phase: int = 0) -> float:
+        return self.supply_v[phase] if self.contactor_closed else 0.0
+
+    def ev_amps(self) -> float:
+        return self.load_amps if self.outlet_v() > 0 else 0.0

@@ -13,6 +13,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from rig.clock import Clock
+
 CALL, CALLRESULT, CALLERROR = 2, 3, 4
 MESSAGE_TYPE_NAMES = {CALL: "CALL", CALLRESULT: "CALLRESULT", CALLERROR: "CALLERROR"}
 
@@ -157,14 +159,10 @@ class History:
                     return m
         return None
 
-    def wait(
-        self,
-        predicate: Callable[[], Any],
-        wall_timeout: float,
-    ) -> Any:
-        """Wait until ``predicate()`` returns something truthy; return it (or None)."""
-        with self._cond:
-            return self._cond.wait_for(predicate, timeout=wall_timeout) or None
+    def wait(self, predicate: Callable[[], Any], clock: Clock, timeout: float) -> Any:
+        """Wait until ``predicate()`` returns something truthy, at most ``timeout`` spec
+        seconds on ``clock``; return it (or None)."""
+        return clock.wait_condition(self._cond, predicate, timeout)
 
     def dump(self, last: int = 20) -> str:
         with self._cond:

@@ -15,6 +15,7 @@ from typing import Any
 from drivers.ev.cp_sense import WINDOW_S, CpReading, CpSense, analyse
 from drivers.ev.cp_sense import offered_current as current_for_duty
 from drivers.ev.gpio import Gpio
+from drivers.ev.outlet_sense import OutletSense
 from drivers.ev.pp_resistor import PpResistor
 from rig.clock import Clock
 from rig.errors import MissingWire
@@ -46,12 +47,14 @@ class EvEmulator:
     """Drives the board. Safe state: state A, diode present, PP open."""
 
     def __init__(self, gpio: Gpio, pins: Any, clock: Clock, *, sense: CpSense | None = None,
-                 pp_resistor: PpResistor | None = None) -> None:
+                 pp_resistor: PpResistor | None = None,
+                 outlet: OutletSense | None = None) -> None:
         self._gpio = gpio
         self._pins = pins
         self._clock = clock
         self._sense = sense
         self._pp_resistor = pp_resistor
+        self._outlet = outlet
         for name in (*CP_RELAYS, "diode_short", *PP_RELAYS.values()):
             gpio.setup_output(getattr(pins, name))
         if sense is None:
@@ -64,8 +67,10 @@ class EvEmulator:
     def _relay(self, name: str, closed: bool) -> None:
         self._gpio.write(getattr(self._pins, name), closed)
 
-    def set_state(self, state: str) -> None:
-        """Present CP state A–E. Relays open first, then close: never two states at once."""
+    def set_state(self, state: str) -> float:
+        """Present CP state A–E. Relays open first, then close: never two states at once.
+        Returns the spec time the new state was on CP (stamped after the last relay
+        write): the start of what the charger must react to."""
         state = state.upper()
         if state not in STATE_RELAYS:
             raise ValueError(f"CP state must be one of {', '.join(STATE_RELAYS)}, got {state!r}")
@@ -78,6 +83,7 @@ class EvEmulator:
         for name in STATE_RELAYS[state]:
             self._relay(name, True)
         self._state = state
+        return self._clock.now()
 
     def set_pp(self, ohms: float | None) -> None:
         """Select the PP resistor (None = open: no cable). One of the relay values, or —
@@ -129,6 +135,36 @@ class EvEmulator:
         """Amps the charger offers by its PWM duty (IEC 61851-1 Annex A); 0 without PWM."""
         reading = self.read_cp(window_s)
         return round(current_for_duty(reading.duty_pct), 1) if reading.freq_hz > 0 else 0.0
+
+    def outlet_live(self) -> bool:
+        """Whether the charger's outlet carries voltage (the board's outlet sense)."""
+        return self._need_outlet().live()
+
+    def outlet_edges(self, since: float) -> list[tuple[float, bool]]:
+        """Outlet edges (spec time, live after) stamped at or after ``since``."""
+        return self._need_outlet().edges_since(since)
+
+    def wait_outlet(self, live: bool, since: float, timeout: float) -> float:
+        """The spec time of the first outlet edge to ``live`` at or after ``since``
+        (a stamp made where the edge happened, outlet_sense.py); AssertionError if none
+        within ``timeout`` spec seconds of ``since``."""
+        sense = self._need_outlet()
+        found: list[float] = []
+
+        def edge() -> bool:
+            found[:] = [t for t, level in sense.edges_since(since) if level == live][:1]
+            return bool(found)
+
+        self._clock.wait_until(edge, since + timeout - self._clock.now(), poll=0.01)
+        assert found, (f"outlet {'still dead' if live else 'still live'} {timeout:g} s "
+                       f"after t={since:.3f} s")
+        return found[0]
+
+    def _need_outlet(self) -> OutletSense:
+        if self._outlet is None:
+            raise MissingWire("this EV emulator board has no outlet voltage sense "
+                              "(instruments.ev.pins.outlet_sense)")
+        return self._outlet
 
     @property
     def status(self) -> EvStatus:

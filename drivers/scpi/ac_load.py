@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from drivers.scpi.instrument import Reading, Resource, ScpiInstrument
 from drivers.scpi.models import ModelTable
 
@@ -13,10 +15,11 @@ class AcLoad(ScpiInstrument):
     label = "AC load"
 
     def __init__(self, model: ModelTable, resource: str, timeout_s: float = 2.0, *,
-                 link: Resource | None = None) -> None:
+                 link: Resource | None = None,
+                 clock: Callable[[], float] | None = None) -> None:
         if model.kind != "ac_load":
             raise ValueError(f"{model.model} is an {model.kind}, not an AC load ({model.file})")
-        super().__init__(model, resource, timeout_s, link=link)
+        super().__init__(model, resource, timeout_s, link=link, clock=clock)
         try:
             self.send("mode_cc")
         except BaseException:
@@ -34,6 +37,10 @@ class AcLoad(ScpiInstrument):
         return self.ask_bool("load_query")
 
     def measure(self) -> Reading:
+        """What the load measures, with the reading's time window (Reading.t_start)."""
+        return self.timed(self._measure)
+
+    def _measure(self) -> Reading:
         voltage = self.ask_float("measure_voltage")
         return Reading(voltage=voltage, current=self.ask_float("measure_current"),
                        power=self.ask_float("measure_power"),

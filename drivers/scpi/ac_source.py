@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from drivers.scpi.instrument import Reading, Resource, ScpiInstrument
 from drivers.scpi.models import ModelTable
 
@@ -12,10 +14,11 @@ class AcSource(ScpiInstrument):
     label = "AC source"
 
     def __init__(self, model: ModelTable, resource: str, timeout_s: float = 2.0, *,
-                 link: Resource | None = None) -> None:
+                 link: Resource | None = None,
+                 clock: Callable[[], float] | None = None) -> None:
         if model.kind != "ac_source":
             raise ValueError(f"{model.model} is an {model.kind}, not an AC source ({model.file})")
-        super().__init__(model, resource, timeout_s, link=link)
+        super().__init__(model, resource, timeout_s, link=link, clock=clock)
 
     def set_voltage(self, volts: float, phase: int | None = None) -> None:
         """L–N voltage of every phase, or of ``phase`` (1-based) alone."""
@@ -45,7 +48,11 @@ class AcSource(ScpiInstrument):
         return self.ask_bool("output_query")
 
     def measure(self) -> Reading:
-        """What the source measures at its output (phase 1 on a multi-phase source)."""
+        """What the source measures at its output (phase 1 on a multi-phase source),
+        with the reading's time window (Reading.t_start)."""
+        return self.timed(self._measure)
+
+    def _measure(self) -> Reading:
         phases: tuple[float, ...] = ()
         if self.model.phases > 1 and self.model.has("select_phase"):
             volts = []

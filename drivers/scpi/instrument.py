@@ -12,7 +12,8 @@ from __future__ import annotations
 import contextlib
 import re
 import socket
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from drivers.scpi.models import ModelTable
@@ -40,6 +41,12 @@ class Reading:
     power_factor: float | None = None
     frequency: float | None = None
     phase_voltages: tuple[float, ...] = ()
+    # The reading's time window in spec seconds (None without a clock): the instrument
+    # sampled somewhere between sending the first query and receiving the last answer.
+    # An SCPI instrument gives no stamp of its own; a testcase timing an event from
+    # readings must allow for the window's width (design §4).
+    t_start: float | None = None
+    t_end: float | None = None
 
 
 def open_visa(instrument: str, resource: str, timeout_s: float) -> Resource:
@@ -75,8 +82,10 @@ class ScpiInstrument:
     label = "SCPI instrument"
 
     def __init__(self, model: ModelTable, resource: str, timeout_s: float = 2.0, *,
-                 link: Resource | None = None) -> None:
+                 link: Resource | None = None,
+                 clock: Callable[[], float] | None = None) -> None:
         self.model = model
+        self._now = clock  # spec time, for the windows of readings
         self.resource = resource
         self.timeout_s = timeout_s
         self.name = f"{self.label} {model.model}"
@@ -158,6 +167,14 @@ class ScpiInstrument:
         if answer in ("0", "OFF"):
             return False
         raise self._error(f"expected 0/1 from {self.model.command(verb)!r}, got {answer!r}")
+
+    def timed(self, measure: Callable[[], Reading]) -> Reading:
+        """``measure()`` with the reading's time window (Reading.t_start/t_end)."""
+        if self._now is None:
+            return measure()
+        t_start = self._now()
+        reading = measure()
+        return replace(reading, t_start=t_start, t_end=self._now())
 
     def _check_identity(self) -> str:
         answer = self.ask("identify")

@@ -115,8 +115,13 @@ class Firmware:
         nvm: Nvm,
         serial: str,
         circuit: Circuit | None = None,
+        on_evaluated: Callable[[], None] = lambda: None,
     ) -> None:
         self.profile = profile
+        # Called at the end of each evaluation, before anything it queued is sent: the
+        # lights take the new status first, so a StatusNotification never announces a
+        # status the ring does not show yet.
+        self._on_evaluated = on_evaluated
         self.variant = variant
         self.clock = clock
         self._relays = relays
@@ -194,11 +199,9 @@ class Firmware:
             while True:
                 self.evaluate()
                 self.wake.clear()
-                # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a
-                # cancellation that races with the event, and power-off would hang.
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(self.clock.wall(self._wait_s())):
-                        await self.wake.wait()
+                # A spec-time deadline (rig/clock.py): the next evaluation falls due on
+                # the bench clock, not after a wall sleep.
+                await self.clock.wait_event(self.wake, self._wait_s())
         finally:
             link_task.cancel()
             with contextlib.suppress(BaseException):
@@ -289,14 +292,16 @@ class Firmware:
         elif self.boot_status != "Accepted" and self.link.online and now >= self._next_boot \
                 and not any(m.action == "BootNotification" for m in self.link.outbox):
             self._send_boot()
+        self._on_evaluated()
 
     def _update_meter(self, now: float) -> None:
         """The charger's own meter: voltage at its supply, current through its outlet."""
         dt = max(0.0, now - self._last_energy_t)
         self._last_energy_t = now
         self.meter.energy_wh += self.meter.voltage_v * self.meter.current_a * dt / 3600.0
-        self.meter.voltage_v = self.circuit.supply_v()
-        self.meter.current_a = self.circuit.ev_amps()
+        snap = self.circuit.at(now)
+        self.meter.voltage_v = snap.supply_v[0]
+        self.meter.current_a = snap.ev_amps()
         self.meter.offered_a = self.offered_current()
         self.meter.power_w = None
         ext = self.ext_meter()
@@ -351,16 +356,18 @@ class Firmware:
         self.rtm = self.protection.apply(code, self._measure(), self._settings())
 
     def _measure(self) -> Measurements:
-        c = self.circuit
-        f = c.faults
+        # One instant for every quantity (Circuit.at): reading the command and each
+        # pole at different times could latch a false relay fault (0x10010).
+        snap = self.circuit.at(self.now())
+        f = self.circuit.faults
         return Measurements(
-            now=self.now(), supply_v=c.supply_v(), ev_a=c.ev_amps(),
+            now=snap.t, supply_v=snap.supply_v[0], ev_a=snap.ev_amps(),
             offered_a=self.offered_current() if self.pwm_duty() is not None else 0.0,
             temperature_c=self.temperature_c(), leakage_ac_ma=f.leakage_ac_ma,
             leakage_dc_ma=f.leakage_dc_ma, pe_open=f.pe_open, ln_swapped=f.ln_swapped,
-            n_pe_v=f.n_pe_v, relay_cmd=c.relay_cmd(),
-            outlet_live=c.live_closed and c.supply_v() > 0, neutral_closed=c.neutral_closed,
-            tamper=self.tamper_open())
+            n_pe_v=f.n_pe_v, relay_cmd=snap.relay_cmd,
+            outlet_live=snap.live_closed and snap.supply_v[0] > 0,
+            neutral_closed=snap.neutral_closed, tamper=self.tamper_open())
 
     def _settings(self) -> Settings:
         p = self.profile.protections
@@ -463,11 +470,11 @@ class Firmware:
         # IEC 61851-1 timing (profile timing): the relay switches after its delay.
         now = self.now()
         self.contactor = self.relay.update(want, now)
-        self.circuit.contactor_cmd = self.contactor
         # The contacts follow a started switch on time in spec seconds (electrical.py).
         due = self.relay.due_in(now)
         self.circuit.now = self.clock.now
-        self.circuit.contactor_pending = None if due is None else (now + due, want)
+        self.circuit.command_contactor(self.contactor,
+                                       None if due is None else (now + due, want), now)
 
     # -- status ----------------------------------------------------------------------
     def connector0_status(self) -> str:
@@ -530,6 +537,7 @@ class Firmware:
             payload["vendorErrorCode"] = vendor_code
         elif vendor is not None:
             payload["vendorId"], payload["vendorErrorCode"] = vendor
+        self._on_evaluated()  # the light shows it before the backend hears it
         self.send("StatusNotification", lambda: payload)
 
     # -- authorization ------------------------------------------------------------------

@@ -117,9 +117,9 @@ class LedRing:
         while True:
             with contextlib.suppress(Exception):  # a half-built firmware: next tick
                 self.refresh()
-            # At least 20 ms of wall time between snapshots: at high sim speeds a
-            # spec-time period alone would wake the bench loop hundreds of times a second.
-            await asyncio.sleep(max(self._clock.wall(REFRESH_S), 0.02))
+            # Power off/on and the blink need no evaluation of the firmware to show;
+            # status changes are taken at once (``refresh`` after each evaluation).
+            await self._clock.asleep(REFRESH_S)
 
     async def stop(self) -> None:
         task, self._task = self._task, None

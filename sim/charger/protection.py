@@ -240,7 +240,9 @@ class Contactor:
             return self.closed
         if self._since is None:
             self._since = now
-        if now - self._since >= (self.close_s if want else self.open_s):
+        # The firmware wakes at the deadline itself (a spec-time timer): a rounding
+        # error of the subtraction must not push the switch to the next tick.
+        if now - self._since >= (self.close_s if want else self.open_s) - 1e-9:
             self.closed, self._since = want, None
         return self.closed
 

@@ -79,6 +79,8 @@ class ChargerTwin:
         self.rs485_meter = False
         self.rs485: ModbusMaster | None = None
         self._rs485_task: asyncio.Task[None] | None = None
+        # What shows the firmware's state (the light): refreshed after each evaluation.
+        self.on_evaluated: list[Callable[[], None]] = []
 
     @property
     def lock_jammed(self) -> bool:
@@ -151,6 +153,7 @@ class ChargerTwin:
             profile=self.profile, variant=self.variant, clock=self.clock,
             relays=self._relays, pp_ohms=self._pp_ohms, link_factory=self._make_link,
             nvm=self.nvm, serial=self.serial, circuit=self.circuit,
+            on_evaluated=self._evaluated,
         )
         self.fw = fw
         fw.link._handlers = handlers_mod.build_handlers(self)
@@ -163,6 +166,10 @@ class ChargerTwin:
             fw.rtm |= self.profile.rtm("EVSE_FAULT_CAL").code
         self._task = asyncio.get_running_loop().create_task(self._run(fw))
         self._start_rs485(fw)
+
+    def _evaluated(self) -> None:
+        for listener in self.on_evaluated:
+            listener()
 
     def rs485_device(self) -> str:
         """What the charger expects on RS-485 channel 1: "ct" when c_CTClamp is true,

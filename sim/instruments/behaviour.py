@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from drivers.scpi.models import ModelTable
-from sim.electrical import Circuit
+from sim.electrical import Circuit, Snapshot
 
 Verb = Callable[[dict[str, Any]], "str | None"]
 RESISTIVE_PF = 1.0  # a constant-current load at the mains frequency: in phase (our model)
@@ -95,8 +95,13 @@ class LoadBehaviour:
             "load_query": lambda p: "1" if circuit.load_enabled else "0",
             "measure_voltage": lambda p: _num(circuit.outlet_v()),
             "measure_current": lambda p: _num(circuit.ev_amps()),
-            "measure_power": lambda p: _num(circuit.outlet_v() * circuit.ev_amps()),
+            "measure_power": lambda p: _num(_power(circuit.at())),
             "measure_power_factor": lambda p: _num(RESISTIVE_PF),
             "measure_frequency": lambda p: _num(
                 circuit.supply.hz if circuit.outlet_v() > 0 else 0.0),
         }
+
+
+def _power(snap: Snapshot) -> float:
+    """Real power at the load's terminals, from one instant of the circuit."""
+    return snap.outlet_v() * snap.ev_amps()

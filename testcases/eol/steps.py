@@ -63,19 +63,11 @@ class EolStep:
         return answer
 
 
-def time_until_current(clock: Any, ac_load: Any, t0: float, live: bool,
-                       timeout: float) -> float:
-    """Spec seconds from ``t0`` until the AC load shows current (``live``) or none;
-    each reading is dated at the middle of its query (testcases/iec61851)."""
-    deadline = t0 + timeout
-    while True:
-        t_before = clock.now()
-        current = ac_load.measure().current
-        t_after = clock.now()
-        if (current > ZERO_A) == live:
-            return max(0.0, (t_before + t_after) / 2 - t0)
-        assert t_after < deadline, \
-            f"load current {current} A still {'absent' if live else 'present'} after {timeout} s"
+def time_until_outlet(ev: Any, t0: float, live: bool, timeout: float) -> float:
+    """Spec seconds from ``t0`` to the outlet's next edge to ``live`` (voltage on, or
+    gone), stamped where it happened by the EV emulator's outlet sense — not by how
+    fast this step polls (testcases/iec61851)."""
+    return max(0.0, ev.wait_outlet(live, since=t0, timeout=timeout) - t0)
 
 
 def energy_window_s(spec: Any, power_w: float) -> float:

@@ -20,7 +20,7 @@ from testcases.eol.steps import (
     energy_window_s,
     error_pct,
     sampled,
-    time_until_current,
+    time_until_outlet,
 )
 from testcases.ocpp.steps import ACCEPTED_TAG, configure, transaction_id_of
 from testcases.pilot import iec61851 as iec
@@ -54,10 +54,9 @@ def _live(clock, ev, ac_load, spec, measure, eol, amps: float, name: str) -> flo
     """State C with the load drawing ``amps``: the contactor's close time, measured."""
     ac_load.set_current(amps)
     ac_load.enable(True)
-    t0 = clock.now()
-    ev.set_state("C")
+    t0 = ev.set_state("C")
     close_max = spec.timing.contactor_close_max_s
-    closed = time_until_current(clock, ac_load, t0, live=True, timeout=2 * close_max)
+    closed = time_until_outlet(ev, t0, live=True, timeout=2 * close_max)
     measure(name, closed, high=close_max, unit="s")
     eol.delay("contactor close", closed, name)
     return closed
@@ -215,10 +214,9 @@ def test_transaction_metering(csms, ev, charger, clock, spec, ac_load, measure, 
         measure(name, error_pct(value, ref), low=-accuracy, high=accuracy, unit="%",
                 marginal_low=-marginal, marginal_high=marginal)
     # C → B: the contactor opens; the energy stops where the load stops drawing.
-    t0 = clock.now()
-    ev.set_state("B")
+    t0 = ev.set_state("B")
     open_max = spec.timing.contactor_open_max_s
-    opened = time_until_current(clock, ac_load, t0, live=False, timeout=max(1.0, 10 * open_max))
+    opened = time_until_outlet(ev, t0, live=False, timeout=max(1.0, 10 * open_max))
     energy_ws += last_p * (t0 + opened - last_t)
     measure("contactor_open_s", opened, high=open_max, unit="s")
     ac_load.enable(False)
@@ -247,7 +245,7 @@ def test_rcd_trip(csms, ev, charger, clock, spec, ac_load, faults, measure, eol,
           f"rcd_{kind}_contactor_close_s")
     t0 = clock.now()
     faults.leakage(ma, dc=dc)
-    tripped = time_until_current(clock, ac_load, t0, live=False, timeout=2 * trip_max)
+    tripped = time_until_outlet(ev, t0, live=False, timeout=2 * trip_max)
     measure(f"rcd_{kind}_trip_s", tripped, high=trip_max, unit="s")
     eol.delay("rcd trip", tripped, kind)
     assert clock.wait_until(lambda: charger.rtm_code() & code, REACT_S)
@@ -274,13 +272,13 @@ def test_voltage_trip_and_recovery(csms, ev, charger, clock, spec, ac_source, ac
         assert spec.rtm(code).auto_recovery
         t0 = clock.now()
         ac_source.set_voltage(volts)
-        tripped = time_until_current(clock, ac_load, t0, live=False, timeout=REACT_S)
+        tripped = time_until_outlet(ev, t0, live=False, timeout=REACT_S)
         measure(f"{side}voltage_trip_s", tripped, high=REACT_S, unit="s")
         eol.delay(f"{side}voltage trip", tripped)
         assert clock.wait_until(lambda c=code: charger.rtm_code() & c, REACT_S)
         t0 = clock.now()
         ac_source.set_voltage(nominal)
-        back = time_until_current(clock, ac_load, t0, live=True, timeout=2 * REACT_S)
+        back = time_until_outlet(ev, t0, live=True, timeout=2 * REACT_S)
         measure(f"{side}voltage_recovery_s", back, high=REACT_S, unit="s")
         eol.delay(f"{side}voltage recovery", back, "auto recovery incl. contactor close")
         assert charger.rtm_code() & code == 0
