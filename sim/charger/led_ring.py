@@ -6,15 +6,20 @@ until the backend accepts the boot (000 §2.5 "until it is configured"); the
 ``LightIntensity`` key scales the brightness. The ring emits linear RGB in 0..1 per
 channel; the virtual TCS34725 (sim/instruments/tcs34725.py) turns that into counts.
 
-The firmware state is read on the bench loop every :data:`REFRESH_S` and kept as one
-immutable snapshot, so a sensor read from another thread never walks the firmware's
-structures while the loop changes them.
+The firmware state is read on the bench loop after each evaluation of the firmware
+(before a StatusNotification it queued goes out) and every :data:`REFRESH_S`, and
+kept as immutable snapshots stamped with the spec time of each change, so a sensor
+read from another thread never walks the firmware's structures while the loop changes
+them, and sees the light as it was during its integration.
 """
 
 from __future__ import annotations
 
 import asyncio
+import bisect
 import contextlib
+import threading
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -65,13 +70,29 @@ class LedRing:
         self.period_s = blink.period_s if blink else DEFAULT_PERIOD_S
         self.duty = blink.duty if blink else DEFAULT_DUTY
         self.state = OFF
+        # (spec time, state) of each change, newest last: the light's recent history.
+        self._changes: deque[tuple[float, RingState]] = deque([(0.0, OFF)], maxlen=256)
+        self._lock = threading.Lock()
         self._task: asyncio.Task[None] | None = None
 
     # -- state -------------------------------------------------------------------------
     def refresh(self) -> RingState:
-        """Take a new snapshot from the twin (call on the bench loop)."""
-        self.state = self._read_state()
+        """Take a new snapshot from the twin (call on the bench loop). A change is
+        stamped where it happens, in spec time: a sensor integrating over a window
+        sees the light as it was in that window, however late it is read."""
+        state = self._read_state()
+        if state != self.state:
+            with self._lock:
+                self._changes.append((self._clock.now(), state))
+            self.state = state
         return self.state
+
+    def state_at(self, t: float) -> RingState:
+        """What the ring showed at spec time ``t``."""
+        with self._lock:
+            changes = list(self._changes)
+        i = bisect.bisect_right([c[0] for c in changes], t)
+        return changes[i - 1][1] if i else OFF
 
     def _read_state(self) -> RingState:
         twin = self._twin()
@@ -92,7 +113,7 @@ class LedRing:
     # -- light -------------------------------------------------------------------------
     def colour_at(self, t: float) -> str:
         """The colour name lit at spec time ``t`` (free-running blink timer)."""
-        first, second = self.state.pattern
+        first, second = self.state_at(t).pattern
         if first == second:
             return first
         phase = (t % self.period_s) / self.period_s
@@ -100,7 +121,7 @@ class LedRing:
 
     def rgb_at(self, t: float) -> tuple[float, float, float]:
         """Emitted linear RGB at spec time ``t``."""
-        state = self.state
+        state = self.state_at(t)
         r, g, b = COLOUR_RGB[self.colour_at(t)]
         k = state.intensity
         return r * k, g * k, b * k

@@ -1,0 +1,117 @@
+"""The time base (rig/clock.py): spec time produced by the virtual bench."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+
+import pytest
+
+from rig.clock import BenchClock, Clock
+from rig.loop import LoopThread
+
+SPEED = 20.0
+
+
+@pytest.fixture
+def bench():
+    clock = BenchClock(SPEED)
+    loop = LoopThread("clock-test", clock)
+    yield clock, loop
+    loop.stop()
+    clock.close()
+
+
+def test_spec_time_advances_at_about_the_speed(bench):
+    clock, _ = bench
+    t0, w0 = clock.now(), time.monotonic()
+    time.sleep(0.5)
+    rate = (clock.now() - t0) / (time.monotonic() - w0)
+    assert 0.3 * SPEED < rate <= SPEED * 1.01
+
+
+def test_a_busy_loop_holds_spec_time(bench):
+    """While a bench loop cannot run (here: a callback blocks it for 0.3 s of wall
+    time, 6 s of spec time at speed 20), spec time waits for it instead of jumping."""
+    clock, loop = bench
+    started = threading.Event()
+    before: list[float] = []
+
+    def block() -> None:
+        before.append(clock.now())
+        started.set()
+        time.sleep(0.3)
+
+    loop.call_soon(block)
+    assert started.wait(2)
+    time.sleep(0.25)
+    during = clock.now() - before[0]
+    assert during <= 2 * BenchClock.MAX_STEP_WALL * SPEED + 1e-9, \
+        f"spec time moved {during:.3f} s while the loop was blocked"
+
+
+def test_timers_fire_at_their_deadline_in_order(bench):
+    clock, loop = bench
+    seen: list[tuple[str, float]] = []
+
+    async def sleeper(name: str, s: float, t0: float) -> None:
+        await clock.asleep(s)
+        seen.append((name, round(clock.now() - t0, 9)))
+
+    async def both() -> None:
+        t0 = clock.now()
+        await asyncio.gather(sleeper("late", 0.25, t0), sleeper("early", 0.1, t0))
+
+    loop.run(both(), timeout=5)
+    assert seen == [("early", 0.1), ("late", 0.25)]
+
+
+def test_wait_event_times_out_in_spec_seconds_and_sees_the_event(bench):
+    clock, loop = bench
+
+    async def run() -> tuple[bool, float, bool]:
+        event = asyncio.Event()
+        t0 = clock.now()
+        timed_out = await clock.wait_event(event, 0.5)
+        waited = clock.now() - t0
+        asyncio.get_running_loop().call_soon(event.set)
+        return timed_out, waited, await clock.wait_event(event, 10)
+
+    timed_out, waited, seen = loop.run(run(), timeout=5)
+    assert not timed_out and abs(waited - 0.5) < 1e-9 and seen
+
+
+def test_thread_sleep_and_wait_until(bench):
+    clock, _ = bench
+    t0 = clock.now()
+    clock.sleep(1.0)
+    assert clock.now() - t0 >= 1.0
+    t1 = clock.now()
+    assert not clock.wait_until(lambda: False, 0.5)
+    assert clock.now() - t1 >= 0.5
+
+
+def test_a_wedged_loop_does_not_stop_time():
+    """A loop that stops answering is dropped from the barrier after SYNC_TIMEOUT_WALL:
+    spec-time waits cannot hang."""
+    clock = BenchClock(SPEED)
+    clock.SYNC_TIMEOUT_WALL = 0.2
+    wedged = LoopThread("wedged", clock)
+    release = threading.Event()
+    wedged.call_soon(lambda: release.wait(5))
+    try:
+        t0 = time.monotonic()
+        clock.sleep(1.0)
+        assert time.monotonic() - t0 < 2.0
+    finally:
+        release.set()
+        wedged.stop()
+        clock.close()
+
+
+def test_wall_clock_keeps_its_meaning():
+    clock = Clock(10.0)
+    t0 = clock.now()
+    clock.sleep(0.5)
+    assert 0.5 <= clock.now() - t0 < 1.5
