@@ -31,18 +31,22 @@ def _configure_check(parser: argparse.ArgumentParser) -> None:
 
 
 def _run_check(args: argparse.Namespace) -> int:
-    """Print "FILE: ok" or the one-line error for each file; 1 if any is wrong."""
+    """Print "FILE: ok" or the one-line error for each file; 1 if any is wrong. An ok
+    file that leaves something to the bench says so on the same line: what the virtual
+    bench defaulted, which optional instruments are not on the bench."""
     from rig.config import load_rig
+    from rig.config_rules import notes
 
     failed = False
     for file in args.files:
         try:
-            load_rig(file)
+            config = load_rig(file)
         except RigError as exc:
             print(exc)
             failed = True
         else:
-            print(f"{file}: ok")
+            note = notes(config)
+            print(f"{file}: ok ({note})" if note else f"{file}: ok")
     return 1 if failed else 0
 
 
@@ -76,11 +80,15 @@ def _run_sim(args: argparse.Namespace) -> int:
 
     from rig.assembly import Rig
     from rig.config import load_rig
+    from rig.config_rules import check_environment, notes
 
     config = load_rig(args.file)
     if not config.virtual:
         print(f"rig sim: {args.file} is not a virtual bench (bench: virtual)", file=sys.stderr)
         return 2
+    check_environment(config)
+    if note := notes(config):
+        print(f"rig sim: {args.file}: {note}", flush=True)
     rig = Rig(config)
     try:
         web = config.charger.web
@@ -110,8 +118,8 @@ COMMANDS: dict[str, Command] = {
                          lambda a: _module("drivers.led.calibrate").run_command(a)),
     # EOL station (issue 6): rig/eol.py, rig/compare.py, rig/report.py
     "run": Command("run the end-of-line sequence of a unit (eol) or a firmware regression",
-                   lambda p: _module("rig.eol").configure_run(p),
-                   lambda a: _module("rig.eol").run_command(a)),
+                   lambda p: _module("rig.eol_cli").configure_run(p),
+                   lambda a: _module("rig.eol_cli").run_command(a)),
     "compare": Command("compare two runs: verdict changes, measurement drift, new findings",
                        lambda p: _module("rig.compare").configure(p),
                        lambda a: _module("rig.compare").run_command(a)),

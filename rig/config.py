@@ -8,7 +8,27 @@ starts with a misread setting can leave mains voltage on an open connector.
 
 Type and range mistakes are caught while converting (:mod:`rig.typed_yaml`);
 rules that span keys (real bench vs ``sim``, a GPIO pin wired twice, security
-profile vs credentials, the profile name) are checked afterwards, here.
+profile vs credentials, the profile and its variant) are checked afterwards, in
+:mod:`rig.config_rules`, which also checks what a run needs besides the file
+(secrets in environment variables, TLS and LED calibration files).
+
+**What a real bench must give** (``bench: real``; :data:`REAL_BENCH_REQUIRED`):
+
+- ``station`` — every unit record carries it; the default ``sim-1`` would mislabel them.
+- ``charger.charge_point_id`` — the identity the real unit connects with; the default
+  is the twin's, and a bench waiting for the wrong identity just times out.
+- ``csms.host``, ``csms.port``, ``csms.security_profile`` — the backend URL and the
+  security the charger is configured with. The virtual bench's defaults (127.0.0.1,
+  any free port, no security) are unreachable by, or wrong for, a real charger; so
+  port 0 and a loopback host are refused on a real bench too.
+- ``instruments.ev`` — the EV emulator board: without it no session starts, and most
+  testcases and the whole EOL sequence are charging sessions.
+
+Every other instrument (``ac_source``, ``ac_load``, ``meter``, ``led``, ``faults``) and
+``charger.web``/``charger.console`` is optional: absent means not on this bench, and a
+testcase that needs it skips, naming it (``rig check`` lists them). The virtual bench
+may leave out everything above; the loader records what it defaulted
+(:attr:`RigConfig.defaulted`) and ``rig check`` and the pytest header say so.
 """
 
 from __future__ import annotations
@@ -17,7 +37,7 @@ import dataclasses
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from rig.errors import RigFileError
 from rig.typed_yaml import NOT_IN_FILE, Check, between, from_data, load_yaml, shown
@@ -302,6 +322,9 @@ class RigConfig:
     instruments: Instruments = field(default_factory=Instruments)
     reports: ReportsConfig = field(default_factory=ReportsConfig)
     path: str = field(default="", metadata=NOT_IN_FILE)
+    # Key paths of REAL_BENCH_REQUIRED the file left out (set by load_rig): defaulted on
+    # the virtual bench, refused on a real one.
+    defaulted: tuple[str, ...] = field(default=(), metadata=NOT_IN_FILE)
 
     @property
     def virtual(self) -> bool:
@@ -317,6 +340,20 @@ class RigConfig:
 
 # --- loading ------------------------------------------------------------------------------
 
+# What a real bench must give (the virtual bench may leave these out: the twin's
+# defaults are right there). Key path → what to write, for the message.
+REAL_BENCH_REQUIRED: dict[str, str] = {
+    "station": "the station's name, e.g. lab-bench-1: every unit record carries it",
+    "charger.charge_point_id": "the OCPP identity the unit under test connects with, "
+                               "e.g. EVNET-LAB-0001",
+    "csms.host": "the address the mock CSMS listens on, e.g. 0.0.0.0 for every interface",
+    "csms.port": "the fixed port of the backend URL the charger is configured with, "
+                 "e.g. 9000",
+    "csms.security_profile": "0, 1 or 2, as configured in the charger",
+    "instruments.ev": "the EV emulator board, e.g. ev: {backend: rpi} (pins default to "
+                      "the README's board)",
+}
+
 
 def load_rig(path: str | Path) -> RigConfig:
     """Read, convert and check a rig file; raise RigFileError with one line otherwise."""
@@ -327,166 +364,24 @@ def load_rig(path: str | Path) -> RigConfig:
     if not isinstance(data, dict):
         raise RigFileError(file, "", "expected a mapping of keys at the top level "
                                      f"(profile: ..., bench: ...), got {shown(data)}")
-    config = dataclasses.replace(from_data(RigConfig, data, file=file), path=file)
+    converted = from_data(RigConfig, data, file=file)
+    config = dataclasses.replace(converted, path=file, defaulted=_left_out(data))
+    from rig.config_rules import check_rig  # the rules import this module's schema
+
     check_rig(config)
     return config
 
 
-def check_rig(config: RigConfig) -> None:
-    """The rules that span keys; raise RigFileError on the first broken one."""
-    _check_profile(config)
-    _check_bench(config)
-    _check_pins(config)
-    _check_fault_values(config)
-    _check_security(config)
-    _check_models(config)
-    _check_meter_map(config)
-
-
-def _fail(config: RigConfig, key_path: str, expected: str) -> RigFileError:
-    return RigFileError(config.path or "<rig>", key_path, expected)
-
-
-def _check_profile(config: RigConfig) -> None:
-    from rig.profile import available_profiles  # the profile module owns the catalogue
-
-    name = config.profile
-    known = available_profiles()
-    if name in known:
-        return
-    if name.endswith((".yaml", ".yml")):
-        if config.resolve(name).is_file():
-            return
-        raise _fail(config, "profile", f"profile file {name!r} not found next to the rig "
-                                       f"file; known profiles: {', '.join(known) or 'none'}")
-    raise _fail(config, "profile",
-                f"unknown profile {name!r}; known: {', '.join(known) or 'none'}")
-
-
-def _check_bench(config: RigConfig) -> None:
-    """A real bench must not silently fall back to simulated parts."""
-    if config.virtual:
-        return
-    inst = config.instruments
-    if inst.ev.backend != "rpi":
-        raise _fail(config, "instruments.ev.backend",
-                    "a real bench needs backend: rpi (the Pi's GPIO drives the EV emulator)")
-    if inst.faults is not None and inst.faults.backend != "rpi":
-        raise _fail(config, "instruments.faults.backend",
-                    "a real bench needs backend: rpi (the Pi's GPIO drives the fault relays)")
-    for name in ("ac_source", "ac_load"):
-        visa: VisaInstrumentConfig | None = getattr(inst, name)
-        if visa is not None and visa.resource == "sim":
-            raise _fail(config, f"instruments.{name}.resource",
-                        f"a real bench needs a VISA resource string (e.g. {VISA_EXAMPLE}), "
-                        "not 'sim'")
-    web = config.charger.web
-    if web is not None and web.url == "sim":
-        raise _fail(config, "charger.web.url",
-                    "a real bench needs the charger's web client URL (e.g. "
-                    "https://192.168.4.1), not 'sim'")
-    if inst.meter is not None and inst.meter.port == "sim":
-        raise _fail(config, "instruments.meter.port",
-                    "a real bench needs a serial port such as /dev/ttyUSB0, not 'sim'")
-    if inst.led is not None and inst.led.bus == "sim":
-        raise _fail(config, "instruments.led.bus",
-                    "a real bench needs an I2C bus number (e.g. 1), not 'sim'")
-
-
-def _check_models(config: RigConfig) -> None:
-    """An SCPI instrument's model must have a command table of the right kind."""
-    from drivers.scpi.models import ModelError, load_model  # the driver owns the tables
-
-    for name in ("ac_source", "ac_load"):
-        visa: VisaInstrumentConfig | None = getattr(config.instruments, name)
-        if visa is None:
-            continue
-        try:
-            kind = load_model(visa.model).kind
-        except ModelError as exc:
-            raise _fail(config, f"instruments.{name}.model", str(exc)) from None
-        if kind != name:
-            raise _fail(config, f"instruments.{name}.model",
-                        f"{visa.model} is an {kind} model, not an {name}")
-
-
-def _check_meter_map(config: RigConfig) -> None:
-    """A meter's own register map must exist and be a well-formed map."""
-    from drivers.meter.maps import MapError, load_map  # the driver owns the maps
-
-    meter = config.instruments.meter
-    if meter is None or meter.map is None:
-        return
-    if not meter.map.endswith((".yaml", ".yml")):
-        raise _fail(config, "instruments.meter.map",
-                    f"a register map file ending in .yaml, got {meter.map!r}")
-    path = config.resolve(meter.map)
-    if not path.is_file():
-        raise _fail(config, "instruments.meter.map",
-                    f"register map file {meter.map!r} not found next to the rig file "
-                    f"(start from drivers/meter/maps/{meter.model}.yaml)")
-    try:
-        load_map(path)
-    except MapError as exc:
-        raise _fail(config, "instruments.meter.map", str(exc)) from None
-
-
-def _check_pins(config: RigConfig) -> None:
-    """One GPIO drives one relay: a pin listed twice would switch two wires at once."""
-    inst = config.instruments
-    used: dict[int, str] = {}
-    if inst.led is not None and inst.led.bus in (1, "/dev/i2c-1"):
-        used.update({2: "instruments.led.bus (I2C1 SDA)", 3: "instruments.led.bus (I2C1 SCL)"})
-    wired: list[tuple[str, int]] = [
-        (f"instruments.ev.pins.{f.name}", getattr(inst.ev.pins, f.name))
-        for f in dataclasses.fields(EvPins)]
-    if inst.faults is not None:
-        wired += [(f"instruments.faults.pins.{wire}", pin)
-                  for wire, pin in inst.faults.pins.items()]
-    for key_path, pin in wired:
-        if pin in used:
-            raise _fail(config, key_path, f"pin {pin} is already used by {used[pin]}")
-        used[pin] = key_path
-
-
-def _check_fault_values(config: RigConfig) -> None:
-    """A fixed-value relay is useless without its value; a value without its relay is a
-    typo. (The virtual board's sources are programmable: values optional there.)"""
-    faults = config.instruments.faults
-    if faults is None:
-        return
-    for wire in faults.values:
-        if wire not in faults.pins:
-            raise _fail(config, f"instruments.faults.values.{wire}",
-                        f"no relay for {wire}: add instruments.faults.pins.{wire} or remove "
-                        "this value")
-    if faults.backend == "sim":
-        return
-    for wire in ("rcd_ac", "rcd_ac_2", "rcd_dc", "rcd_dc_2", "n_pe_voltage"):
-        if wire in faults.pins and wire not in faults.values:
-            unit = "V between N and PE" if wire == "n_pe_voltage" else \
-                "mA of leakage its resistor draws at nominal voltage"
-            raise _fail(config, f"instruments.faults.values.{wire}",
-                        f"the {unit} (relay {wire} is wired: its value must be known)")
-
-
-def _check_security(config: RigConfig) -> None:
-    """OCPP 1.6 security profiles: 1 = Basic Auth, 2 = Basic Auth over TLS."""
-    csms = config.csms
-    level = csms.security_profile
-    if level >= 1 and csms.basic_auth_password_env is None:
-        raise _fail(config, "csms.basic_auth_password_env",
-                    f"security_profile {level} needs basic_auth_password_env (the name of an "
-                    "environment variable holding the Basic Auth password)")
-    if level == 2 and csms.tls is None:
-        raise _fail(config, "csms.tls",
-                    "security_profile 2 needs tls: {cert: ..., key: ...} (Basic Auth over TLS)")
-    if level < 2 and csms.tls is not None:
-        raise _fail(config, "csms.tls",
-                    f"TLS is security profile 2; set security_profile: 2 or remove tls "
-                    f"(security_profile is {level})")
-    if level == 0 and csms.basic_auth_password_env is not None:
-        raise _fail(config, "csms.basic_auth_password_env",
-                    "security_profile 0 uses no password; set security_profile: 1 (or 2) "
-                    "or remove basic_auth_password_env")
+def _left_out(data: dict[str, Any]) -> tuple[str, ...]:
+    """The key paths of :data:`REAL_BENCH_REQUIRED` the file does not give, each at its
+    shallowest level ("csms", not its three keys, when the whole section is missing)."""
+    left: list[str] = []
+    for key in REAL_BENCH_REQUIRED:
+        section, _, name = key.partition(".")
+        if section not in data:
+            if section not in left:
+                left.append(section)
+        elif name and name not in data[section]:
+            left.append(key)
+    return tuple(left)
 

@@ -13,8 +13,6 @@ measured so far; signals are ignored only while the record is being written.
 from __future__ import annotations
 
 import contextlib
-import importlib.util
-import os
 import signal
 import sys
 import time
@@ -25,7 +23,6 @@ from typing import Any
 import pytest
 
 from rig import records, trace
-from rig.errors import RigError
 from rig.records import DelayRecord, StepRecord, UnitRecord
 
 EXIT = {"passed": 0, "failed": 1, "error": 3, "aborted": 130}
@@ -54,21 +51,6 @@ def banner(word: str) -> str:
 
 def _out(text: str = "") -> None:
     print(text, file=sys.__stdout__, flush=True)
-
-
-def testcases_dir() -> Path:
-    """The testcases of the project the command runs in (the current folder), else
-    an importable ``testcases`` package."""
-    local = Path.cwd() / "testcases"
-    if (local / "__init__.py").exists():
-        if str(Path.cwd()) not in sys.path:
-            sys.path.insert(0, str(Path.cwd()))  # as pytest's rootdir conftest would
-        return local
-    spec = importlib.util.find_spec("testcases")
-    if spec is None or not spec.submodule_search_locations:
-        raise RigError("no testcases/ folder here and no importable testcases package: "
-                       "run from the project folder")
-    return Path(next(iter(spec.submodule_search_locations)))
 
 
 class EolCollector:
@@ -100,11 +82,17 @@ class EolCollector:
         self._rig_closing: float | None = None
         self._phase: dict[str, tuple[str, str]] = {}
         self._collect_errors: list[str] = []
+        self.stop_reason: str | None = None  # why the session stopped early, if it did
 
     # -- pytest hooks ---------------------------------------------------------------
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.failed:
             self._collect_errors.append(f"{report.nodeid}: {report.longreprtext[-500:]}")
+
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        reason = session.shouldfail or session.shouldstop
+        if reason and self.stop_reason is None:
+            self.stop_reason = str(reason)
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         self.total = len(session.items)
@@ -141,6 +129,10 @@ class EolCollector:
             result = yield
             interrupted = False
             return result
+        except pytest.exit.Exception as exc:  # pytest.exit(): an error, not a Ctrl-C
+            interrupted, self.stop_reason = False, str(exc.msg)
+            self._phase[item.nodeid] = ("error", self.stop_reason)
+            raise
         finally:
             wall = time.monotonic() - wall0 - (self._rig_wall - rig_before)
             if self._rig_closing is not None:
@@ -273,12 +265,16 @@ def outcome_of(exit_code: int, collector: EolCollector, interrupted: bool) -> st
     return "error"
 
 
-def run(kind: str, *, rig_file: str, serial: str, operator: str, firmware: str | None = None,
-        extra_args: list[str] | None = None, quiet: bool = False) -> tuple[int, UnitRecord]:
-    """One EOL (or regression) run; returns the exit code and the written record."""
+def run(kind: str, *, rig_file: str, serial: str, operator: str, testcases: Path,
+        firmware: str | None = None, extra_args: list[str] | None = None,
+        quiet: bool = False) -> tuple[int, UnitRecord]:
+    """One EOL (or regression) run of the testcases in folder ``testcases``; returns the
+    exit code and the written record."""
     from rig.config import load_rig
+    from rig.config_rules import check_environment, notes
 
-    config = load_rig(rig_file)
+    config = load_rig(rig_file)  # a bad rig file or a missing secret: one line, before
+    check_environment(config)    # any record or bench (run_command prints it)
     speed = config.sim.speed if config.virtual else 1.0
     record = UnitRecord(serial=serial, station=config.station, operator=operator,
                         rig_file=rig_file, profile=config.profile, variant=config.variant,
@@ -286,12 +282,12 @@ def run(kind: str, *, rig_file: str, serial: str, operator: str, firmware: str |
     reports = Path(config.reports.dir)
     if kind == "eol":
         folder = records.run_dir(reports, serial, record.run_id)
-        targets = [str(testcases_dir() / "eol"), "-m", "eol"]
+        targets = [str(testcases / "eol"), "-m", "eol"]
     else:
         folder = reports / "regression" / records.safe_name(firmware or "unknown") / record.run_id
         connector = "tethered" if config.variant.upper().startswith("T") else "socketed"
         other = "socketed" if connector == "tethered" else "tethered"
-        targets = [str(testcases_dir()), "-m", f"not {other}"]
+        targets = [str(testcases), "-m", f"not {other}"]
     folder.mkdir(parents=True, exist_ok=True)
     args = [*targets, "--rig", rig_file, "-p", "no:xdist", "-p", "no:cacheprovider",
             "-p", "no:terminal", "--junitxml", str(folder / "junit.xml"),
@@ -302,6 +298,8 @@ def run(kind: str, *, rig_file: str, serial: str, operator: str, firmware: str |
         _out(f"{kind.upper()}  serial {serial}  operator {operator}  station {config.station}"
              f"  rig {rig_file}  profile {config.profile} {config.variant}")
         _out(f"run {record.run_id}  (spec time at speed {speed:g})")
+        if note := notes(config):
+            _out(f"rig file {rig_file}: {note}")
     interrupted = False
     code = pytest.ExitCode.INTERNAL_ERROR
     try:
@@ -314,7 +312,8 @@ def run(kind: str, *, rig_file: str, serial: str, operator: str, firmware: str |
         record.outcome = outcome_of(int(code), collector, interrupted)
         if record.outcome in ("error", "aborted"):
             record.message = "interrupted (Ctrl-C / SIGTERM)" if record.outcome == "aborted" \
-                else f"pytest exit code {int(code)} ({pytest.ExitCode(int(code)).name})"
+                else collector.stop_reason or \
+                f"pytest exit code {int(code)} ({pytest.ExitCode(int(code)).name})"
         _fill(record, collector, firmware)
         if "-k" in (extra_args or []):
             record.notes.append("partial run: only the steps matching "
@@ -384,36 +383,3 @@ def _grouped(delays: list[DelayRecord]) -> list[tuple[str, float]]:
         out[d.name] = out.get(d.name, 0.0) + d.seconds
     return list(out.items())
 
-
-# -- CLI -------------------------------------------------------------------------------
-
-
-def configure_run(parser: Any) -> None:
-    parser.add_argument("what", choices=["eol", "regression"],
-                        help="eol: the end-of-line sequence of one unit; regression: every "
-                             "testcase, the record kept per firmware")
-    parser.add_argument("--serial", help="the unit's serial number (eol: required)")
-    parser.add_argument("--operator", default=os.environ.get("USER", "operator"))
-    parser.add_argument("--firmware", help="regression: the firmware version under test")
-    parser.add_argument("--rig", default=os.environ.get("RIG_FILE", "rigs/sim.yaml"),
-                        help="rig file (default $RIG_FILE, else rigs/sim.yaml)")
-    parser.add_argument("-k", dest="select", metavar="EXPR",
-                        help="only the steps matching EXPR (pytest -k): a partial run")
-
-
-def _select(args: Any) -> list[str]:
-    return ["-k", args.select] if args.select else []
-
-
-def run_command(args: Any) -> int:
-    if args.what == "eol":
-        if not args.serial:
-            raise RigError("--serial SN is required (the unit's serial number)")
-        code, _ = run("eol", rig_file=args.rig, serial=args.serial, operator=args.operator,
-                      extra_args=_select(args))
-        return code
-    if not args.firmware:
-        raise RigError("--firmware VERSION is required for a regression run")
-    code, _ = run("regression", rig_file=args.rig, serial=args.serial or "regression",
-                  operator=args.operator, firmware=args.firmware, extra_args=_select(args))
-    return code

@@ -40,3 +40,12 @@ class MissingWire(RigError):
     The pytest plugin turns it into a skip that names what is missing; on the
     virtual bench every wire exists, so nothing skips there.
     """
+
+
+def one_line(exc: RigError, rig_file: str | None = None) -> str:
+    """The line a person sees for ``exc``: ``rig file FILE: key.path: fix`` when it is
+    about the rig file ``rig_file``, else ``rig: ...`` — never more than one line."""
+    about_file = isinstance(exc, RigFileError) and rig_file is not None \
+        and exc.file == str(rig_file)
+    text = f"rig file {exc}" if about_file else f"rig: {exc}"
+    return " ".join(text.split())

@@ -138,3 +138,145 @@ def test_rig_check_prints_one_line_and_fails_on_a_misspelt_key(
     captured = capsys.readouterr()
     lines = (captured.out + captured.err).splitlines()
     assert lines == [f"{path}: sim.sped: unknown key 'sped' (did you mean 'speed'?)"]
+
+
+# --- what a real bench must give; what the virtual bench defaults ----------------------
+
+REAL = {
+    "station": "station: lab-1\n",
+    "charger": "charger: {charge_point_id: EVNET-LAB-0001}\n",
+    "csms": "csms: {host: 0.0.0.0, port: 9000, security_profile: 0}\n",
+    "instruments": "instruments: {ev: {backend: rpi}}\n",
+}
+
+
+def real_bench(**replace: str) -> str:
+    parts = {**REAL, **replace}
+    return "profile: evnet-7kw\nbench: real\n" + "".join(parts.values())
+
+
+def test_a_complete_real_bench_passes(write: Write, capsys: pytest.CaptureFixture[str]) -> None:
+    path = write(real_bench())
+    config = load_rig(path)
+    assert not config.virtual and config.defaulted == ()
+    assert main(["check", str(path)]) == 0
+    assert capsys.readouterr().out == (
+        f"{path}: ok (not on this bench: ac_source, ac_load, meter, led, faults, so "
+        "testcases that need them skip)\n")
+
+
+@pytest.mark.parametrize(("replace", "key", "needs"), [
+    ({"station": ""}, "station", "the station's name"),
+    ({"charger": ""}, "charger", "it, with charge_point_id: the OCPP identity"),
+    ({"charger": "charger: {console: {port: /dev/ttyUSB1}}\n"}, "charger.charge_point_id",
+     "the OCPP identity"),
+    ({"csms": ""}, "csms", "it, with host: the address the mock CSMS listens on"),
+    ({"csms": "csms: {host: 0.0.0.0, security_profile: 0}\n"}, "csms.port",
+     "the fixed port of the backend URL"),
+    ({"csms": "csms: {host: 0.0.0.0, port: 9000}\n"}, "csms.security_profile",
+     "0, 1 or 2, as configured in the charger"),
+    ({"instruments": ""}, "instruments", "it, with ev: the EV emulator board"),
+    ({"instruments": "instruments: {}\n"}, "instruments.ev", "the EV emulator board"),
+])
+def test_a_real_bench_must_give_what_the_virtual_bench_defaults(
+        write: Write, replace: dict[str, str], key: str, needs: str) -> None:
+    message = error_of(write(real_bench(**replace)))
+    assert f": {key}: missing; a real bench needs {needs}" in message
+    assert message.endswith("(only the virtual bench may leave it out)")
+
+
+@pytest.mark.parametrize(("csms_yaml", "key", "expected"), [
+    ("{host: 0.0.0.0, port: 0, security_profile: 0}", "csms.port",
+     "0 (any free port) works only on the virtual bench"),
+    ("{host: 127.0.0.1, port: 9000, security_profile: 0}", "csms.host",
+     "127.0.0.1 is reachable only from this PC"),
+    ("{host: localhost, port: 9000, security_profile: 0}", "csms.host",
+     "localhost is reachable only from this PC"),
+])
+def test_a_real_bench_csms_the_charger_can_reach(write: Write, csms_yaml: str, key: str,
+                                                 expected: str) -> None:
+    path = write(real_bench(csms=f"csms: {csms_yaml}\n"))
+    assert f": {key}: {expected}" in error_of(path)
+
+
+def test_the_precise_message_comes_before_a_missing_section(write: Write) -> None:
+    path = write("profile: evnet-7kw\nbench: real\ninstruments:\n  ev: {backend: sim}\n")
+    assert "instruments.ev.backend: a real bench needs backend: rpi" in error_of(path)
+
+
+def test_the_virtual_bench_records_and_names_its_defaults(
+        write: Write, capsys: pytest.CaptureFixture[str]) -> None:
+    path = write("profile: evnet-7kw\ncsms: {port: 0}\n")
+    config = load_rig(path)
+    assert config.virtual
+    assert config.defaulted == ("station", "charger", "csms.host", "csms.security_profile",
+                                "instruments")
+    assert main(["check", str(path)]) == 0
+    [line] = capsys.readouterr().out.splitlines()
+    assert line == (f"{path}: ok (virtual bench defaults: station sim-1, charger "
+                    "(charge_point_id EVNET-SIM-0001), csms.host 127.0.0.1, "
+                    "csms.security_profile 0, instruments.ev (the twin's EV emulator); not on "
+                    "this bench: ac_source, ac_load, meter, led, faults, so testcases that "
+                    "need them skip)")
+    assert load_rig(RIGS / "sim.yaml").defaulted == ()
+
+
+def test_defaulted_is_not_a_key_of_the_file(write: Write) -> None:
+    message = error_of(write("profile: evnet-7kw\ndefaulted: [csms]\n"))
+    assert "defaulted: unknown key 'defaulted'" in message
+
+
+def test_unknown_variant_lists_the_profile_s_variants(write: Write) -> None:
+    message = error_of(write("profile: evnet-7kw\nvariant: T3\n"))
+    assert message.endswith("variant: unknown variant 'T3' of profile evnet-7kw; known: S, T2")
+
+
+# --- what a run needs besides the file -----------------------------------------------------
+
+
+def env_error_of(path: Path) -> str:
+    from rig.config_rules import check_environment
+
+    config = load_rig(path)  # the file itself is fine
+    with pytest.raises(RigFileError) as info:
+        check_environment(config)
+    message = str(info.value)
+    assert message.startswith(f"{path}: ") and "\n" not in message
+    return message
+
+
+def test_unset_or_empty_password_variable(write: Write, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = write("profile: evnet-7kw\n"
+                 "csms: {security_profile: 1, basic_auth_password_env: RIG_TEST_PW}\n")
+    monkeypatch.delenv("RIG_TEST_PW", raising=False)
+    assert env_error_of(path).endswith(
+        "csms.basic_auth_password_env: environment variable RIG_TEST_PW is not set; export "
+        "it (the Basic Auth password of security profile 1)")
+    monkeypatch.setenv("RIG_TEST_PW", "")
+    assert "environment variable RIG_TEST_PW is empty; export it" in env_error_of(path)
+
+
+def test_missing_tls_file(write: Write, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RIG_TEST_PW", "0123456789abcdef")
+    path = write("profile: evnet-7kw\ncsms:\n  security_profile: 2\n"
+                 "  basic_auth_password_env: RIG_TEST_PW\n"
+                 "  tls: {cert: certs/csms.pem, key: certs/csms.key}\n")
+    assert "csms.tls.cert: file 'certs/csms.pem' not found" in env_error_of(path)
+
+
+def test_admin_pin_variable_on_a_real_bench(write: Write,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("RIG_TEST_PIN", raising=False)
+    path = write(real_bench(charger="charger:\n  charge_point_id: EVNET-LAB-0001\n"
+                                    "  web: {url: 'https://192.168.4.1', "
+                                    "admin_pin_env: RIG_TEST_PIN}\n"))
+    assert env_error_of(path).endswith(
+        "charger.web.admin_pin_env: environment variable RIG_TEST_PIN is not set; export "
+        "the charger's admin PIN")
+
+
+def test_missing_led_calibration_file(write: Write) -> None:
+    path = write("profile: evnet-7kw\ninstruments:\n  led: {bus: sim, calibration: lab.yaml}\n")
+    message = env_error_of(path)
+    assert "instruments.led.calibration: file 'lab.yaml' not found next to the rig file" \
+        in message and "rig calibrate led" in message

@@ -4,6 +4,7 @@ the rig says in one line what to do; the virtual pin bank works everywhere."""
 from __future__ import annotations
 
 import importlib.util
+import socket
 from pathlib import Path
 
 import pytest
@@ -21,9 +22,11 @@ ON_A_PI = importlib.util.find_spec("RPi") is not None
 off_pi = pytest.mark.skipif(ON_A_PI, reason="RPi.GPIO is importable: this is a Pi")
 
 REAL_BENCH = """\
+station: lab-bench-1
 profile: evnet-7kw
 bench: real
-csms: {port: 0}
+charger: {charge_point_id: EVNET-LAB-0001}
+csms: {host: 0.0.0.0, port: PORT, security_profile: 0}
 instruments:
   ev: {backend: rpi}
 """
@@ -49,7 +52,10 @@ def test_cp_sense_off_a_pi_names_the_fix():
 @off_pi
 def test_a_real_bench_off_a_pi_fails_with_one_line(tmp_path: Path):
     path = tmp_path / "bench.yaml"
-    path.write_text(REAL_BENCH, encoding="utf-8")
+    with socket.socket() as probe:  # a real bench names its port: take a free one
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    path.write_text(REAL_BENCH.replace("PORT", str(port)), encoding="utf-8")
     with pytest.raises(RigError) as info:
         Rig(load_rig(path))
     message = str(info.value)

@@ -1,0 +1,70 @@
+"""``rig run eol`` and ``rig run regression`` as a command: its arguments, and its exit
+codes (:data:`rig.eol.EXIT`). A bad rig file or a secret missing from the environment is
+one line, ``rig file FILE: key: fix``, and exit code 3 (error: the unit was not tested),
+before any record is written or any instrument touched. The run itself: :mod:`rig.eol`.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from rig.eol import EXIT, run
+from rig.errors import RigError, one_line
+
+
+def testcases_dir() -> Path:
+    """The testcases of the project the command runs in (the current folder), else
+    an importable ``testcases`` package."""
+    local = Path.cwd() / "testcases"
+    if (local / "__init__.py").exists():
+        if str(Path.cwd()) not in sys.path:
+            sys.path.insert(0, str(Path.cwd()))  # as pytest's rootdir conftest would
+        return local
+    spec = importlib.util.find_spec("testcases")
+    if spec is None or not spec.submodule_search_locations:
+        raise RigError("no testcases/ folder here and no importable testcases package: "
+                       "run from the project folder")
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def configure_run(parser: Any) -> None:
+    parser.add_argument("what", choices=["eol", "regression"],
+                        help="eol: the end-of-line sequence of one unit; regression: every "
+                             "testcase, the record kept per firmware")
+    parser.add_argument("--serial", help="the unit's serial number (eol: required)")
+    parser.add_argument("--operator", default=os.environ.get("USER", "operator"))
+    parser.add_argument("--firmware", help="regression: the firmware version under test")
+    parser.add_argument("--rig", default=os.environ.get("RIG_FILE", "rigs/sim.yaml"),
+                        help="rig file (default $RIG_FILE, else rigs/sim.yaml)")
+    parser.add_argument("-k", dest="select", metavar="EXPR",
+                        help="only the steps matching EXPR (pytest -k): a partial run")
+
+
+def _select(args: Any) -> list[str]:
+    return ["-k", args.select] if args.select else []
+
+
+def run_command(args: Any) -> int:
+    """Exit code as in :data:`EXIT`. A bad rig file or a missing secret is one line
+    (``rig file FILE: key: fix``) and exit code 3 (error: the unit was not tested)."""
+    if args.what == "eol":
+        if not args.serial:
+            raise RigError("--serial SN is required (the unit's serial number)")
+        kind, serial = "eol", args.serial
+    else:
+        if not args.firmware:
+            raise RigError("--firmware VERSION is required for a regression run")
+        kind, serial = "regression", args.serial or "regression"
+    try:
+        code, _ = run(kind, rig_file=args.rig, serial=serial, operator=args.operator,
+                      testcases=testcases_dir(),
+                      firmware=args.firmware if kind == "regression" else None,
+                      extra_args=_select(args))
+    except RigError as exc:
+        print(one_line(exc, args.rig), file=sys.stderr, flush=True)
+        return EXIT["error"]
+    return code
