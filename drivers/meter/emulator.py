@@ -2,15 +2,21 @@
 
 The charger is the Modbus master on its RS-485 Channel 1; it polls the meter (function
 0x04, input registers) for voltage, current, power and energy. This emulator is that
-meter: a pymodbus serial server (RTU framer) serving the registers of a map file
+meter: a Modbus RTU slave serving the registers of a map file
 (:mod:`drivers.meter.maps`) whose values a test changes while the charger polls —
 ``set_current(16)`` and the charger sees 16 A on its next poll. It also misbehaves on
 demand: ``silence``, ``exception``, ``corrupt_crc``, ``delay``. It runs in its own
 asyncio loop thread (:class:`rig.loop.LoopThread`), so tests stay plain ``def``.
 
-How the faults hook into pymodbus 3.11 — only through its public extension points,
-no subclassing of its internals and no custom transport:
+How it hooks into pymodbus 3.11 — through its public extension points, no subclassing
+of its internals:
 
+* **The line is ours** (:mod:`drivers.meter.rtu`): pymodbus's serial server frames by
+  hunting through everything it ever received, so a few bytes of noise left it deaf for
+  up to a minute and 65 KB wedged it for minutes. :class:`~drivers.meter.rtu.RtuSlave`
+  frames as a meter does — by length, and by inter-frame silence after garbage — and
+  hands each good frame to pymodbus's request decoder; garbage is counted in
+  :attr:`MeterEmulator.line`.
 * **The datastore is ours.** :class:`MeterContext` derives from
   ``ModbusBaseDeviceContext``, whose contract is "implement async_getValues /
   async_setValues". Every read and write of the meter's id reaches it with the PDU
@@ -18,10 +24,9 @@ no subclassing of its internals and no custom transport:
   ``delay`` (an ``await``, so only that answer is late), and returns an ``ExcCodes``
   member for an injected or genuine exception — which pymodbus turns into the
   exception response itself.
-* **The bytes are filtered by ``trace_packet``**, the server's hook "called with the
-  byte stream received / to be sent", whose return value is what goes on the wire:
-  ``b""`` for ``silence`` (request decoded and counted, nothing sent) and the frame
-  with its CRC inverted for ``corrupt_crc``.
+* **Outgoing frames pass ``trace_packet``** (pymodbus's meaning: what it returns goes
+  on the wire): ``b""`` for ``silence`` (request decoded and counted, nothing sent) and
+  the frame with its CRC inverted for ``corrupt_crc``.
 
 The one-off: pymodbus's ready-made ``ModbusDeviceContext`` adds 1 to every address
 before it reads its data block (a block made for register "1" then answers PDU 0).
@@ -30,36 +35,27 @@ converts register numbers exactly once (30001 → 0, :attr:`maps.Register.addres
 ``tests/test_meter_emulator.py`` pins both behaviours, so a pymodbus upgrade that moves
 the offset fails there and not on a production line.
 
-Requests to other ids get no answer (``ignore_missing_devices``), like a meter sharing
-a bus. Reads inside the map's span that hit no value (the SDM230's gap at 30003-30006)
-read 0, as on an Eastron; beyond the last value: exception 02 (illegal address). The
-meter takes no configuration over the bus: writes get exception 01.
+Requests to other ids get no answer, like a meter sharing a bus. Reads inside the map's
+span that hit no value (the SDM230's gap at 30003-30006) read 0, as on an Eastron;
+beyond the last value: exception 02 (illegal address). The meter takes no configuration
+over the bus: writes get exception 01.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import math
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pymodbus.constants import ExcCodes
-from pymodbus.datastore import ModbusBaseDeviceContext, ModbusServerContext
-from pymodbus.framer import FramerType
-from pymodbus.server import ModbusSerialServer
+from pymodbus.datastore import ModbusBaseDeviceContext
 
-from drivers.meter.maps import (
-    MeterMap,
-    Register,
-    address_to_register,
-    float_to_words,
-    load_map,
-    words_to_float,
-)
+from drivers.meter.maps import MeterMap, Register, float_to_words, load_map
+from drivers.meter.polls import Poll, describe_poll  # describe_poll: re-exported (cli)
+from drivers.meter.rtu import LineCounters, RtuSlave
 from rig.clock import Clock
 from rig.errors import InstrumentError
 from rig.loop import LoopThread
@@ -67,35 +63,11 @@ from rig.loop import LoopThread
 if TYPE_CHECKING:
     from rig.config import MeterConfig
 
+__all__ = ["BAUDS", "LineCounters", "MeterContext", "MeterEmulator", "Poll", "describe_poll"]
+
 BAUDS = (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200)
 EXCEPTION_CODES = tuple(int(c) for c in ExcCodes)  # 1-8, 10, 11
 MAX_READ = 125  # registers per read (Modbus application protocol §6.3/6.4)
-
-
-@dataclass(frozen=True)
-class Poll:
-    """One request the meter received (for its own id), in arrival order.
-
-    ``address`` is the PDU address (0 = register 30001 for function 4);
-    ``registers`` the words served (empty on an exception); ``silent`` that no answer
-    went out (``silence``). ``timestamp`` is spec seconds on the emulator's clock.
-    """
-
-    timestamp: float
-    function: int
-    address: int
-    count: int
-    registers: tuple[int, ...] = ()
-    exception: int | None = None
-    silent: bool = False
-
-    @property
-    def register(self) -> int:
-        """The first register as the manuals number it (30001 for input address 0;
-        writes 0x06/0x10 count as holding registers)."""
-        function = 3 if self.function in (6, 16, 22, 23) else self.function
-        return address_to_register(function, self.address) \
-            if function in (3, 4) else self.address
 
 
 class MeterContext(ModbusBaseDeviceContext):
@@ -156,7 +128,7 @@ class MeterEmulator:
         self._corrupt = False
         self._delay = 0.0
         self._loop: LoopThread | None = None
-        self._server: ModbusSerialServer | None = None
+        self._server: RtuSlave | None = None
         self.safe_state()
 
     @classmethod
@@ -178,8 +150,7 @@ class MeterEmulator:
         """Open the port and answer; InstrumentError if the port cannot be opened."""
         if self._server is not None:
             return self
-        self._probe_port()
-        self._loop = LoopThread(f"meter-{self.model}")
+        self._loop = LoopThread(f"meter-{self.model}", self.clock)
         try:
             self._server = self._loop.run(self._start_server())
         except Exception:
@@ -188,28 +159,16 @@ class MeterEmulator:
             raise
         return self
 
-    def _probe_port(self) -> None:
-        """pymodbus logs why a port would not open and returns False: ask pyserial first
-        so the person sees the reason (no such device, busy, permission)."""
-        import serial
-
+    async def _start_server(self) -> RtuSlave:
+        s = self.map.serial
+        server = RtuSlave(self.port, device_id=self.device_id, context=MeterContext(self),
+                          baudrate=self.baud, bytesize=s.bytesize, parity=s.parity,
+                          stopbits=s.stopbits, trace_packet=self._trace_packet)
         try:
-            serial.Serial(self.port, baudrate=self.baud, exclusive=True).close()
-        except (serial.SerialException, OSError, ValueError) as exc:
+            await server.start()
+        except (OSError, ValueError) as exc:  # SerialException is an OSError
             raise InstrumentError("meter emulator", self.port,
                                   f"cannot open serial port ({exc})") from None
-
-    async def _start_server(self) -> ModbusSerialServer:
-        s = self.map.serial
-        context = ModbusServerContext(devices={self.device_id: MeterContext(self)},
-                                      single=False)
-        server = ModbusSerialServer(
-            context, framer=FramerType.RTU, ignore_missing_devices=True,
-            trace_packet=self._trace_packet, port=self.port, baudrate=self.baud,
-            bytesize=s.bytesize, parity=s.parity, stopbits=s.stopbits, timeout=1,
-            reconnect_delay=0.5)
-        if not await server.listen():
-            raise InstrumentError("meter emulator", self.port, "cannot open serial port")
         return server
 
     def stop(self) -> None:
@@ -220,13 +179,21 @@ class MeterEmulator:
             return
         try:
             if server is not None:
-                loop.run(server.shutdown(), timeout=5.0)
+                loop.run(server.stop(), timeout=5.0)
         finally:
             loop.stop()
 
     @property
     def running(self) -> bool:
         return self._server is not None
+
+    @property
+    def line(self) -> LineCounters:
+        """What the meter heard on its line since it started (a copy): good frames,
+        frames for other ids, and garbage (noise, bad CRC, frames cut short) counted
+        per burst between two silences and in bytes."""
+        server = self._server
+        return LineCounters(**vars(server.counters)) if server else LineCounters()
 
     def __enter__(self) -> MeterEmulator:
         return self.start()
@@ -362,11 +329,11 @@ class MeterEmulator:
         ``timeout`` spec seconds; TimeoutError otherwise."""
         with self._polled:
             index = len(self._polls) if since is None else since
-            ok = self._polled.wait_for(lambda: len(self._polls) > index,
-                                       timeout=self.clock.wall(timeout))
-            if not ok:
-                raise TimeoutError(f"meter emulator on {self.port}: no poll within "
-                                   f"{timeout:g} s (spec)")
+        if not self.clock.wait_condition(self._polled, lambda: len(self._polls) > index,
+                                         timeout):
+            raise TimeoutError(f"meter emulator on {self.port}: no poll within "
+                               f"{timeout:g} s (spec)")
+        with self._polled:
             return self._polls[index]
 
     # --- serving (loop thread) ------------------------------------------------------------
@@ -402,11 +369,11 @@ class MeterEmulator:
             except Exception:  # an observer's bug must not turn into a meter fault
                 logging.getLogger(__name__).exception("on_poll callback failed")
         if delay:
-            await asyncio.sleep(self.clock.wall(delay))
+            await self.clock.asleep(delay)
         return result if isinstance(result, ExcCodes) or not write else None
 
     def _trace_packet(self, sending: bool, data: bytes) -> bytes:
-        """pymodbus passes every frame through here; what we return goes on the wire."""
+        """Every frame passes through here; what we return is used (sent: on the wire)."""
         if not sending:
             return data
         with self._lock:
@@ -426,30 +393,3 @@ def _image(table: list[Register], values: dict[str, float]) -> list[int]:
     for reg in table:
         words[reg.address], words[reg.address + 1] = float_to_words(values[reg.name])
     return words
-
-
-def describe_poll(poll: Poll, meter_map: MeterMap) -> str:
-    """One line for a person: function, register range, what was answered.
-
-    Words that line up with the map's values are shown as ``name=value``; others as
-    hex: ``fc04 30001-30012 voltage_l1=231.5 voltage_l2=230 ...`` (the caller adds
-    the time).
-    """
-    last = poll.register + max(poll.count, 1) - 1
-    head = f"fc{poll.function:02d} {poll.register}-{last}"
-    if poll.exception is not None:
-        text = f"{head} exception {poll.exception:02d} ({ExcCodes(poll.exception).name})"
-    else:
-        parts: list[str] = []
-        i = 0
-        words = poll.registers
-        while i < len(words):
-            reg = meter_map.at(poll.function, poll.address + i)
-            if reg is not None and i + 1 < len(words):
-                parts.append(f"{reg.name}={words_to_float(words[i], words[i + 1]):g}")
-                i += 2
-            else:
-                parts.append(f"0x{words[i]:04X}")
-                i += 1
-        text = f"{head} {' '.join(parts)}"
-    return f"{text} (not answered: silenced)" if poll.silent else text
