@@ -29,16 +29,21 @@ TIMING_SENSITIVE = ["testcases/iec61851", "testcases/metering", "testcases/eol",
 SPIN = "while True: pass"
 
 
-def _failures(junit: Path) -> tuple[int, list[str]]:
-    """(testcases run, ids of those that failed or errored) from a JUnit XML file."""
+def _failures(junit: Path) -> tuple[int, list[tuple[str, str]]]:
+    """(testcases run, (id, first line of the message) of each failure or error) from
+    a JUnit XML file."""
     if not junit.exists():
-        return 0, ["<no junit report: pytest did not finish>"]
+        return 0, [("<no junit report: pytest did not finish>", "")]
     root = ET.parse(junit).getroot()
     total, failed = 0, []
     for case in root.iter("testcase"):
         total += 1
-        if case.find("failure") is not None or case.find("error") is not None:
-            failed.append(f"{case.get('classname')}::{case.get('name')}")
+        for kind in ("failure", "error"):
+            problem = case.find(kind)
+            if problem is not None:
+                message = (problem.get("message") or "").strip().splitlines()[:1]
+                failed.append((f"{case.get('classname')}::{case.get('name')}",
+                               f"{kind}: {message[0][:160] if message else ''}"))
     return total, failed
 
 
@@ -61,6 +66,7 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, lambda *_: (stop_busy(), sys.exit(143)))
     failures: collections.Counter[str] = collections.Counter()
+    messages: dict[str, set[str]] = {}
     runs_failed, started = 0, time.monotonic()
     try:
         with tempfile.TemporaryDirectory() as tmp:
@@ -72,7 +78,9 @@ def main(argv: list[str] | None = None) -> int:
                      "--rig", args.rig, f"--junitxml={junit}", "-p", "no:randomly"],
                     cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                 total, failed = _failures(junit)
-                failures.update(failed)
+                failures.update(test for test, _ in failed)
+                for test, message in failed:
+                    messages.setdefault(test, set()).add(message)
                 runs_failed += bool(failed or rc)
                 print(f"run {run:2}/{args.runs}: {total} testcases, {len(failed)} failed "
                       f"(rc {rc}, {time.monotonic() - t0:.0f} s)", flush=True)
@@ -87,6 +95,8 @@ def main(argv: list[str] | None = None) -> int:
     print("failures per testcase:")
     for test, count in failures.most_common():
         print(f"  {count:3}/{args.runs}  {test}")
+        for message in sorted(messages.get(test, ())):
+            print(f"           {message}")
     return 1
 
 

@@ -24,9 +24,10 @@ manual talks about (design §4).
   stamps made where the event happens (the twin, a virtual instrument), not the
   test's own polling.
 
-A loop that stops answering the barrier (wedged, or stopped without detaching) is
-waited for at most ``SYNC_TIMEOUT_WALL`` and then dropped from the barrier, with a
-log line: spec time never stops for good, so no spec-time wait can hang.
+A loop that stops answering the barrier (wedged, or starved) is waited for at most
+``SYNC_TIMEOUT_WALL``, with a log line, and not again until it answers (then it
+rejoins by itself); a closed loop leaves the barrier. Spec time never stops for
+good, so no spec-time wait can hang.
 """
 
 from __future__ import annotations
@@ -173,7 +174,7 @@ class BenchClock(Clock):
 
     TICK_WALL = 0.001  # wall seconds between steps when nothing is due
     MAX_STEP_WALL = 0.002  # a step never counts more wall time than this
-    SYNC_TIMEOUT_WALL = 2.0  # a loop that does not answer the barrier in this long is dropped
+    SYNC_TIMEOUT_WALL = 2.0  # a loop that does not answer the barrier in this long lags
 
     def __init__(self, speed: float = 1.0) -> None:
         super().__init__(speed)
@@ -182,6 +183,9 @@ class BenchClock(Clock):
         self._timers: list[tuple[float, int, _Timer]] = []
         self._seq = itertools.count()
         self._loops: set[asyncio.AbstractEventLoop] = set()
+        # The barrier marker each loop last got; unanswered = the loop lags.
+        self._markers: dict[asyncio.AbstractEventLoop, threading.Event] = {}
+        self.lagging = 0  # barriers a loop missed (diagnostics; 0 on a healthy bench)
         self._running = True
         self.steps = 0  # for benchmarks and diagnostics
         self._thread = threading.Thread(target=self._run, name="bench-clock", daemon=True)
@@ -225,6 +229,7 @@ class BenchClock(Clock):
     def detach(self, loop: asyncio.AbstractEventLoop) -> None:
         with self._lock:
             self._loops.discard(loop)
+            self._markers.pop(loop, None)
 
     def close(self) -> None:
         self._running = False
@@ -232,32 +237,34 @@ class BenchClock(Clock):
 
     def _sync(self, loops: set[asyncio.AbstractEventLoop] | None = None) -> None:
         """Wait until each loop has run what was queued and what that queued in turn
-        (two hops: a woken task runs in the iteration after its future's callback)."""
+        (two hops: a woken task runs in the iteration after its future's callback).
+
+        A loop that has not answered an earlier barrier yet (lagging: blocked, or
+        starved of the CPU for longer than SYNC_TIMEOUT_WALL) is not waited for again
+        until it answers; then it rejoins by itself. A closed loop leaves the barrier."""
         with self._lock:
             targets = set(self._loops) if loops is None else loops & self._loops
-        if not targets:
-            return
-        done = threading.Semaphore(0)
-
-        def hop(loop: asyncio.AbstractEventLoop) -> None:
-            loop.call_soon(done.release)
-
+        waits: list[threading.Event] = []
         for loop in targets:
+            previous = self._markers.get(loop)
+            if previous is not None and not previous.is_set():
+                continue  # still lagging: its earlier marker stands for this one
+            answered = threading.Event()
             try:
-                loop.call_soon_threadsafe(hop, loop)
+                loop.call_soon_threadsafe(_second_hop, loop, answered)
             except RuntimeError:  # closed without detaching
                 self.detach(loop)
-                done.release()
-        deadline = time.monotonic() + self.SYNC_TIMEOUT_WALL
-        for _ in targets:
-            if not done.acquire(timeout=max(0.0, deadline - time.monotonic())):
-                stuck = [loop for loop in targets if not loop.is_running()]
-                for loop in stuck or targets:
-                    self.detach(loop)
-                log.warning("bench clock: %d event loop(s) did not answer within %.1f s; "
-                            "spec time no longer waits for them", len(stuck or targets),
-                            self.SYNC_TIMEOUT_WALL)
-                return
+                continue
+            self._markers[loop] = answered
+            waits.append(answered)
+        started = time.monotonic()
+        for answered in waits:
+            left = self.SYNC_TIMEOUT_WALL - (time.monotonic() - started)
+            if not answered.wait(max(0.0, left)):
+                self.lagging += 1
+                log.warning("bench clock: an event loop did not answer within %.1f s "
+                            "(blocked or starved of the CPU); spec time goes on without "
+                            "it until it answers", self.SYNC_TIMEOUT_WALL)
 
     def _fire_due(self, target: float) -> None:
         """Step through the timers due up to ``target``, one deadline at a time."""
@@ -300,6 +307,10 @@ class BenchClock(Clock):
                 self.steps += 1
             except Exception:  # the clock must keep running whatever a callback does
                 log.exception("bench clock step failed")
+
+
+def _second_hop(loop: asyncio.AbstractEventLoop, answered: threading.Event) -> None:
+    loop.call_soon(answered.set)
 
 
 def _run_timer(timer: _Timer) -> None:

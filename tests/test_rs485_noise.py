@@ -25,20 +25,11 @@ from rig.clock import Clock
 from rig.profile import load_profile
 from sim.charger.modbus_master import AnswerFramer, ModbusMaster
 from sim.pty_pair import PtyPair
+from tests.test_meter_emulator import crc16
 
 SETTINGS = load_profile("evnet-7kw").rs485
 BOUND_S = 1.0  # a good request after the noise is answered this soon (wall)
 CPU_S = 1.0  # and the noise costs the process at most this much CPU
-
-
-def crc16(frame: bytes) -> bytes:
-    """Modbus CRC-16, low byte first, written out so the test trusts no framer."""
-    crc = 0xFFFF
-    for byte in frame:
-        crc ^= byte
-        for _ in range(8):
-            crc = (crc >> 1) ^ 0xA001 if crc & 1 else crc >> 1
-    return bytes((crc & 0xFF, crc >> 8))
 
 
 def adu(*pdu: int, device: int = 1) -> bytes:
