@@ -27,7 +27,7 @@ from typing import Any
 from rig.clock import Clock
 from rig.profile import Profile
 
-REFRESH_S = 0.1  # spec seconds between snapshots of the firmware's state
+REFRESH_S = 1.0  # spec seconds between snapshots besides those after each evaluation
 DEFAULT_PERIOD_S, DEFAULT_DUTY = 1.0, 0.5  # when the profile records no blink
 # The ring's drive per colour name (linear RGB, 0..1): the twin's firmware table.
 # dark_grey is the manuals' swatch for an unlit ring. Brown is a dim, desaturated

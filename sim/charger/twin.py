@@ -166,6 +166,7 @@ class ChargerTwin:
             fw.rtm |= self.profile.rtm("EVSE_FAULT_CAL").code
         self._task = asyncio.get_running_loop().create_task(self._run(fw))
         self._start_rs485(fw)
+        self._evaluated()  # the lights follow the power at once
 
     def _evaluated(self) -> None:
         for listener in self.on_evaluated:
@@ -214,6 +215,7 @@ class ChargerTwin:
             c.contactor_cmd, c.contactor_pending = False, None
 
         self.circuit.update(drop_out)
+        self._evaluated()  # the lights go dark with the board
         # Take both tasks before the first await: the supply follower may power the
         # board on again meanwhile, and its new tasks are not ours to cancel.
         rs485, self._rs485_task = self._rs485_task, None
