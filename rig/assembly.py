@@ -9,7 +9,7 @@ import ssl
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from drivers.charger.charger import Charger
 from drivers.charger.console import ServiceConsole
@@ -26,6 +26,10 @@ from rig.clock import BenchClock, Clock
 from rig.errors import RigError, RigFileError
 from rig.loop import LoopThread
 from rig.profile import Profile, load_profile
+
+if TYPE_CHECKING:
+    from fixtures.bench_reset import BenchKeeper
+    from rig.trace import Trace
 
 
 def _profile_for(config: Any) -> Profile:
@@ -58,8 +62,21 @@ def _password(env_name: str | None) -> str | None:
     return value
 
 
+CONSOLE_TIMEOUT_S = 2.0  # a charger's debug UART answers a line at once
+# What the virtual bench's transports may take to answer, in wall seconds: they are
+# served by the bench's own threads, which a busy host can hold back for a while; the
+# bound still names the instrument instead of hanging (the real rig keeps its own).
+VIRTUAL_IO_TIMEOUT_S = 10.0
+
+
 class Rig:
     """Everything a test touches. Build it with :meth:`open`, end it with :meth:`close`."""
+
+    # Set by the pytest plugin (fixtures/plugin.py) on the session's rig, absent elsewhere:
+    # its bench keeper, the spec-time trace of every instrument call, the test's start.
+    keeper: BenchKeeper
+    trace: Trace
+    test_started: float
 
     def __init__(self, config: Any) -> None:
         self.config = config
@@ -130,7 +147,9 @@ class Rig:
         self.ev = EvEmulator(gpio, cfg.instruments.ev.pins, self.clock, sense=sense,
                              pp_resistor=pp, outlet=outlet)
         self.web = self._web_client()
-        self.charger = (Charger(ServiceConsole(console_port), self.clock, mains, web=self.web)
+        console_s = VIRTUAL_IO_TIMEOUT_S if cfg.virtual else CONSOLE_TIMEOUT_S
+        self.charger = (Charger(ServiceConsole(console_port, timeout_s=console_s), self.clock,
+                                mains, web=self.web)
                         if console_port else None)
         self.faults = FaultBoard(gpio, cfg.instruments.faults, programmable=program,
                                  console=self.charger.console if self.charger else None)
@@ -151,7 +170,9 @@ class Rig:
             try:
                 model = load_model(cfg.model)
                 resource = self.bench.resources[name] if cfg.resource == "sim" else cfg.resource
-                built.append(kind(model, resource, cfg.timeout_s, clock=self.clock.now))
+                timeout = (max(cfg.timeout_s, VIRTUAL_IO_TIMEOUT_S) if cfg.resource == "sim"
+                           else cfg.timeout_s)
+                built.append(kind(model, resource, timeout, clock=self.clock.now))
             except (ModelError, ValueError) as exc:
                 raise RigFileError(self.config.path or "<rig>", f"instruments.{name}.model",
                                    str(exc)) from None
@@ -191,7 +212,9 @@ class Rig:
             raise RigError(f"charger.web.admin_pin_env: environment variable "
                            f"{web.admin_pin_env} is not set (export the charger's admin PIN)")
         return WebClient(url, self.profile.web_client, admin_pin_env=web.admin_pin_env,
-                         verify_tls=web.verify_tls, timeout_s=web.timeout_s)
+                         verify_tls=web.verify_tls,
+                         timeout_s=(max(web.timeout_s, VIRTUAL_IO_TIMEOUT_S)
+                                    if web.url == "sim" else web.timeout_s))
 
     def supply_nominal(self) -> None:
         """The AC source at the charger's nominal voltage and frequency, output on."""
@@ -271,8 +294,9 @@ class Rig:
         self.safe_state()
         with contextlib.suppress(Exception):
             print(self.safe_report(), file=sys.__stderr__, flush=True)
-        if getattr(self, "charger", None) is not None:
-            self.charger.console.close()
+        charger: Charger | None = getattr(self, "charger", None)  # None: closed mid-init
+        if charger is not None:
+            charger.console.close()
         for sense in (getattr(self, "_sense", None), getattr(self, "_outlet", None)):
             if sense is not None:
                 sense.close()

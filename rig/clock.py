@@ -50,6 +50,12 @@ class TimerHandle(Protocol):
     def cancel(self) -> None: ...
 
 
+def _settle(future: asyncio.Future[T], value: T) -> None:
+    """Set ``future``'s result unless it is already done (a timer racing an event)."""
+    if not future.done():
+        future.set_result(value)
+
+
 class Clock:
     """Wall time at a fixed speed: a real rig (speed 1) and the framework's unit tests."""
 
@@ -125,7 +131,7 @@ class Clock:
             await asyncio.sleep(0)
             return
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        handle = self.call_later(spec_seconds, lambda: future.done() or future.set_result(None))
+        handle = self.call_later(spec_seconds, lambda: _settle(future, None))
         try:
             await future
         finally:
@@ -137,9 +143,9 @@ class Clock:
             return True
         loop = asyncio.get_running_loop()
         result: asyncio.Future[bool] = loop.create_future()
-        handle = self.call_later(timeout, lambda: result.done() or result.set_result(False))
+        handle = self.call_later(timeout, lambda: _settle(result, False))
         waiter = loop.create_task(event.wait())
-        waiter.add_done_callback(lambda _: result.done() or result.set_result(True))
+        waiter.add_done_callback(lambda _: _settle(result, True))
         try:
             return await result
         finally:
@@ -174,7 +180,7 @@ class BenchClock(Clock):
 
     TICK_WALL = 0.001  # wall seconds between steps when nothing is due
     MAX_STEP_WALL = 0.002  # a step never counts more wall time than this
-    SYNC_TIMEOUT_WALL = 2.0  # a loop that does not answer the barrier in this long lags
+    SYNC_TIMEOUT_WALL = 5.0  # a loop that does not answer the barrier in this long lags
 
     def __init__(self, speed: float = 1.0) -> None:
         super().__init__(speed)
