@@ -18,11 +18,12 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/rig run eol --serial SIM-0001 --operator make-run --rig rigs/sim.yaml
 
-## make test: lint, the framework's tests, and every testcase against the virtual bench.
-## Lint first (stops here if it fails); then every bench runs even if one fails, and
-## make fails at the end naming the runs that failed.
+## make test: lint, type checks, the framework's tests, and every testcase against the
+## virtual bench. Lint and type checks first (stops here if either fails); then every
+## bench runs even if one fails, and make fails at the end naming the runs that failed.
 test: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	@mkdir -p reports
 	@socketed=0; tethered=0; \
 	$(BIN)/pytest tests testcases -n $(WORKERS) -q -m "not tethered" --rig rigs/sim.yaml \
@@ -42,6 +43,7 @@ soak: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 clean:
 	rm -rf $(VENV) reports/allure-results reports/*.xml

@@ -52,8 +52,9 @@ class FaultBoard:
         self._console = console
         self._programmable = programmable
         self._console_on: set[str] = set()
-        for pin in self._pins.values():
-            gpio.setup_output(pin)  # type: ignore[union-attr]
+        if gpio is not None:  # no GPIO bank: no pins either
+            for pin in self._pins.values():
+                gpio.setup_output(pin)
         self.release()
 
     # -- wiring ------------------------------------------------------------------------
@@ -61,7 +62,8 @@ class FaultBoard:
         return wire in self._pins
 
     def _relay(self, wire: str, closed: bool) -> None:
-        self._gpio.write(self._pins[wire], closed)  # type: ignore[union-attr]
+        assert self._gpio is not None, "relay pins exist only with a GPIO bank"
+        self._gpio.write(self._pins[wire], closed)
 
     def _need(self, wire: str, what: str) -> None:
         if wire not in self._pins:

@@ -16,7 +16,7 @@ import contextlib
 import signal
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -100,7 +100,8 @@ class EolCollector:
             _out(f"collection error: {error}")
 
     @pytest.hookimpl(wrapper=True)
-    def pytest_fixture_setup(self, fixturedef: Any, request: Any) -> Iterator[Any]:
+    def pytest_fixture_setup(self, fixturedef: Any, request: Any
+                             ) -> Generator[None, Any, Any]:
         t0 = time.monotonic()
         result = yield
         if fixturedef.argname == "rig" and self.rig is None:
@@ -118,7 +119,8 @@ class EolCollector:
         return result
 
     @pytest.hookimpl(wrapper=True)
-    def pytest_runtest_protocol(self, item: pytest.Item, nextitem: Any) -> Iterator[Any]:
+    def pytest_runtest_protocol(self, item: pytest.Item, nextitem: Any
+                                ) -> Generator[None, Any, Any]:
         self.index += 1
         wall0 = time.monotonic()
         rig_before = self._rig_wall
@@ -149,7 +151,8 @@ class EolCollector:
             self._gather(item, outcome, message, spec_s, t0)
 
     @pytest.hookimpl(wrapper=True)
-    def pytest_runtest_makereport(self, item: pytest.Item, call: Any) -> Iterator[Any]:
+    def pytest_runtest_makereport(self, item: pytest.Item, call: Any
+                                  ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
         report = yield
         if report.when == "call":
             csms = getattr(item, "funcargs", {}).get("csms")
@@ -301,7 +304,7 @@ def run(kind: str, *, rig_file: str, serial: str, operator: str, testcases: Path
         if note := notes(config):
             _out(f"rig file {rig_file}: {note}")
     interrupted = False
-    code = pytest.ExitCode.INTERNAL_ERROR
+    code: int | pytest.ExitCode = pytest.ExitCode.INTERNAL_ERROR
     try:
         with _signals_as_interrupt():
             code = pytest.main(args, plugins=[collector])
@@ -315,9 +318,10 @@ def run(kind: str, *, rig_file: str, serial: str, operator: str, testcases: Path
                 else collector.stop_reason or \
                 f"pytest exit code {int(code)} ({pytest.ExitCode(int(code)).name})"
         _fill(record, collector, firmware)
-        if "-k" in (extra_args or []):
+        extra = extra_args or []
+        if "-k" in extra:
             record.notes.append("partial run: only the steps matching "
-                                f"{extra_args[extra_args.index('-k') + 1]!r}")  # type: ignore[index]
+                                f"{extra[extra.index('-k') + 1]!r}")
         trace_svg = trace.svg(collector.trace, f"{kind.upper()} {serial} {record.run_id}")
         records.write_atomic(folder / "trace.svg", trace_svg)
         record.files = {"trace": "trace.svg", "certificate": "certificate.html",

@@ -263,7 +263,7 @@ class PostgresStore:
 
     def __init__(self, url: str) -> None:
         try:
-            import psycopg  # type: ignore[import-not-found]
+            import psycopg
         except ImportError:
             raise RigError("reports.database is a postgresql:// URL but the psycopg package "
                            "is not installed; pip install 'psycopg[binary]' or use "

@@ -106,7 +106,7 @@ def attach(rig: Any, trace: Trace) -> None:
                     trace.add(now, _lane, label, value)
             return result
 
-        wrapper._traced = True  # type: ignore[attr-defined]
+        wrapper.__dict__["_traced"] = True  # a function attribute, read with getattr
         functools.update_wrapper(wrapper, original)
         with contextlib.suppress(AttributeError, TypeError):
             setattr(inst, method, wrapper)

@@ -208,7 +208,8 @@ class VirtualBench:
     def _pp_ohms(self) -> float | None:
         # Two PP relays at once would be a board fault; the lowest resistor wins.
         # The programmable resistor sits in parallel with the relays' resistors.
-        closed = [ohms for pin, ohms in self._pp_pins.items() if self.pins.read(pin)]
+        closed: list[float] = [ohms for pin, ohms in self._pp_pins.items()
+                               if self.pins.read(pin)]
         if self.pp_resistor.ohms is not None:
             closed.append(self.pp_resistor.ohms)
         return min(closed) if closed else None
@@ -373,5 +374,6 @@ class VirtualBench:
         self.rs485.close()
         for server in getattr(self, "scpi", ()):
             await server.stop()
-        if getattr(self, "web", None) is not None:
-            await self.web.stop()
+        web: WebClientServer | None = getattr(self, "web", None)  # None: closed mid-init
+        if web is not None:
+            await web.stop()

@@ -72,7 +72,7 @@ class VirtualCpBoard:
 
 def twin_pilot(twin: Any) -> Callable[[], tuple[float, float, float, float]]:
     """What the twin drives on CP: its ``pilot_output()``, read at each sense."""
-    return lambda: tuple(twin.pilot_output())  # type: ignore[return-value]
+    return lambda: tuple(twin.pilot_output())
 
 
 class VirtualPpResistor:

@@ -157,10 +157,11 @@ def test_make_test_runs_every_bench_and_fails_at_the_end(tmp_path: Path) -> None
     bin_dir.mkdir()
     calls = tmp_path / "calls"
     (bin_dir / "ruff").write_text(f"#!/bin/sh\necho ruff >> {calls}\n")
+    (bin_dir / "mypy").write_text(f"#!/bin/sh\necho mypy >> {calls}\n")
     (bin_dir / "pytest").write_text(  # the socketed run fails, the tethered one passes
         f'#!/bin/sh\necho "pytest $*" >> {calls}\n'
         'case "$*" in *sim-t2*) exit 0;; esac\nexit 1\n')
-    for tool in ("ruff", "pytest"):
+    for tool in ("ruff", "mypy", "pytest"):
         (bin_dir / tool).chmod(0o755)
     stamp = tmp_path / "installed"
     stamp.touch()  # newer than pyproject.toml: make does not set up the venv
@@ -168,6 +169,6 @@ def test_make_test_runs_every_bench_and_fails_at_the_end(tmp_path: Path) -> None
                            f"STAMP={stamp}"], capture_output=True, text=True, timeout=60)
     assert proc.returncode != 0
     ran = calls.read_text().splitlines()
-    assert ran[0] == "ruff" and len(ran) == 3, ran
-    assert "rigs/sim.yaml" in ran[1] and "rigs/sim-t2.yaml" in ran[2]
+    assert ran[:2] == ["ruff", "mypy"] and len(ran) == 4, ran
+    assert "rigs/sim.yaml" in ran[2] and "rigs/sim-t2.yaml" in ran[3]
     assert "socketed 1, tethered 0" in proc.stdout

@@ -20,6 +20,7 @@ from typing import Any
 import websockets
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.http11 import Request, Response
+from websockets.typing import Subprotocol
 
 from drivers.csms.history import Finding, History, Message, subset_match
 from drivers.csms.responders import DEFAULT_RESPONDERS, BackendState, Payload
@@ -105,7 +106,7 @@ class MockCsms:
             self._handle,
             self.host,
             self.port,
-            subprotocols=[SUBPROTOCOL],  # type: ignore[list-item]
+            subprotocols=[Subprotocol(SUBPROTOCOL)],
             process_request=self._process_request,
             ssl=self.ssl_context,
             ping_interval=None,  # the charger's WebSocketPingInterval drives pings

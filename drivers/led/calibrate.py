@@ -30,7 +30,8 @@ def _choice(rows: list[Any], colour: str, known: set[str]
             ) -> tuple[str, bool, str | None] | None:
     """(status, online, partner) of a row showing ``colour``: steady if any, else
     blinking with a colour already learned."""
-    steady, blink = [], []
+    steady: list[tuple[str, bool, str | None]] = []
+    blink: list[tuple[str, bool, str | None]] = []
     for row in rows:
         for online in (True, False):
             a, b = row.pattern(online)
@@ -41,7 +42,9 @@ def _choice(rows: list[Any], colour: str, known: set[str]
                 steady.append((row.status, online, None))
             elif partner in known:
                 blink.append((row.status, online, partner))
-    return (steady or blink or [None])[0]
+    if steady:
+        return steady[0]
+    return blink[0] if blink else None
 
 
 def plan(led_spec: Any) -> list[tuple[str, str, bool, str | None]]:

@@ -85,7 +85,8 @@ class MeterContext(ModbusBaseDeviceContext):
 
     async def async_setValues(self, func_code: int, address: int,  # noqa: N802 (pymodbus)
                               values: list[int] | list[bool]) -> ExcCodes | None:
-        return await self._emulator._serve(func_code, address, len(values), write=True)
+        result = await self._emulator._serve(func_code, address, len(values), write=True)
+        return result if isinstance(result, ExcCodes) else None
 
     def getValues(self, func_code: int, address: int,  # noqa: N802 (pymodbus)
                   count: int = 1) -> list[int] | ExcCodes:
@@ -349,7 +350,7 @@ class MeterEmulator:
         return table[address:address + count]
 
     async def _serve(self, function: int, address: int, count: int,
-                     write: bool = False) -> list[int] | ExcCodes | None:
+                     write: bool = False) -> list[int] | ExcCodes:
         with self._lock:
             if self._exception is not None:
                 result: list[int] | ExcCodes = ExcCodes(self._exception)
@@ -370,7 +371,7 @@ class MeterEmulator:
                 logging.getLogger(__name__).exception("on_poll callback failed")
         if delay:
             await self.clock.asleep(delay)
-        return result if isinstance(result, ExcCodes) or not write else None
+        return result  # a write is always refused: an ExcCodes
 
     def _trace_packet(self, sending: bool, data: bytes) -> bytes:
         """Every frame passes through here; what we return is used (sent: on the wire)."""

@@ -32,7 +32,7 @@ import os
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict
 
 import serial
 from pymodbus.constants import ExcCodes
@@ -148,6 +148,15 @@ class RtuFramer:
         self._dropping = False
 
 
+class LineSettings(TypedDict):
+    """The serial line's framing, as ``serial.Serial`` takes it."""
+
+    baudrate: int
+    bytesize: int
+    parity: str
+    stopbits: int
+
+
 class RtuSlave:
     """Answers RTU requests for ``device_id`` on a serial port from ``context``.
 
@@ -164,8 +173,8 @@ class RtuSlave:
         self.port = port
         self.device_id = device_id
         self.context = context
-        self.settings = {"baudrate": baudrate, "bytesize": bytesize, "parity": parity,
-                         "stopbits": stopbits}
+        self.settings: LineSettings = {"baudrate": baudrate, "bytesize": bytesize,
+                                       "parity": parity, "stopbits": stopbits}
         self.trace_packet = trace_packet
         self.counters = LineCounters()
         self._decoder = DecodePDU(True)
@@ -279,6 +288,8 @@ class RtuSlave:
 
     async def _answer(self, request: ModbusPDU) -> None:
         try:
+            # pymodbus annotates ModbusDeviceContext but serves any ModbusBaseDeviceContext,
+            # its documented base for custom datastores (as pymodbus's own server does).
             response = await request.update_datastore(self.context)  # type: ignore[arg-type]
         except asyncio.CancelledError:
             raise

@@ -52,6 +52,7 @@ class Reading:
 def open_visa(instrument: str, resource: str, timeout_s: float) -> Resource:
     """Open ``resource`` with pyvisa-py, bounded by ``timeout_s`` for connect and I/O."""
     import pyvisa  # imported here: the virtual bench and the tests need it only when used
+    from pyvisa.resources import MessageBasedResource
 
     ms = max(1, int(timeout_s * 1000))
     try:
@@ -61,12 +62,18 @@ def open_visa(instrument: str, resource: str, timeout_s: float) -> Resource:
     except Exception as exc:  # pyvisa raises VisaIOError, OSError, ValueError …
         raise InstrumentError(instrument, resource,
                               f"cannot connect within {timeout_s:g} s ({_reason(exc)})") from None
+    if not isinstance(handle, MessageBasedResource):  # SCPI needs write/query
+        handle.close()
+        raise InstrumentError(instrument, resource, "not a message-based (SCPI) resource")
     if resource.upper().endswith("::SOCKET"):
         # Without it a command and the SYST:ERR? behind it meet Nagle's algorithm and the
         # peer's delayed ACK: every checked write would cost ~40 ms.
         # pyvisa-py 0.8 does not dispatch VI_ATTR_TCPIP_NODELAY: set it on its socket.
+        # The session table belongs to the pyvisa-py backend (untyped), not to pyvisa's
+        # VisaLibraryBase: hence Any.
+        visalib: Any = handle.visalib
         with contextlib.suppress(Exception):
-            sock = handle.visalib.sessions[handle.session].interface
+            sock = visalib.sessions[handle.session].interface
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     return handle
 

@@ -7,6 +7,7 @@ Rejected. The values survive reboots (the charger keeps them in NV memory).
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Callable
 
 from rig.profile import ConfigKey, Profile
@@ -59,17 +60,19 @@ class ConfigStore:
     def str(self, key: str) -> str:
         return self._values.get(key, "")
 
-    def int(self, key: str, default: int = 0) -> int:
+    # The methods below are named after the builtins they return: in the class body
+    # ``str``, ``int`` and ``bool`` are the methods, hence ``builtins.`` in annotations.
+    def int(self, key: builtins.str, default: builtins.int = 0) -> builtins.int:
         try:
             return int(self._values.get(key, ""))
         except ValueError:
             return default
 
-    def bool(self, key: str, default: bool = False) -> bool:
+    def bool(self, key: builtins.str, default: builtins.bool = False) -> builtins.bool:
         raw = self._values.get(key)
         if raw is None:
             return default
         return raw.strip().lower() == "true"
 
-    def csl(self, key: str) -> list[str]:
+    def csl(self, key: builtins.str) -> list[builtins.str]:
         return [x.strip() for x in self._values.get(key, "").split(",") if x.strip()]

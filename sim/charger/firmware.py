@@ -110,7 +110,7 @@ class Firmware:
         variant: Variant,
         clock: Clock,
         relays: Callable[[], dict[str, bool]],
-        pp_ohms: Callable[[], int | None],
+        pp_ohms: Callable[[], float | None],
         link_factory: Callable[[Firmware], OcppLink],
         nvm: Nvm,
         serial: str,

@@ -29,6 +29,7 @@ _RUNNING: set[asyncio.Task[Any]] = set()  # board-level actions in flight (reset
 
 def build_handlers(twin: ChargerTwin) -> dict[str, Handler]:
     fw = twin.fw
+    assert fw is not None, "build_handlers runs once the twin has made its firmware"
     cfg = fw.config
 
     def spawn(coro: Any) -> Callable[[], None]:
@@ -100,7 +101,8 @@ def build_handlers(twin: ChargerTwin) -> dict[str, Handler]:
         res = fw.reservation
         # OCPP 1.6 §5.13: another idTag may use the reservation if its parentIdTag matches.
         by_parent = res is not None and id_tag != res.id_tag
-        if by_parent and not res.parent_id_tag:
+        required_parent = res.parent_id_tag if res is not None else None
+        if by_parent and not required_parent:
             return {"status": "Rejected"}, None
 
         async def start() -> None:
@@ -110,7 +112,7 @@ def build_handlers(twin: ChargerTwin) -> dict[str, Handler]:
                 if not info or info.get("status") != "Accepted":
                     return
                 parent = info.get("parentIdTag")
-                if by_parent and parent != res.parent_id_tag:
+                if by_parent and parent != required_parent:
                     return  # §5.13: reserved for another group
             fw.authorization = Authorization(
                 id_tag, parent, fw.now() + cfg.int("ConnectionTimeOut", 90), remote=True,

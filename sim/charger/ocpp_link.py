@@ -23,6 +23,7 @@ from ocpp.charge_point import camel_to_snake_case, snake_to_camel_case
 from ocpp.exceptions import OCPPError
 from ocpp.v16 import ChargePoint, call
 from websockets.asyncio.client import connect
+from websockets.typing import Subprotocol
 
 from rig.clock import Clock
 
@@ -92,7 +93,7 @@ def _serialise_patch() -> None:
             return camel_to_snake_case(dict(obj))
         return original(obj)
 
-    serialize._rig_patched = True  # type: ignore[attr-defined]
+    serialize.__dict__["_rig_patched"] = True  # a function attribute, read with getattr
     lib.serialize_as_dict = serialize
 
 
@@ -158,7 +159,7 @@ class OcppLink:
                     headers["Authorization"] = f"Basic {token}"
                 async with connect(
                     self._url() + self.cp_id,
-                    subprotocols=["ocpp1.6"],  # type: ignore[list-item]
+                    subprotocols=[Subprotocol("ocpp1.6")],
                     additional_headers=headers,
                     ssl=self._ssl if self._url().startswith("wss") else None,
                     open_timeout=max(1.0, self.clock.wall(10)),

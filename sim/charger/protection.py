@@ -19,6 +19,7 @@ Recovery (profile ``rtm_codes[].recovery``):
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from rig.profile import Profile, Timing, VoltageProtection
@@ -214,9 +215,9 @@ def unplug_clearable(profile: Profile) -> int:
     return _bits(r.code for r in profile.rtm_codes.values() if "unplug" in r.recovery)
 
 
-def _bits(codes: object) -> int:
+def _bits(codes: Iterable[int]) -> int:
     out = 0
-    for code in codes:  # type: ignore[attr-defined]
+    for code in codes:
         out |= code
     return out
 

@@ -39,7 +39,7 @@ class ChargerTwin:
         variant: str,
         clock: Clock,
         relays: Callable[[], dict[str, bool]],
-        pp_ohms: Callable[[], int | None],
+        pp_ohms: Callable[[], float | None],
         csms_url: Callable[[], str],
         charge_point_id: str,
         serial: str = "EVN7S-000001",
@@ -61,7 +61,7 @@ class ChargerTwin:
         self._ssl = ssl_context
         self.circuit = circuit or Circuit(int(profile.ratings["phases"].value))
         self.nvm = self._fresh_nvm(firmware_version)
-        self.fw: Firmware | None = None  # type: ignore[assignment]
+        self.fw: Firmware | None = None
         self._task: asyncio.Task[None] | None = None
         self.powered = False
         # The board's parts that outlive the firmware (hardware, NV, environment).
@@ -80,7 +80,7 @@ class ChargerTwin:
         self.rs485: ModbusMaster | None = None
         self._rs485_task: asyncio.Task[None] | None = None
         # What shows the firmware's state (the light): refreshed after each evaluation.
-        self.on_evaluated: list[Callable[[], None]] = []
+        self.on_evaluated: list[Callable[[], object]] = []  # return values ignored
 
     @property
     def lock_jammed(self) -> bool:
