@@ -85,6 +85,8 @@ class Rig:
         # The virtual bench produces its own spec time; a real rig runs on the wall clock.
         self.clock: Clock = BenchClock(config.sim.speed) if config.virtual else Clock(1.0)
         self.loop = LoopThread("rig", self.clock)
+        # The thread that builds the rig runs the tests: spec time waits while it works.
+        self.clock.attach_thread()
         self.bench: Any = None
         self.ac_source: Any = None  # drivers.scpi.AcSource where configured
         self.ac_load: Any = None  # drivers.scpi.AcLoad where configured

@@ -18,11 +18,16 @@ manual talks about (design §4).
   deadline; the ticker stops exactly at it, wakes its owner and waits for the owner's
   loop before going on. A timer therefore sees ``now() == deadline`` and everything
   due before it has happened, in order.
-- Threads that wait (a test's ``sleep``/``wait_until``, a CSMS ``wait_for``) wait for
-  a spec deadline too; they are not part of the barrier — a test thread that is slow
-  to look sees the stamped events late, never different. Timing assertions compare
-  stamps made where the event happens (the twin, a virtual instrument), not the
-  test's own polling.
+- The test's thread (the one that built the rig, ``attach_thread``) holds spec time
+  while it works: spec time goes on only while it waits — in ``sleep``/``wait_until``,
+  a CSMS ``wait_for`` (``wait_condition``) or for a bench loop (``LoopThread.run``).
+  When what it waited for happens (its deadline, its condition, the loop's result),
+  it holds again until it waits next. So a test thread held back by a busy machine
+  finds the bench where it left it: eight steps inside a 60 s reservation stay inside
+  it whatever the load. A hold longer than ``HOLD_MAX_WALL`` (the thread blocked on
+  something this module does not know of) is logged and lets time go on.
+- Timing assertions compare stamps made where the event happens (the twin, a virtual
+  instrument, the EV emulator's writes), not the test's own polling.
 
 A loop that stops answering the barrier (wedged, or starved) is waited for at most
 ``SYNC_TIMEOUT_WALL``, with a log line, and not again until it answers (then it
@@ -33,12 +38,13 @@ good, so no spec-time wait can hang.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import heapq
 import itertools
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
@@ -109,7 +115,7 @@ class Clock:
         """``cond.wait_for(predicate)`` bounded by ``timeout`` spec seconds; the
         caller does not hold ``cond``. Returns the predicate's last truthy result."""
         deadline = self.now() + timeout
-        with cond:
+        with self.waiting(predicate), cond:
             while True:
                 result = predicate()
                 if result:
@@ -162,17 +168,41 @@ class Clock:
     def close(self) -> None:
         """Stop producing time (no-op on the wall clock)."""
 
+    # -- the test's thread (BenchClock only) ---------------------------------------------
+    def attach_thread(self) -> None:
+        """The calling thread drives the bench (the test's thread): spec time waits
+        while it works (no-op on the wall clock)."""
+
+    def waiting(self, ready: Callable[[], object] | None = None
+                ) -> contextlib.AbstractContextManager[None]:
+        """Mark the calling thread as waiting (spec time may go on) for the block;
+        ``ready``: the condition that ends the wait, if any (no-op on the wall clock)."""
+        return contextlib.nullcontext()
+
 
 class _Timer:
-    __slots__ = ("callback", "cancelled", "loop")
+    __slots__ = ("actor", "callback", "cancelled", "loop")
 
-    def __init__(self, loop: asyncio.AbstractEventLoop | None, callback: Callable[[], Any]):
+    def __init__(self, loop: asyncio.AbstractEventLoop | None, callback: Callable[[], Any],
+                 actor: _Actor | None = None):
         self.loop = loop
         self.callback = callback
         self.cancelled = False
+        self.actor = actor  # the thread a thread timer wakes
 
     def cancel(self) -> None:
         self.cancelled = True
+
+
+class _Actor:
+    """A thread that drives the bench (the test's): busy since ``busy_since`` (wall
+    seconds), or waiting (None) — until ``ready`` holds, if it waits for a condition."""
+
+    __slots__ = ("busy_since", "ready")
+
+    def __init__(self) -> None:
+        self.busy_since: float | None = time.monotonic()
+        self.ready: Callable[[], object] | None = None
 
 
 class BenchClock(Clock):
@@ -181,6 +211,10 @@ class BenchClock(Clock):
     TICK_WALL = 0.001  # wall seconds between steps when nothing is due
     MAX_STEP_WALL = 0.002  # a step never counts more wall time than this
     SYNC_TIMEOUT_WALL = 5.0  # a loop that does not answer the barrier in this long lags
+    # A test thread busy (not in a spec-time wait) holds spec time at most this long in
+    # one stretch: beyond it, it may be blocked on something that needs spec time (a
+    # wait this module does not know of); it is logged, and ``hold_lapses`` counts it.
+    HOLD_MAX_WALL = 10.0
 
     def __init__(self, speed: float = 1.0) -> None:
         super().__init__(speed)
@@ -191,6 +225,9 @@ class BenchClock(Clock):
         self._loops: set[asyncio.AbstractEventLoop] = set()
         # The barrier marker each loop last got; unanswered = the loop lags.
         self._markers: dict[asyncio.AbstractEventLoop, threading.Event] = {}
+        self._actors: dict[int, _Actor] = {}  # thread ident -> the thread's state
+        self._lapsed: _Actor | None = None  # the actor whose hold lapsed, until it waits
+        self.hold_lapses = 0  # diagnostics: holds that ran out (0 on a healthy suite)
         self.lagging = 0  # barriers a loop missed (diagnostics; 0 on a healthy bench)
         self._running = True
         self.steps = 0  # for benchmarks and diagnostics
@@ -205,8 +242,8 @@ class BenchClock(Clock):
 
     # -- timers ------------------------------------------------------------------------
     def _add(self, spec_seconds: float, loop: asyncio.AbstractEventLoop | None,
-             callback: Callable[[], Any]) -> _Timer:
-        timer = _Timer(loop, callback)
+             callback: Callable[[], Any], actor: _Actor | None = None) -> _Timer:
+        timer = _Timer(loop, callback, actor)
         with self._lock:
             heapq.heappush(self._timers,
                            (self._now + max(0.0, spec_seconds), next(self._seq), timer))
@@ -219,13 +256,55 @@ class BenchClock(Clock):
         if spec_seconds <= 0:
             return
         woken = threading.Event()
-        timer = self._add(spec_seconds, None, woken.set)
+        timer = self._add(spec_seconds, None, woken.set, self._actors.get(threading.get_ident()))
         try:
-            while not woken.wait(1.0):
-                if not self._thread.is_alive():
-                    raise RuntimeError("the virtual bench's clock has stopped")
+            with self.waiting():
+                while not woken.wait(1.0):
+                    if not self._thread.is_alive():
+                        raise RuntimeError("the virtual bench's clock has stopped")
         finally:
             timer.cancel()
+
+    # -- the test's thread -------------------------------------------------------------
+    def attach_thread(self) -> None:
+        self._actors[threading.get_ident()] = _Actor()
+
+    @contextlib.contextmanager
+    def waiting(self, ready: Callable[[], object] | None = None) -> Iterator[None]:
+        actor = self._actors.get(threading.get_ident())
+        if actor is None:
+            yield
+            return
+        actor.ready, actor.busy_since = ready, None
+        if self._lapsed is actor:
+            self._lapsed = None
+        try:
+            yield
+        finally:
+            actor.ready, actor.busy_since = None, time.monotonic()
+
+    def _held(self) -> bool:
+        """Whether a test thread is busy: running its own steps, or about to run
+        because what it waited for has happened. Spec time waits for it then, so a
+        test thread held back by a busy machine sees the bench where it left it."""
+        wall = time.monotonic()
+        for actor in list(self._actors.values()):
+            ready = actor.ready
+            if actor.busy_since is None and ready is not None:
+                with contextlib.suppress(Exception):
+                    if ready():
+                        actor.busy_since = wall  # it wakes up: hold until it waits again
+            since = actor.busy_since
+            if since is not None:
+                if wall - since < self.HOLD_MAX_WALL:
+                    return True
+                if actor is not self._lapsed:
+                    self._lapsed = actor
+                    self.hold_lapses += 1
+                    log.warning("bench clock: the test's thread has been busy for %.1f s "
+                                "outside any spec-time wait; spec time goes on",
+                                self.HOLD_MAX_WALL)
+        return False
 
     # -- loops -------------------------------------------------------------------------
     def attach(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -272,22 +351,27 @@ class BenchClock(Clock):
                             "(blocked or starved of the CPU); spec time goes on without "
                             "it until it answers", self.SYNC_TIMEOUT_WALL)
 
-    def _fire_due(self, target: float) -> None:
-        """Step through the timers due up to ``target``, one deadline at a time."""
+    def _fire_due(self, target: float) -> bool:
+        """Step through the timers due up to ``target``, one deadline at a time; True
+        when a test thread was woken (spec time stops at its deadline for it)."""
         while True:
             with self._lock:
                 if not self._timers or self._timers[0][0] > target:
-                    return
+                    return False
                 deadline = self._timers[0][0]
                 due: list[_Timer] = []
                 while self._timers and self._timers[0][0] <= deadline:
                     due.append(heapq.heappop(self._timers)[2])
                 self._now = max(self._now, deadline)
             loops: set[asyncio.AbstractEventLoop] = set()
+            woke = False
             for timer in due:
                 if timer.cancelled:
                     continue
                 if timer.loop is None:
+                    if timer.actor is not None:
+                        timer.actor.busy_since = time.monotonic()
+                        woke = True
                     timer.callback()
                     continue
                 try:
@@ -297,6 +381,8 @@ class BenchClock(Clock):
                     pass
             if loops:
                 self._sync(loops)
+            if woke:
+                return True
 
     def _run(self) -> None:
         last = time.monotonic()
@@ -307,9 +393,11 @@ class BenchClock(Clock):
                 wall = time.monotonic()
                 step = min(wall - last, self.MAX_STEP_WALL) * self.speed
                 last = wall
+                if self._held():
+                    continue  # the time held is not counted: no jump afterwards
                 target = self._now + step
-                self._fire_due(target)
-                self._now = max(self._now, target)
+                if not self._fire_due(target):
+                    self._now = max(self._now, target)
                 self.steps += 1
             except Exception:  # the clock must keep running whatever a callback does
                 log.exception("bench clock step failed")

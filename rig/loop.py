@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import threading
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any, Protocol, TypeVar
 
 T = TypeVar("T")
@@ -23,6 +24,9 @@ class LoopClock(Protocol):
     def attach(self, loop: asyncio.AbstractEventLoop) -> None: ...
 
     def detach(self, loop: asyncio.AbstractEventLoop) -> None: ...
+
+    def waiting(self, ready: Callable[[], object] | None = None
+                ) -> contextlib.AbstractContextManager[None]: ...
 
 
 class LoopThread:
@@ -61,8 +65,13 @@ class LoopThread:
         if threading.current_thread() is self._thread:
             raise RuntimeError(f"{self.name}: run() called from its own loop (would deadlock)")
         future = asyncio.run_coroutine_threadsafe(coro, self.loop)
+        # Waiting on a loop of the bench is waiting, not working: spec time goes on
+        # for the loop until the result is there (rig/clock.py).
+        waiting = (self._clock.waiting(future.done) if self._clock is not None
+                   else contextlib.nullcontext())
         try:
-            return future.result(timeout)
+            with waiting:
+                return future.result(timeout)
         except concurrent.futures.TimeoutError:
             future.cancel()
             raise TimeoutError(f"{self.name}: no result within {timeout} s") from None

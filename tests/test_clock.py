@@ -124,3 +124,35 @@ def test_wall_clock_keeps_its_meaning():
     t0 = clock.now()
     clock.sleep(0.5)
     assert 0.5 <= clock.now() - t0 < 1.5
+
+
+def test_a_busy_test_thread_holds_spec_time(bench):
+    """While the test's thread works (here: 0.3 s of wall time outside any spec-time
+    wait, as a starved thread would), spec time waits for it; its own waits let time
+    run, and waiting on a bench loop counts as waiting."""
+    clock, loop = bench
+    clock.attach_thread()
+    t0 = clock.now()
+    time.sleep(0.3)  # busy, as far as the clock knows
+    assert clock.now() - t0 <= BenchClock.MAX_STEP_WALL * SPEED + 1e-9
+    clock.sleep(1.0)
+    assert clock.now() - t0 >= 1.0
+
+    async def spec_pause() -> float:
+        start = clock.now()
+        await clock.asleep(0.5)
+        return clock.now() - start
+
+    assert loop.run(spec_pause(), timeout=5) >= 0.5  # no deadlock: run() is a wait
+
+
+def test_a_hold_that_runs_out_lets_time_go_on():
+    clock = BenchClock(SPEED)
+    clock.HOLD_MAX_WALL = 0.1
+    try:
+        clock.attach_thread()
+        t0 = clock.now()
+        time.sleep(0.4)
+        assert clock.now() - t0 > 0.1 * SPEED and clock.hold_lapses == 1
+    finally:
+        clock.close()

@@ -49,7 +49,7 @@ def test_shipped_rig_files_load_as_typed_config() -> None:
     sim = load_rig(RIGS / "sim.yaml")
     assert isinstance(sim, RigConfig)
     assert sim.virtual and sim.profile == "evnet-7kw" and sim.variant == "S"
-    assert sim.sim.speed == 20.0 and sim.path == str(RIGS / "sim.yaml")
+    assert sim.sim.speed == 30.0 and sim.path == str(RIGS / "sim.yaml")
     assert sim.instruments.ac_source is not None and sim.instruments.ac_source.resource == "sim"
     assert sim.csms.id_tags["TAG-BLOCKED-01"] == "Blocked"
     assert load_rig(RIGS / "sim-t2.yaml").variant == "T2"

@@ -153,8 +153,9 @@ def test_bad_answers_are_survived(csms, charger, clock, spec, mid_meter, misbeha
     mid_meter.safe_state()
     mid_meter.set_values(voltage_l1=READINGS["voltage_l1"])
     _wait_polled(clock, charger, cycles=2)
-    assert int(charger.status()["rs485_errors"]) > errors
-    assert charger.rtm_code() & fault.code == 0
-    assert charger.status()["connector"] == "Available"
+    status = charger.status()
+    assert int(status["rs485_errors"]) > errors, status
+    assert charger.rtm_code() & fault.code == 0, str(status)
+    assert status["connector"] == "Available", status
     values = _sampled(_trigger_meter_values(csms))
     assert values[("Voltage", "L1-N")] == pytest.approx(READINGS["voltage_l1"], abs=0.051)
