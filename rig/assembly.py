@@ -287,6 +287,8 @@ class Rig:
         if ev is not None:
             diode = "present" if ev.status.diode else "SHORTED"
             parts.append(f"EV state {ev.status.state}, diode {diode}")
+        if not parts:  # closed before any instrument was built: nothing was live
+            return "rig safe state: no instrument was opened"
         return "rig safe state: " + ", ".join(parts)
 
     def close(self) -> None:

@@ -168,25 +168,32 @@ class FakeMeter:
         self.script = script
         self.requests: list[bytes] = []
         self._stop = threading.Event()
+        self._open = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
+        assert self._open.wait(5), f"fake meter could not open {port}"
 
     def _run(self) -> None:
         with serial.Serial(self.port, 9600, timeout=0.05) as port:
+            self._open.set()
+            request = b""
             while not self._stop.is_set():
-                request = port.read(8)
+                # Requests are 8 bytes; a read cut short by its timeout (a busy host)
+                # keeps what it got, so the next read completes the same request.
+                request += port.read(8 - len(request))
                 if len(request) == 8:
                     self.requests.append(request)
                     port.write(self.script(len(self.requests), request))
+                    request = b""
 
     def close(self) -> None:
         self._stop.set()
         self._thread.join(2.0)
 
 
-def run_master(port: str, cycles: int, speed: float = 2.0) -> tuple[ModbusMaster, list[float]]:
+def run_master(port: str, cycles: int, speed: float = 1.0) -> tuple[ModbusMaster, list[float]]:
     """``cycles`` poll cycles of the CT clamp (one request each); their wall times.
-    At ``speed`` 2 the master waits 0.5 s for an answer: room for a loaded host."""
+    At ``speed`` 1 the master waits 1 s for an answer: room for a loaded host."""
     master = ModbusMaster(port=port, clock=Clock(speed), settings=SETTINGS, phases=1,
                           device=lambda: "ct")
     master._polling = "ct"
