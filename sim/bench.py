@@ -64,7 +64,7 @@ class VirtualBench:
         # RS-485 channel 1: a null-modem pty pair. The charger's port (ports[1]) is
         # always there, as on the board; the rig's meter emulator opens ports[0]
         # (``meter_port``) when instruments.meter.port is 'sim' — else nothing answers.
-        self.rs485 = PtyPair("virtual-rs485")
+        self.rs485 = PtyPair("virtual-rs485", loop=self.loop.loop)
         self.meter_port = self.rs485.ports[0]
         self.twin = ChargerTwin(
             profile=profile,

@@ -191,9 +191,10 @@ class FakeMeter:
         self._thread.join(2.0)
 
 
-def run_master(port: str, cycles: int, speed: float = 1.0) -> tuple[ModbusMaster, list[float]]:
+def run_master(port: str, cycles: int, speed: float = 0.5) -> tuple[ModbusMaster, list[float]]:
     """``cycles`` poll cycles of the CT clamp (one request each); their wall times.
-    At ``speed`` 1 the master waits 1 s for an answer: room for a loaded host."""
+    At ``speed`` 0.5 the master waits 2 s for an answer: room for a loaded host (a
+    4.5 KB garbage answer crosses the pty pair's copying thread first)."""
     master = ModbusMaster(port=port, clock=Clock(speed), settings=SETTINGS, phases=1,
                           device=lambda: "ct")
     master._polling = "ct"
