@@ -22,7 +22,8 @@ from drivers.ev.outlet_sense import OutletSense, RpiOutletSense, SimOutletSense
 from drivers.ev.pp_resistor import Ad5272PpResistor, PpResistor, SimPpResistor
 from drivers.faults import FaultBoard
 from drivers.led import open_led
-from rig.clock import BenchClock, Clock
+from rig.bench_clock import BenchClock
+from rig.clock import Clock
 from rig.errors import RigError, RigFileError
 from rig.loop import LoopThread
 from rig.profile import Profile, load_profile

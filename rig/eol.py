@@ -141,7 +141,7 @@ class EolCollector:
                 wall -= time.monotonic() - self._rig_closing
                 self._rig_closing = None
             # Spec time as the rig's clock counts it (the virtual bench produces its
-            # own, rig/clock.py); wall x speed only where no rig was built.
+            # own, rig/bench_clock.py); wall x speed only where no rig was built.
             spec_s = (max(0.0, self.rig.clock.now() - t0) if self.rig is not None
                       else max(0.0, wall) * self.speed)
             self.spec_time_s += spec_s

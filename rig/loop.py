@@ -35,7 +35,7 @@ class LoopThread:
     def __init__(self, name: str, clock: LoopClock | None = None) -> None:
         """``clock``: the virtual bench's clock, when this loop runs part of the bench
         (the twin, a virtual instrument, the mock CSMS, the meter emulator): spec time
-        then waits for this loop's work (rig/clock.py)."""
+        then waits for this loop's work (rig/bench_clock.py)."""
         self.name = name
         self.loop = asyncio.new_event_loop()
         self._clock = clock
@@ -66,7 +66,7 @@ class LoopThread:
             raise RuntimeError(f"{self.name}: run() called from its own loop (would deadlock)")
         future = asyncio.run_coroutine_threadsafe(coro, self.loop)
         # Waiting on a loop of the bench is waiting, not working: spec time goes on
-        # for the loop until the result is there (rig/clock.py).
+        # for the loop until the result is there (rig/bench_clock.py).
         waiting = (self._clock.waiting(future.done) if self._clock is not None
                    else contextlib.nullcontext())
         try:

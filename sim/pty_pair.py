@@ -16,7 +16,7 @@ takes a gap between reads as a silence (drivers/meter/rtu.py).
 On the virtual bench the crossing runs on the bench's event loop (``loop``), not on a
 thread of its own: the bench clock's barrier then covers the bytes on the cable too,
 so a busy host cannot let spec time run past an answer that is still on its way
-(rig/clock.py). Without a loop (a framework test) a thread does the copying.
+(rig/bench_clock.py). Without a loop (a framework test) a thread does the copying.
 """
 
 from __future__ import annotations

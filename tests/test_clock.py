@@ -8,7 +8,8 @@ import time
 
 import pytest
 
-from rig.clock import BenchClock, Clock
+from rig.bench_clock import BenchClock
+from rig.clock import Clock
 from rig.loop import LoopThread
 
 SPEED = 20.0

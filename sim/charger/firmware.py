@@ -199,7 +199,7 @@ class Firmware:
             while True:
                 self.evaluate()
                 self.wake.clear()
-                # A spec-time deadline (rig/clock.py): the next evaluation falls due on
+                # A spec-time deadline (rig/bench_clock.py): the next evaluation falls due on
                 # the bench clock, not after a wall sleep.
                 await self.clock.wait_event(self.wake, self._wait_s())
         finally:

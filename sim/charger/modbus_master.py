@@ -357,7 +357,7 @@ class ModbusMaster:
     async def _spec_timeout(self, request: Any) -> Any:
         """``request`` bounded by the response timeout in spec seconds: on the virtual
         bench a busy machine slows spec time and the meter's answer alike, so a slow
-        host is never read as a silent meter (rig/clock.py)."""
+        host is never read as a silent meter (rig/bench_clock.py)."""
         task = asyncio.ensure_future(request)
         expired = False
 
