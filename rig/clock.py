@@ -18,7 +18,7 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
@@ -114,6 +114,27 @@ class Clock:
         handle = self.call_later(spec_seconds, lambda: _settle(future, None))
         try:
             await future
+        finally:
+            handle.cancel()
+
+    async def within(self, awaitable: Awaitable[T], timeout: float) -> T:
+        """``awaitable``'s result, or TimeoutError after ``timeout`` spec seconds (the
+        awaitable is cancelled then)."""
+        task = asyncio.ensure_future(awaitable)
+        expired = False
+
+        def expire() -> None:
+            nonlocal expired
+            expired = True
+            task.cancel()
+
+        handle = self.call_later(timeout, expire)
+        try:
+            return await task
+        except asyncio.CancelledError:
+            if expired:
+                raise TimeoutError(f"no result within {timeout:g} s (spec)") from None
+            raise
         finally:
             handle.cancel()
 

@@ -157,3 +157,21 @@ def test_a_hold_that_runs_out_lets_time_go_on():
         assert clock.now() - t0 > 0.1 * SPEED and clock.hold_lapses == 1
     finally:
         clock.close()
+
+
+def test_within_gives_the_result_or_times_out_in_spec_seconds(bench):
+    clock, loop = bench
+
+    async def run() -> tuple[str, float]:
+        async def slow() -> str:
+            await clock.asleep(5)
+            return "late"
+
+        fast = await clock.within(asyncio.sleep(0, result="ok"), 1)
+        t0 = clock.now()
+        with pytest.raises(TimeoutError):
+            await clock.within(slow(), 0.5)
+        return fast, clock.now() - t0
+
+    fast, waited = loop.run(run(), timeout=5)
+    assert fast == "ok" and 0.5 <= waited <= 0.5 + BenchClock.MAX_STEP_WALL * SPEED

@@ -7,7 +7,6 @@ Security profiles: 0 (plain ws), 1 (HTTP Basic auth), 2 (Basic auth over TLS).
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import contextlib
 import hmac
@@ -329,23 +328,7 @@ class MockCsms:
         clock = self.clock
 
         async def _call() -> Any:
-            task = asyncio.ensure_future(session.call(payload, suppress=False))
-            expired = False
-
-            def expire() -> None:
-                nonlocal expired
-                expired = True
-                task.cancel()
-
-            handle = clock.call_later(timeout, expire)
-            try:
-                return await task
-            except asyncio.CancelledError:
-                if expired:
-                    raise TimeoutError from None
-                raise
-            finally:
-                handle.cancel()
+            return await clock.within(session.call(payload, suppress=False), timeout)
 
         try:
             result = self.loop.run(_call(), timeout=wall_bound + 5)

@@ -29,7 +29,7 @@ from typing import Any
 from rig.clock import Clock
 from rig.profile import Rs485
 
-# The response timeout is kept in spec seconds on the bench clock (``_spec_timeout``);
+# The response timeout is kept in spec seconds on the bench clock (``Clock.within``);
 # pymodbus's own wall timeout is only a bound for a wedged line, never reached first.
 WALL_BOUND_S = 10.0
 INPUT_REGISTER_BASE = 30001  # the manuals' numbering; PDU address = register - base
@@ -330,8 +330,11 @@ class ModbusMaster:
         from pymodbus.exceptions import ModbusException
 
         try:
-            response = await self._spec_timeout(client.read_input_registers(
-                pdu_address(register), count=2, device_id=self.settings.device_id))
+            # The response timeout in spec seconds: on the virtual bench a busy host slows
+            # spec time and the meter's answer alike, so it is not read as a silent meter.
+            response = await self.clock.within(client.read_input_registers(
+                pdu_address(register), count=2, device_id=self.settings.device_id),
+                self.settings.response_timeout_s)
         except (ModbusException, OSError, ValueError, TimeoutError) as exc:
             task = asyncio.current_task()
             if task is not None and task.cancelling():
@@ -353,28 +356,6 @@ class ModbusMaster:
             self.counters.garbage += 1
             return None
         return value
-
-    async def _spec_timeout(self, request: Any) -> Any:
-        """``request`` bounded by the response timeout in spec seconds: on the virtual
-        bench a busy machine slows spec time and the meter's answer alike, so a slow
-        host is never read as a silent meter (rig/bench_clock.py)."""
-        task = asyncio.ensure_future(request)
-        expired = False
-
-        def expire() -> None:
-            nonlocal expired
-            expired = True
-            task.cancel()
-
-        handle = self.clock.call_later(self.settings.response_timeout_s, expire)
-        try:
-            return await task
-        except asyncio.CancelledError:
-            if expired:
-                raise TimeoutError("no answer within the response timeout") from None
-            raise
-        finally:
-            handle.cancel()
 
     async def _quiet(self) -> None:
         """After a failed request: one response time of silence, so that a late answer
