@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import math
 import ssl
 from collections.abc import Callable
@@ -27,6 +28,7 @@ from sim.charger.protection import AMBIENT_C, PWM_FREQ_HZ, Actuator, BoardSupply
 from sim.charger.smart_charging import SmartCharging
 from sim.electrical import Circuit
 
+log = logging.getLogger(__name__)
 BOOT_DELAY_S = 2.0  # spec seconds from power-on to the first connection attempt
 RESET_OFF_S = {"Soft": 1.0, "Hard": 3.0}  # how long each reset keeps the board down
 
@@ -170,7 +172,10 @@ class ChargerTwin:
 
     def _evaluated(self) -> None:
         for listener in self.on_evaluated:
-            listener()
+            try:
+                listener()
+            except Exception:  # what shows the state must never stop the firmware
+                log.exception("twin: a state listener failed")
 
     def rs485_device(self) -> str:
         """What the charger expects on RS-485 channel 1: "ct" when c_CTClamp is true,
