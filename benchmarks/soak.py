@@ -7,6 +7,10 @@ processes spin on the CPU, and prints how often each testcase failed.
 
     .venv/bin/python benchmarks/soak.py [--runs 10] [--busy 2] [--rig rigs/sim.yaml] [paths]
 
+The whole test part of `make test` under load, socketed bench:
+
+    .venv/bin/python benchmarks/soak.py --runs 3 -m "not tethered" tests testcases
+
 Exit status 0 when every run passed. Not part of `make test`: ten runs take minutes.
 """
 
@@ -54,6 +58,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--busy", type=int, default=2, help="CPU-spinning processes")
     parser.add_argument("--rig", default="rigs/sim.yaml")
     parser.add_argument("--workers", default="2", help="pytest -n")
+    parser.add_argument("-m", dest="mark", default="",
+                        help='pytest marker expression, e.g. "not tethered" (as make test)')
     args = parser.parse_args(argv)
 
     busy = [subprocess.Popen([sys.executable, "-c", SPIN]) for _ in range(args.busy)]
@@ -75,7 +81,8 @@ def main(argv: list[str] | None = None) -> int:
                 t0 = time.monotonic()
                 rc = subprocess.call(
                     [sys.executable, "-m", "pytest", *args.paths, "-q", "-n", args.workers,
-                     "--rig", args.rig, f"--junitxml={junit}", "-p", "no:randomly"],
+                     "--rig", args.rig, f"--junitxml={junit}", "-p", "no:randomly",
+                     *(["-m", args.mark] if args.mark else [])],
                     cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                 total, failed = _failures(junit)
                 failures.update(test for test, _ in failed)

@@ -96,6 +96,7 @@ class BenchClock(Clock):
         self._markers: dict[asyncio.AbstractEventLoop, threading.Event] = {}
         self._actors: dict[int, _Actor] = {}  # thread ident -> the thread's state
         self._lapsed: _Actor | None = None  # the actor whose hold lapsed, until it waits
+        self._pauses = 0  # paused() blocks open: spec time stands still, no lapse
         self.hold_lapses = 0  # diagnostics: holds that ran out (0 on a healthy suite)
         self.lagging = 0  # barriers a loop missed (diagnostics; 0 on a healthy bench)
         self._running = True
@@ -152,10 +153,22 @@ class BenchClock(Clock):
         finally:
             actor.ready, actor.busy_since = None, time.monotonic()
 
+    @contextlib.contextmanager
+    def paused(self) -> Iterator[None]:
+        with self._lock:
+            self._pauses += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._pauses -= 1
+
     def _held(self) -> bool:
         """Whether a test thread is busy: running its own steps, or about to run
         because what it waited for has happened. Spec time waits for it then, so a
         test thread held back by a busy machine sees the bench where it left it."""
+        if self._pauses:
+            return True
         wall = time.monotonic()
         for actor in list(self._actors.values()):
             ready = actor.ready
@@ -258,12 +271,17 @@ class BenchClock(Clock):
         while self._running:
             time.sleep(self.TICK_WALL)
             try:
+                if self._held():
+                    # No step, so no barrier either: a held bench costs no CPU. The
+                    # time held is not counted: no jump afterwards.
+                    last = time.monotonic()
+                    continue
                 self._sync()
                 wall = time.monotonic()
                 step = min(wall - last, self.MAX_STEP_WALL) * self.speed
                 last = wall
                 if self._held():
-                    continue  # the time held is not counted: no jump afterwards
+                    continue  # the thread woke during the barrier: not counted either
                 target = self._now + step
                 if not self._fire_due(target):
                     self._now = max(self._now, target)

@@ -173,3 +173,8 @@ class Clock:
         """Mark the calling thread as waiting (spec time may go on) for the block;
         ``ready``: the condition that ends the wait, if any (no-op on the wall clock)."""
         return contextlib.nullcontext()
+
+    def paused(self) -> contextlib.AbstractContextManager[None]:
+        """Spec time stands still for the block: nothing on the bench is looked at (a
+        framework test that does not use the rig). A no-op on the wall clock."""
+        return contextlib.nullcontext()

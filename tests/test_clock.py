@@ -159,6 +159,24 @@ def test_a_hold_that_runs_out_lets_time_go_on():
         clock.close()
 
 
+def test_a_paused_bench_stands_still_without_lapse_and_resumes_without_a_jump():
+    """What the plugin does around a framework test that does not use the rig: spec
+    time stands still however long (no HOLD_MAX_WALL lapse), and resumes at the speed,
+    not by the wall time that passed."""
+    clock = BenchClock(SPEED)
+    clock.HOLD_MAX_WALL = 0.1
+    try:
+        t0 = clock.now()
+        with clock.paused():
+            time.sleep(0.4)
+            assert clock.now() == t0 and clock.hold_lapses == 0
+        resumed = time.monotonic()
+        time.sleep(0.1)
+        assert 0 < clock.now() - t0 <= (time.monotonic() - resumed) * SPEED * 1.01
+    finally:
+        clock.close()
+
+
 def test_within_gives_the_result_or_times_out_in_spec_seconds(bench):
     clock, loop = bench
 
