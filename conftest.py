@@ -1,3 +1,3 @@
 """Repository conftest: nothing here — the fixtures come from the installed plugin
-(``fixtures.plugin`` through the ``pytest11`` entry point), exactly as in a user's
+(``evrig.fixtures.plugin`` through the ``pytest11`` entry point), exactly as in a user's
 own test repository."""

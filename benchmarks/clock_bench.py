@@ -25,11 +25,11 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import rig.assembly as assembly  # noqa: E402
-from rig.bench_clock import BenchClock  # noqa: E402
-from rig.clock import Clock  # noqa: E402
-from rig.config import load_rig  # noqa: E402
-from testcases.ocpp.steps import ACCEPTED_TAG, plug_in  # noqa: E402
+import evrig.rig.assembly as assembly  # noqa: E402
+from evrig.rig.bench_clock import BenchClock  # noqa: E402
+from evrig.rig.clock import Clock  # noqa: E402
+from evrig.rig.config import load_rig  # noqa: E402
+from evrig.testcases.ocpp.steps import ACCEPTED_TAG, plug_in  # noqa: E402
 
 LIMIT_S = 0.1
 

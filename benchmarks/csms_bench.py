@@ -25,12 +25,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from ocpp.v16 import call  # noqa: E402
 
-from drivers.csms.history import CALL, CALLRESULT  # noqa: E402
-from drivers.csms.server import MockCsms  # noqa: E402
-from rig.clock import Clock  # noqa: E402
-from rig.loop import LoopThread  # noqa: E402
-from rig.profile import load_profile  # noqa: E402
-from sim.charger.twin import ChargerTwin  # noqa: E402
+from evrig.drivers.csms.history import CALL, CALLRESULT  # noqa: E402
+from evrig.drivers.csms.server import MockCsms  # noqa: E402
+from evrig.rig.clock import Clock  # noqa: E402
+from evrig.rig.loop import LoopThread  # noqa: E402
+from evrig.rig.profile import load_profile  # noqa: E402
+from evrig.sim.charger.twin import ChargerTwin  # noqa: E402
 
 
 def make_twins(n: int, csms: MockCsms, clock: Clock, bench: LoopThread) -> list[ChargerTwin]:

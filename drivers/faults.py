@@ -19,8 +19,8 @@ import itertools
 from collections.abc import Callable
 from typing import Any
 
-from drivers.ev.gpio import Gpio
-from rig.errors import InstrumentError, MissingWire
+from evrig.drivers.ev.gpio import Gpio
+from evrig.rig.errors import InstrumentError, MissingWire
 
 AC_WIRES = ("rcd_ac", "rcd_ac_2")
 DC_WIRES = ("rcd_dc", "rcd_dc_2")

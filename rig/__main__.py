@@ -1,5 +1,5 @@
-"""``python -m rig``: the same as the ``rig`` console script."""
+"""``python -m evrig.rig``: the same as the ``rig`` console script."""
 
-from rig.cli import main
+from evrig.rig.cli import main
 
 raise SystemExit(main())

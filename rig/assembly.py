@@ -11,26 +11,26 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from drivers.charger.charger import Charger
-from drivers.charger.console import ServiceConsole
-from drivers.charger.web_client import WebClient
-from drivers.csms.server import MockCsms
-from drivers.ev.cp_sense import CpSense, RpiCpSense, SimCpSense
-from drivers.ev.emulator import EvEmulator
-from drivers.ev.gpio import Gpio, RpiGpio, SimGpio
-from drivers.ev.outlet_sense import OutletSense, RpiOutletSense, SimOutletSense
-from drivers.ev.pp_resistor import Ad5272PpResistor, PpResistor, SimPpResistor
-from drivers.faults import FaultBoard
-from drivers.led import open_led
-from rig.bench_clock import BenchClock
-from rig.clock import Clock
-from rig.errors import RigError, RigFileError
-from rig.loop import LoopThread
-from rig.profile import Profile, load_profile
+from evrig.drivers.charger.charger import Charger
+from evrig.drivers.charger.console import ServiceConsole
+from evrig.drivers.charger.web_client import WebClient
+from evrig.drivers.csms.server import MockCsms
+from evrig.drivers.ev.cp_sense import CpSense, RpiCpSense, SimCpSense
+from evrig.drivers.ev.emulator import EvEmulator
+from evrig.drivers.ev.gpio import Gpio, RpiGpio, SimGpio
+from evrig.drivers.ev.outlet_sense import OutletSense, RpiOutletSense, SimOutletSense
+from evrig.drivers.ev.pp_resistor import Ad5272PpResistor, PpResistor, SimPpResistor
+from evrig.drivers.faults import FaultBoard
+from evrig.drivers.led import open_led
+from evrig.rig.bench_clock import BenchClock
+from evrig.rig.clock import Clock
+from evrig.rig.errors import RigError, RigFileError
+from evrig.rig.loop import LoopThread
+from evrig.rig.profile import Profile, load_profile
 
 if TYPE_CHECKING:
-    from fixtures.bench_reset import BenchKeeper
-    from rig.trace import Trace
+    from evrig.fixtures.bench_reset import BenchKeeper
+    from evrig.rig.trace import Trace
 
 
 def _profile_for(config: Any) -> Profile:
@@ -114,7 +114,7 @@ class Rig:
         ).start()
         gpio: Gpio
         if cfg.virtual:
-            from sim.bench import VirtualBench  # the virtual bench only where configured
+            from evrig.sim.bench import VirtualBench  # the virtual bench only where configured
 
             client_ssl = None
             if server_ssl is not None:
@@ -162,7 +162,7 @@ class Rig:
     def _scpi_instruments(self) -> tuple[Any, Any]:
         """AC source and AC load (None where not configured); on the virtual bench at the
         resource string of the bench's SCPI servers."""
-        from drivers.scpi import AcLoad, AcSource, ModelError, load_model
+        from evrig.drivers.scpi import AcLoad, AcSource, ModelError, load_model
 
         built: list[Any] = []
         for name, kind in (("ac_source", AcSource), ("ac_load", AcLoad)):
@@ -187,7 +187,7 @@ class Rig:
         cfg = self.config.instruments.meter
         if cfg is None:
             return None
-        from drivers.meter.emulator import MeterEmulator
+        from evrig.drivers.meter.emulator import MeterEmulator
 
         if cfg.port == "sim" and self.bench is None:
             raise RigFileError(self.config.path or "<rig>", "instruments.meter.port",

@@ -44,7 +44,7 @@ from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
-from rig.clock import Clock, TimerHandle
+from evrig.rig.clock import Clock, TimerHandle
 
 log = logging.getLogger(__name__)
 

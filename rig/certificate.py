@@ -6,7 +6,7 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
-from rig.records import UnitRecord, write_atomic
+from evrig.rig.records import UnitRecord, write_atomic
 
 _CSS = """
 body{font-family:sans-serif;margin:2em;color:#222}

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from rig.errors import RigError
+from evrig.rig.errors import RigError
 
 
 @dataclass(frozen=True)
@@ -34,8 +34,8 @@ def _run_check(args: argparse.Namespace) -> int:
     """Print "FILE: ok" or the one-line error for each file; 1 if any is wrong. An ok
     file that leaves something to the bench says so on the same line: what the virtual
     bench defaulted, which optional instruments are not on the bench."""
-    from rig.config import load_rig
-    from rig.config_rules import notes
+    from evrig.rig.config import load_rig
+    from evrig.rig.config_rules import notes
 
     failed = False
     for file in args.files:
@@ -51,7 +51,7 @@ def _run_check(args: argparse.Namespace) -> int:
 
 
 def _configure_emulate(parser: argparse.ArgumentParser) -> None:
-    from drivers.meter.cli import configure_meter  # light: pymodbus is imported on run
+    from evrig.drivers.meter.cli import configure_meter  # light: pymodbus is imported on run
 
     sub = parser.add_subparsers(dest="instrument", metavar="INSTRUMENT", required=True)
     configure_meter(sub.add_parser(
@@ -61,7 +61,7 @@ def _configure_emulate(parser: argparse.ArgumentParser) -> None:
 
 
 def _run_emulate(args: argparse.Namespace) -> int:
-    from drivers.meter.cli import run_meter
+    from evrig.drivers.meter.cli import run_meter
 
     return run_meter(args)
 
@@ -78,9 +78,9 @@ def _run_sim(args: argparse.Namespace) -> int:
     mock CSMS; its web client's URL is printed (open it in a browser)."""
     import time
 
-    from rig.assembly import Rig
-    from rig.config import load_rig
-    from rig.config_rules import check_environment, notes
+    from evrig.rig.assembly import Rig
+    from evrig.rig.config import load_rig
+    from evrig.rig.config_rules import check_environment, notes
 
     config = load_rig(args.file)
     if not config.virtual:
@@ -114,18 +114,18 @@ COMMANDS: dict[str, Command] = {
     "emulate": Command("run one instrument of the bench on its own (meter)",
                        _configure_emulate, _run_emulate),
     "calibrate": Command("calibrate an instrument of a real bench (led: the ring's colours)",
-                         lambda p: _module("drivers.led.calibrate").configure(p),
-                         lambda a: _module("drivers.led.calibrate").run_command(a)),
+                         lambda p: _module("evrig.drivers.led.calibrate").configure(p),
+                         lambda a: _module("evrig.drivers.led.calibrate").run_command(a)),
     # EOL station (issue 6): rig/eol.py, rig/compare.py, rig/report.py
     "run": Command("run the end-of-line sequence of a unit (eol) or a firmware regression",
-                   lambda p: _module("rig.eol_cli").configure_run(p),
-                   lambda a: _module("rig.eol_cli").run_command(a)),
+                   lambda p: _module("evrig.rig.eol_cli").configure_run(p),
+                   lambda a: _module("evrig.rig.eol_cli").run_command(a)),
     "compare": Command("compare two runs: verdict changes, measurement drift, new findings",
-                       lambda p: _module("rig.compare").configure(p),
-                       lambda a: _module("rig.compare").run_command(a)),
+                       lambda p: _module("evrig.rig.compare").configure(p),
+                       lambda a: _module("evrig.rig.compare").run_command(a)),
     "report": Command("render reports: allure HTML if the allure CLI exists, else a summary",
-                      lambda p: _module("rig.report").configure(p),
-                      lambda a: _module("rig.report").run_command(a)),
+                      lambda p: _module("evrig.rig.report").configure(p),
+                      lambda a: _module("evrig.rig.report").run_command(a)),
 }
 
 
@@ -145,7 +145,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of ``rig`` and ``python -m rig``; returns the exit code."""
+    """Entry point of ``rig`` and ``python -m evrig.rig``; returns the exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rig.errors import RigError
-from rig.records import MeasurementRecord, UnitRecord, read_record
+from evrig.rig.errors import RigError
+from evrig.rig.records import MeasurementRecord, UnitRecord, read_record
 
 DRIFT_SHARE = 0.10  # a move of 10 % of the limit band (or 10 % of the value) is drift
 

@@ -39,8 +39,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
 
-from rig.errors import RigFileError
-from rig.typed_yaml import NOT_IN_FILE, Check, between, from_data, load_yaml, shown
+from evrig.rig.errors import RigFileError
+from evrig.rig.typed_yaml import NOT_IN_FILE, Check, between, from_data, load_yaml, shown
 
 # --- value checks -------------------------------------------------------------------------
 
@@ -366,7 +366,7 @@ def load_rig(path: str | Path) -> RigConfig:
                                      f"(profile: ..., bench: ...), got {shown(data)}")
     converted = from_data(RigConfig, data, file=file)
     config = dataclasses.replace(converted, path=file, defaulted=_left_out(data))
-    from rig.config_rules import check_rig  # the rules import this module's schema
+    from evrig.rig.config_rules import check_rig  # the rules import this module's schema
 
     check_rig(config)
     return config

@@ -19,8 +19,8 @@ import dataclasses
 import ipaddress
 import os
 
-from rig.config import REAL_BENCH_REQUIRED, VISA_EXAMPLE, RigConfig, VisaInstrumentConfig
-from rig.errors import RigFileError
+from evrig.rig.config import REAL_BENCH_REQUIRED, VISA_EXAMPLE, RigConfig, VisaInstrumentConfig
+from evrig.rig.errors import RigFileError
 
 # Optional instruments: absent means "not on this bench" and the testcases that need
 # one skip, naming it.
@@ -139,7 +139,7 @@ def _loopback(host: str) -> bool:
 def _check_variant(config: RigConfig) -> None:
     """The variant must be one of the profile's (S, T2 …): the bench builds the unit's
     connector, phases and cable from it."""
-    from rig.profile import load_profile  # the profile module owns the catalogue
+    from evrig.rig.profile import load_profile  # the profile module owns the catalogue
 
     name = config.profile
     if name.endswith((".yaml", ".yml")):
@@ -155,7 +155,7 @@ def _fail(config: RigConfig, key_path: str, expected: str) -> RigFileError:
 
 
 def _check_profile(config: RigConfig) -> None:
-    from rig.profile import available_profiles  # the profile module owns the catalogue
+    from evrig.rig.profile import available_profiles  # the profile module owns the catalogue
 
     name = config.profile
     known = available_profiles()
@@ -203,7 +203,7 @@ def _check_bench(config: RigConfig) -> None:
 
 def _check_models(config: RigConfig) -> None:
     """An SCPI instrument's model must have a command table of the right kind."""
-    from drivers.scpi.models import ModelError, load_model  # the driver owns the tables
+    from evrig.drivers.scpi.models import ModelError, load_model  # the driver owns the tables
 
     for name in ("ac_source", "ac_load"):
         visa: VisaInstrumentConfig | None = getattr(config.instruments, name)
@@ -220,7 +220,7 @@ def _check_models(config: RigConfig) -> None:
 
 def _check_meter_map(config: RigConfig) -> None:
     """A meter's own register map must exist and be a well-formed map."""
-    from drivers.meter.maps import MapError, load_map  # the driver owns the maps
+    from evrig.drivers.meter.maps import MapError, load_map  # the driver owns the maps
 
     meter = config.instruments.meter
     if meter is None or meter.map is None:

@@ -22,8 +22,8 @@ from typing import Any
 
 import pytest
 
-from rig import records, trace
-from rig.records import DelayRecord, StepRecord, UnitRecord
+from evrig.rig import records, trace
+from evrig.rig.records import DelayRecord, StepRecord, UnitRecord
 
 EXIT = {"passed": 0, "failed": 1, "error": 3, "aborted": 130}
 
@@ -273,8 +273,8 @@ def run(kind: str, *, rig_file: str, serial: str, operator: str, testcases: Path
         quiet: bool = False) -> tuple[int, UnitRecord]:
     """One EOL (or regression) run of the testcases in folder ``testcases``; returns the
     exit code and the written record."""
-    from rig.config import load_rig
-    from rig.config_rules import check_environment, notes
+    from evrig.rig.config import load_rig
+    from evrig.rig.config_rules import check_environment, notes
 
     config = load_rig(rig_file)  # a bad rig file or a missing secret: one line, before
     check_environment(config)    # any record or bench (run_command prints it)
@@ -326,7 +326,7 @@ def run(kind: str, *, rig_file: str, serial: str, operator: str, testcases: Path
         records.write_atomic(folder / "trace.svg", trace_svg)
         record.files = {"trace": "trace.svg", "certificate": "certificate.html",
                         "junit": "junit.xml"}
-        from rig import certificate
+        from evrig.rig import certificate
 
         certificate.write(record, folder, trace_svg)
         path = records.save(record, folder, config.reports.database)

@@ -12,8 +12,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from rig.eol import EXIT, run
-from rig.errors import RigError, one_line
+from evrig.rig.eol import EXIT, run
+from evrig.rig.errors import RigError, one_line
 
 
 def testcases_dir() -> Path:
@@ -24,7 +24,7 @@ def testcases_dir() -> Path:
         if str(Path.cwd()) not in sys.path:
             sys.path.insert(0, str(Path.cwd()))  # as pytest's rootdir conftest would
         return local
-    spec = importlib.util.find_spec("testcases")
+    spec = importlib.util.find_spec("evrig.testcases")
     if spec is None or not spec.submodule_search_locations:
         raise RigError("no testcases/ folder here and no importable testcases package: "
                        "run from the project folder")

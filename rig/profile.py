@@ -21,7 +21,7 @@ from typing import Any, ClassVar, Union, get_args, get_origin, get_type_hints
 
 import yaml
 
-from rig.errors import RigFileError
+from evrig.rig.errors import RigFileError
 
 PROFILES_DIR = Path(__file__).parent / "profiles"
 

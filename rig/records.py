@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from rig.errors import RigError
+from evrig.rig.errors import RigError
 
 OUTCOMES = ("passed", "failed", "aborted", "error")
 VERDICTS = ("PASS", "MARGINAL", "FAIL")

@@ -11,7 +11,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
-from rig.records import open_store, write_atomic
+from evrig.rig.records import open_store, write_atomic
 
 
 def junit_totals(path: Path) -> dict[str, int]:
@@ -72,7 +72,7 @@ def configure(parser: Any) -> None:
 
 
 def run_command(args: Any) -> int:
-    from rig.config import load_rig
+    from evrig.rig.config import load_rig
 
     cfg = load_rig(args.rig).reports
     reports = Path(cfg.dir)

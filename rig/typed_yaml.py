@@ -29,7 +29,7 @@ from typing import Any, Literal, TypeVar, Union
 
 import yaml
 
-from rig.errors import RigFileError
+from evrig.rig.errors import RigFileError
 
 T = TypeVar("T")
 

@@ -11,19 +11,19 @@ import contextlib
 import logging
 from typing import Any
 
-from rig.clock import Clock
-from rig.loop import LoopThread
-from rig.profile import Profile
-from sim.charger.console import ConsolePty
-from sim.charger.led_ring import LedRing
-from sim.charger.protection import AMBIENT_C
-from sim.charger.twin import ChargerTwin
-from sim.charger.web_client import WebClientServer, session_pin
-from sim.electrical import Circuit
-from sim.ev_board import VirtualCpBoard, VirtualPpResistor, twin_pilot
-from sim.instruments.tcs34725 import virtual_i2c
-from sim.pins import PinBank
-from sim.pty_pair import PtyPair
+from evrig.rig.clock import Clock
+from evrig.rig.loop import LoopThread
+from evrig.rig.profile import Profile
+from evrig.sim.charger.console import ConsolePty
+from evrig.sim.charger.led_ring import LedRing
+from evrig.sim.charger.protection import AMBIENT_C
+from evrig.sim.charger.twin import ChargerTwin
+from evrig.sim.charger.web_client import WebClientServer, session_pin
+from evrig.sim.electrical import Circuit
+from evrig.sim.ev_board import VirtualCpBoard, VirtualPpResistor, twin_pilot
+from evrig.sim.instruments.tcs34725 import virtual_i2c
+from evrig.sim.pins import PinBank
+from evrig.sim.pty_pair import PtyPair
 
 log = logging.getLogger(__name__)
 # Fault wire → (Circuit.faults attribute, service-console command).
@@ -126,8 +126,8 @@ class VirtualBench:
     async def _start_scpi(self) -> None:
         """A virtual SCPI instrument on 127.0.0.1 for each AC source/load whose resource
         is 'sim'; the rig reaches it at ``self.resources[name]`` through pyvisa."""
-        from drivers.scpi.models import ModelError, load_model
-        from sim.instruments import VirtualScpiInstrument
+        from evrig.drivers.scpi.models import ModelError, load_model
+        from evrig.sim.instruments import VirtualScpiInstrument
 
         for name in ("ac_source", "ac_load"):
             cfg = getattr(self.config.instruments, name)

@@ -15,7 +15,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from rig.clock import Clock
+from evrig.rig.clock import Clock
 
 PWM_HZ = 1000.0
 EDGE_JITTER_S = 2e-6  # a comparator and GPIO timestamps jitter by microseconds

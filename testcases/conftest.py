@@ -14,14 +14,14 @@ import pytest
 
 @cache
 def _profile(rig_file: str) -> Any:
-    from rig.assembly import _profile_for
-    from rig.config import load_rig
+    from evrig.rig.assembly import _profile_for
+    from evrig.rig.config import load_rig
 
     return _profile_for(load_rig(rig_file))
 
 
 def _spec(config: pytest.Config) -> Any:
-    from fixtures.plugin import _rig_file  # the plugin's rule: --rig, $RIG_FILE, default
+    from evrig.fixtures.plugin import _rig_file  # the plugin's rule: --rig, $RIG_FILE, default
 
     return _profile(_rig_file(config))
 

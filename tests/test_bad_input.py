@@ -69,7 +69,7 @@ def test_bad_rig_file_is_one_line_under_pytest(tmp_path: Path, workers: list[str
 
 def test_bad_rig_file_is_one_line_under_rig_check(tmp_path: Path) -> None:
     rig = _write(tmp_path, TYPO)
-    code, lines = _run([sys.executable, "-m", "rig", "check", str(rig)])
+    code, lines = _run([sys.executable, "-m", "evrig.rig", "check", str(rig)])
     assert code == 1
     assert lines == [f"{rig}: sim.sped: unknown key 'sped' (did you mean 'speed'?)"]
 
@@ -87,12 +87,12 @@ def test_real_bench_without_csms_is_refused(tmp_path: Path, workers: list[str]) 
 def test_rig_check_refuses_a_real_bench_without_csms_and_says_what_sim_defaults(
         tmp_path: Path) -> None:
     rig = _write(tmp_path, REAL_WITHOUT_CSMS)
-    code, lines = _run([sys.executable, "-m", "rig", "check", str(rig)])
+    code, lines = _run([sys.executable, "-m", "evrig.rig", "check", str(rig)])
     assert code == 1 and len(lines) == 1 and lines[0].startswith(f"{rig}: csms: missing")
 
     virtual = tmp_path / "virtual.yaml"
     virtual.write_text("profile: evnet-7kw\n", encoding="utf-8")
-    code, lines = _run([sys.executable, "-m", "rig", "check", str(virtual)])
+    code, lines = _run([sys.executable, "-m", "evrig.rig", "check", str(virtual)])
     assert code == 0
     [line] = lines
     assert line.startswith(f"{virtual}: ok (virtual bench defaults: ")
@@ -115,7 +115,7 @@ def test_unset_password_variable_is_one_line_under_rig_run_eol(tmp_path: Path) -
     reports = tmp_path / "reports"
     rig = _write(tmp_path, PASSWORD_UNSET + f"reports: {{dir: {reports}, database: "
                                             f"'sqlite:///{reports}/results.sqlite'}}\n")
-    code, lines = _run([sys.executable, "-m", "rig", "run", "eol", "--serial", "SN-BAD",
+    code, lines = _run([sys.executable, "-m", "evrig.rig", "run", "eol", "--serial", "SN-BAD",
                         "--rig", str(rig)])
     assert code == 3  # error: the unit was not tested (1 would mean it failed)
     assert lines == [f"rig file {rig}: csms.basic_auth_password_env: environment variable "

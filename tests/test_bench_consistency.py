@@ -6,13 +6,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from rig.clock import Clock
-from rig.profile import load_profile
-from sim.charger.auth import AuthStore
-from sim.charger.config_store import ConfigStore
-from sim.charger.firmware import Firmware, Nvm
-from sim.charger.smart_charging import SmartCharging
-from sim.electrical import Circuit
+from evrig.rig.clock import Clock
+from evrig.rig.profile import load_profile
+from evrig.sim.charger.auth import AuthStore
+from evrig.sim.charger.config_store import ConfigStore
+from evrig.sim.charger.firmware import Firmware, Nvm
+from evrig.sim.charger.smart_charging import SmartCharging
+from evrig.sim.electrical import Circuit
 from tests.twin_doubles import RecordingLink
 
 PROFILE = load_profile("evnet-7kw")

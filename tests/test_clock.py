@@ -8,9 +8,9 @@ import time
 
 import pytest
 
-from rig.bench_clock import BenchClock
-from rig.clock import Clock
-from rig.loop import LoopThread
+from evrig.rig.bench_clock import BenchClock
+from evrig.rig.clock import Clock
+from evrig.rig.loop import LoopThread
 
 SPEED = 20.0
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from rig.cli import main
-from rig.config import RigConfig, load_rig
-from rig.errors import RigFileError
+from evrig.rig.cli import main
+from evrig.rig.config import RigConfig, load_rig
+from evrig.rig.errors import RigFileError
 
 RIGS = Path(__file__).resolve().parents[1] / "rigs"
 
@@ -235,7 +235,7 @@ def test_unknown_variant_lists_the_profile_s_variants(write: Write) -> None:
 
 
 def env_error_of(path: Path) -> str:
-    from rig.config_rules import check_environment
+    from evrig.rig.config_rules import check_environment
 
     config = load_rig(path)  # the file itself is fine
     with pytest.raises(RigFileError) as info:

@@ -11,10 +11,10 @@ import pytest
 import websockets
 from websockets.asyncio.client import connect
 
-from drivers.csms.history import subset_match
-from drivers.csms.server import CsmsTimeout, CsmsViolation, MockCsms
-from rig.clock import Clock
-from rig.loop import LoopThread
+from evrig.drivers.csms.history import subset_match
+from evrig.drivers.csms.server import CsmsTimeout, CsmsViolation, MockCsms
+from evrig.rig.clock import Clock
+from evrig.rig.loop import LoopThread
 
 CP = "CP-UNDER-TEST"
 

@@ -10,22 +10,22 @@ from typing import Any
 
 import pytest
 
-from drivers.meter.emulator import MeterEmulator
-from rig.clock import Clock
-from rig.profile import load_profile
-from sim.charger.auth import AuthStore
-from sim.charger.config_store import ConfigStore
-from sim.charger.firmware import Firmware, Nvm
-from sim.charger.modbus_master import (
+from evrig.drivers.meter.emulator import MeterEmulator
+from evrig.rig.clock import Clock
+from evrig.rig.profile import load_profile
+from evrig.sim.charger.auth import AuthStore
+from evrig.sim.charger.config_store import ConfigStore
+from evrig.sim.charger.firmware import Firmware, Nvm
+from evrig.sim.charger.modbus_master import (
     MeterData,
     MissingDevice,
     ModbusMaster,
     ext_transformer_limit,
     pdu_address,
 )
-from sim.charger.smart_charging import SmartCharging
-from sim.electrical import Circuit
-from sim.pty_pair import PtyPair
+from evrig.sim.charger.smart_charging import SmartCharging
+from evrig.sim.electrical import Circuit
+from evrig.sim.pty_pair import PtyPair
 
 PROFILE = load_profile("evnet-7kw")
 SETTINGS = PROFILE.rs485

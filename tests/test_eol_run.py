@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from rig.records import read_record
+from evrig.rig.records import read_record
 
 ROOT = Path(__file__).resolve().parent.parent
 RIG = str(ROOT / "rigs" / "sim.yaml")
@@ -19,7 +19,7 @@ RIG = str(ROOT / "rigs" / "sim.yaml")
 
 def _rig(tmp_path: Path, serial: str, *pytest_args: str) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    cmd = [sys.executable, "-m", "rig", "run", "eol", "--serial", serial, "--operator", "ci",
+    cmd = [sys.executable, "-m", "evrig.rig", "run", "eol", "--serial", serial, "--operator", "ci",
            "--rig", RIG]
     cmd += list(pytest_args)
     return subprocess.Popen(cmd, cwd=tmp_path, env=env, stdout=subprocess.PIPE,

@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from drivers.ev.cp_sense import (
+from evrig.drivers.ev.cp_sense import (
     CpReading,
     analyse,
     cp_state,
@@ -14,11 +14,11 @@ from drivers.ev.cp_sense import (
     offered_current,
     pwm_from_edges,
 )
-from drivers.ev.emulator import CP_RELAYS, PP_RELAYS, STATE_RELAYS, EvEmulator
-from rig.clock import Clock
-from rig.config import EvPins
-from rig.errors import MissingWire
-from sim.ev_board import VirtualCpBoard
+from evrig.drivers.ev.emulator import CP_RELAYS, PP_RELAYS, STATE_RELAYS, EvEmulator
+from evrig.rig.clock import Clock
+from evrig.rig.config import EvPins
+from evrig.rig.errors import MissingWire
+from evrig.sim.ev_board import VirtualCpBoard
 
 PINS = EvPins()
 NAME_OF = {getattr(PINS, n): n for n in (*CP_RELAYS, "diode_short", *PP_RELAYS.values())}

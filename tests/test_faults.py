@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from drivers.faults import FaultBoard
-from rig.config import FaultBoardConfig, load_rig
-from rig.errors import InstrumentError, MissingWire, RigFileError
+from evrig.drivers.faults import FaultBoard
+from evrig.rig.config import FaultBoardConfig, load_rig
+from evrig.rig.errors import InstrumentError, MissingWire, RigFileError
 
 PINS = {"rcd_ac": 4, "rcd_ac_2": 9, "rcd_dc": 12, "pe_open": 16, "swap_ln": 18,
         "n_pe_voltage": 20, "mains_off": 10}

@@ -9,14 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from drivers.ev.cp_sense import RpiCpSense, SimCpSense
-from drivers.ev.gpio import RpiGpio, SimGpio
-from drivers.ev.pp_resistor import SimPpResistor
-from rig.assembly import Rig
-from rig.config import load_rig
-from rig.errors import InstrumentError, RigError
-from sim.ev_board import VirtualPpResistor
-from sim.pins import PinBank
+from evrig.drivers.ev.cp_sense import RpiCpSense, SimCpSense
+from evrig.drivers.ev.gpio import RpiGpio, SimGpio
+from evrig.drivers.ev.pp_resistor import SimPpResistor
+from evrig.rig.assembly import Rig
+from evrig.rig.config import load_rig
+from evrig.rig.errors import InstrumentError, RigError
+from evrig.sim.ev_board import VirtualPpResistor
+from evrig.sim.pins import PinBank
 
 ON_A_PI = importlib.util.find_spec("RPi") is not None
 off_pi = pytest.mark.skipif(ON_A_PI, reason="RPi.GPIO is importable: this is a Pi")

@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 CHARGING_TEST = '''
 import time
-from testcases.ocpp.steps import start_charging
+from evrig.testcases.ocpp.steps import start_charging
 
 def test_charging_forever(csms, ev, charger, ac_load, clock):
     start_charging(csms, ev, charger)

@@ -24,7 +24,7 @@ from datetime import timedelta
 
 from ocpp.v16 import call
 
-from testcases.ocpp.steps import ACCEPTED_TAG, read_config, start_charging
+from evrig.testcases.ocpp.steps import ACCEPTED_TAG, read_config, start_charging
 
 KEY, LEFT_VALUE = "MeterValueSampleInterval", "17"
 LEFT_LIMIT = 7.0  # A: the TxDefaultProfile a test leaves installed

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from drivers.led import (
+from evrig.drivers.led import (
     Calibration,
     LedObserver,
     LedSaturated,
@@ -26,12 +26,12 @@ from drivers.led import (
     detect,
     load_calibration,
 )
-from drivers.led.classifier import Classifier
-from drivers.led.tcs34725 import RawReading, max_count, saturation_level
-from rig.profile import load_profile
-from sim.charger.led_ring import COLOUR_RGB
-from sim.i2c_bus import VirtualI2cBus
-from sim.instruments.tcs34725 import AMBIENT_RGB, VirtualTcs34725
+from evrig.drivers.led.classifier import Classifier
+from evrig.drivers.led.tcs34725 import RawReading, max_count, saturation_level
+from evrig.rig.profile import load_profile
+from evrig.sim.charger.led_ring import COLOUR_RGB
+from evrig.sim.i2c_bus import VirtualI2cBus
+from evrig.sim.instruments.tcs34725 import AMBIENT_RGB, VirtualTcs34725
 
 ADDRESS = 0x29
 
@@ -292,7 +292,7 @@ def test_calibration_round_trip(tmp_path):
 def test_operator_walk_learns_a_calibration_that_classifies(tmp_path):
     """A scripted operator brings the ring to each prompted status; the walk's
     calibration then labels every pattern right."""
-    from drivers.led.calibrate import learn
+    from evrig.drivers.led.calibrate import learn
 
     spec = led_spec()
     shown: dict[str, Any] = {"light": ring_light(("dark_grey", "dark_grey"), 1, 1, 0.5, 0)}
@@ -322,7 +322,7 @@ def test_operator_walk_learns_a_calibration_that_classifies(tmp_path):
 
 
 def test_calibrate_cli_refuses_the_virtual_bench(capsys):
-    from rig.cli import main
+    from evrig.rig.cli import main
 
     rig_file = str(Path(__file__).resolve().parents[1] / "rigs" / "sim.yaml")
     assert main(["calibrate", "led", "--rig", rig_file]) == 1

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from fixtures.measurements import Measure, judge
+from evrig.fixtures.measurements import Measure, judge
 
 
 @pytest.mark.parametrize(("value", "verdict"), [

@@ -14,8 +14,8 @@ from pymodbus.client import ModbusSerialClient
 from pymodbus.datastore import ModbusDeviceContext, ModbusSequentialDataBlock
 from pymodbus.exceptions import ModbusIOException
 
-from drivers.meter.emulator import MeterContext, MeterEmulator
-from drivers.meter.maps import (
+from evrig.drivers.meter.emulator import MeterContext, MeterEmulator
+from evrig.drivers.meter.maps import (
     MODELS,
     MapError,
     float_to_words,
@@ -23,11 +23,11 @@ from drivers.meter.maps import (
     register_to_address,
     words_to_float,
 )
-from rig.cli import main
-from rig.clock import Clock
-from rig.config import load_rig
-from rig.errors import InstrumentError, RigFileError
-from sim.pty_pair import PtyPair
+from evrig.rig.cli import main
+from evrig.rig.clock import Clock
+from evrig.rig.config import load_rig
+from evrig.rig.errors import InstrumentError, RigFileError
+from evrig.sim.pty_pair import PtyPair
 
 TIMEOUT = 1.5  # the test client's answer timeout, wall seconds (room for a busy host)
 

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 import yaml
 
-from rig.errors import RigFileError
-from rig.profile import (
+from evrig.rig.errors import RigFileError
+from evrig.rig.profile import (
     PROFILES_DIR,
     ConfigKey,
     Profile,

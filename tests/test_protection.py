@@ -8,20 +8,20 @@ from typing import Any
 
 import pytest
 
-from rig.clock import Clock
-from rig.profile import load_profile
-from sim.charger.auth import AuthStore
-from sim.charger.config_store import ConfigStore
-from sim.charger.firmware import Authorization, Firmware, Nvm
-from sim.charger.protection import (
+from evrig.rig.clock import Clock
+from evrig.rig.profile import load_profile
+from evrig.sim.charger.auth import AuthStore
+from evrig.sim.charger.config_store import ConfigStore
+from evrig.sim.charger.firmware import Authorization, Firmware, Nvm
+from evrig.sim.charger.protection import (
     CONTACTOR_CLOSE_S,
     CONTACTOR_OPEN_S,
     Actuator,
     BoardSupply,
     pwm_duty,
 )
-from sim.charger.smart_charging import SmartCharging
-from sim.electrical import Circuit
+from evrig.sim.charger.smart_charging import SmartCharging
+from evrig.sim.electrical import Circuit
 from tests.twin_doubles import RecordingLink
 
 PROFILE = load_profile("evnet-7kw")
@@ -160,7 +160,7 @@ def test_offered_current_is_the_minimum_of_the_evse_limits():
 
 
 def test_twin_pilot_output_is_pwm_only_while_offering():
-    from sim.charger.twin import ChargerTwin
+    from evrig.sim.charger.twin import ChargerTwin
 
     b = Bench()
     twin = ChargerTwin(profile=PROFILE, variant="S", clock=b.clock, relays=lambda: dict(b.relays),

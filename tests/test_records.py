@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.measurements import Measure, judge
-from rig import certificate, records, trace
-from rig.compare import compare, find_record, render
-from rig.errors import RigError
-from rig.records import MeasurementRecord, StepRecord, UnitRecord
+from evrig.fixtures.measurements import Measure, judge
+from evrig.rig import certificate, records, trace
+from evrig.rig.compare import compare, find_record, render
+from evrig.rig.errors import RigError
+from evrig.rig.records import MeasurementRecord, StepRecord, UnitRecord
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -107,7 +107,7 @@ def test_atomic_write_keeps_old_file_when_interrupted(tmp_path, monkeypatch):
 
 WRITER = textwrap.dedent('''
     import sys, time
-    from rig import records
+    from evrig.rig import records
     rec = records.UnitRecord(serial="SN", station="s", operator="o", rig_file="r",
                              profile="p", outcome="passed")
     rec.measurements = [records.MeasurementRecord(f"m{i}", float(i)) for i in range(20000)]

@@ -18,13 +18,13 @@ from collections.abc import Callable, Iterator
 import pytest
 import serial
 
-from drivers.meter.emulator import MeterEmulator
-from drivers.meter.maps import float_to_words, words_to_float
-from drivers.meter.rtu import SILENCE_FLOOR_S, LineCounters, RtuFramer, silence_s
-from rig.clock import Clock
-from rig.profile import load_profile
-from sim.charger.modbus_master import AnswerFramer, ModbusMaster
-from sim.pty_pair import PtyPair
+from evrig.drivers.meter.emulator import MeterEmulator
+from evrig.drivers.meter.maps import float_to_words, words_to_float
+from evrig.drivers.meter.rtu import SILENCE_FLOOR_S, LineCounters, RtuFramer, silence_s
+from evrig.rig.clock import Clock
+from evrig.rig.profile import load_profile
+from evrig.sim.charger.modbus_master import AnswerFramer, ModbusMaster
+from evrig.sim.pty_pair import PtyPair
 from tests.test_meter_emulator import crc16
 
 SETTINGS = load_profile("evnet-7kw").rs485

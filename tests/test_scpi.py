@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from drivers.scpi import AcLoad, AcSource, ModelError, available_models, load_model
-from rig.errors import InstrumentError
-from rig.loop import LoopThread
-from sim.electrical import Circuit
-from sim.instruments import VirtualScpiInstrument
+from evrig.drivers.scpi import AcLoad, AcSource, ModelError, available_models, load_model
+from evrig.rig.errors import InstrumentError
+from evrig.rig.loop import LoopThread
+from evrig.sim.electrical import Circuit
+from evrig.sim.instruments import VirtualScpiInstrument
 
 NO_ERROR = '0,"No error"'
 Step = tuple[str, str | None]
@@ -331,8 +331,8 @@ def test_virtual_instrument_error_queue_over_tcp(bench: Bench) -> None:
                      "not an ac_source"),
 ])
 def test_rig_file_names_a_bad_instrument_model(tmp_path: Path, model: str, expected: str) -> None:
-    from rig.config import load_rig
-    from rig.errors import RigFileError
+    from evrig.rig.config import load_rig
+    from evrig.rig.errors import RigFileError
 
     path = tmp_path / "rig.yaml"
     path.write_text(f"profile: evnet-7kw\ninstruments:\n  ac_source: {{model: {model}, "

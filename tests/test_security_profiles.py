@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from rig.assembly import Rig
-from rig.config import load_rig
+from evrig.rig.assembly import Rig
+from evrig.rig.config import load_rig
 
 RIG = """
 profile: evnet-7kw

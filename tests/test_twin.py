@@ -8,13 +8,13 @@ from typing import Any
 
 import pytest
 
-from rig.clock import Clock
-from rig.profile import load_profile
-from sim.charger.auth import AuthStore
-from sim.charger.config_store import ConfigStore
-from sim.charger.firmware import Authorization, Firmware, Nvm
-from sim.charger.pilot import cp_levels, read_pilot
-from sim.charger.smart_charging import SmartCharging, TxContext
+from evrig.rig.clock import Clock
+from evrig.rig.profile import load_profile
+from evrig.sim.charger.auth import AuthStore
+from evrig.sim.charger.config_store import ConfigStore
+from evrig.sim.charger.firmware import Authorization, Firmware, Nvm
+from evrig.sim.charger.pilot import cp_levels, read_pilot
+from evrig.sim.charger.smart_charging import SmartCharging, TxContext
 from tests.twin_doubles import RecordingLink
 
 PROFILE = load_profile("evnet-7kw")

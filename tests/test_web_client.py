@@ -14,11 +14,11 @@ from typing import Any
 
 import pytest
 
-from drivers.charger.web_client import WebClient, hex_code, number, parse_block
-from rig.errors import InstrumentError, MissingWire
-from rig.loop import LoopThread
-from rig.profile import load_profile
-from sim.charger.web_client import WebClientServer, session_pin
+from evrig.drivers.charger.web_client import WebClient, hex_code, number, parse_block
+from evrig.rig.errors import InstrumentError, MissingWire
+from evrig.rig.loop import LoopThread
+from evrig.rig.profile import load_profile
+from evrig.sim.charger.web_client import WebClientServer, session_pin
 
 DATA = Path(__file__).parent / "data"
 PROFILE = load_profile("evnet-7kw")
@@ -177,8 +177,8 @@ def test_session_pin_is_random_exported_and_kept(monkeypatch):
 
 
 def test_web_url_sim_only_on_the_virtual_bench(tmp_path):
-    from rig.config import load_rig
-    from rig.errors import RigFileError
+    from evrig.rig.config import load_rig
+    from evrig.rig.errors import RigFileError
 
     path = tmp_path / "real.yaml"
     path.write_text("profile: evnet-7kw\nbench: real\ninstruments:\n  ev: {backend: rpi}\n"

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from drivers.charger.console import ServiceConsole
-from drivers.charger.web_client import WebClient
-from rig.clock import Clock
-from rig.errors import MissingWire
+from evrig.drivers.charger.console import ServiceConsole
+from evrig.drivers.charger.web_client import WebClient
+from evrig.rig.clock import Clock
+from evrig.rig.errors import MissingWire
 
 
 class Charger:

@@ -6,7 +6,7 @@ import threading
 
 import serial
 
-from rig.errors import InstrumentError
+from evrig.rig.errors import InstrumentError
 
 
 class ServiceConsole:

@@ -26,7 +26,7 @@ from collections.abc import Mapping, Sequence
 from html.parser import HTMLParser
 from typing import Any
 
-from rig.errors import InstrumentError, MissingWire
+from evrig.rig.errors import InstrumentError, MissingWire
 
 # Where each tab lives. The manual documents /index.html only; the other paths are
 # the twin's (sim/charger/web_client.py) — check them against a real unit.

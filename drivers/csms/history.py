@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from rig.clock import Clock
+from evrig.rig.clock import Clock
 
 CALL, CALLRESULT, CALLERROR = 2, 3, 4
 MESSAGE_TYPE_NAMES = {CALL: "CALL", CALLRESULT: "CALLRESULT", CALLERROR: "CALLERROR"}

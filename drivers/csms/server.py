@@ -21,11 +21,11 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.http11 import Request, Response
 from websockets.typing import Subprotocol
 
-from drivers.csms.history import Finding, History, Message, subset_match
-from drivers.csms.responders import DEFAULT_RESPONDERS, BackendState, Payload
-from drivers.csms.session import CallErrorReply, CsmsSession
-from rig.clock import Clock
-from rig.loop import LoopThread
+from evrig.drivers.csms.history import Finding, History, Message, subset_match
+from evrig.drivers.csms.responders import DEFAULT_RESPONDERS, BackendState, Payload
+from evrig.drivers.csms.session import CallErrorReply, CsmsSession
+from evrig.rig.clock import Clock
+from evrig.rig.loop import LoopThread
 
 # Wall bounds around spec-time waits: a loaded machine runs spec time slower than
 # nominal; only a wedged loop should ever reach WALL_SLACK x the nominal wall time.

@@ -17,10 +17,10 @@ from ocpp.exceptions import OCPPError, ValidationError
 from ocpp.messages import Call, CallError, CallResult, _validate_payload, unpack
 from ocpp.v16 import ChargePoint
 
-from drivers.csms.history import CALL, CALLERROR, CALLRESULT, Message
+from evrig.drivers.csms.history import CALL, CALLERROR, CALLRESULT, Message
 
 if TYPE_CHECKING:
-    from drivers.csms.server import MockCsms
+    from evrig.drivers.csms.server import MockCsms
 
 
 class CallErrorReply:

@@ -24,7 +24,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from rig.errors import InstrumentError
+from evrig.rig.errors import InstrumentError
 
 Edge = tuple[float, bool]  # (timestamp in spec seconds, level after the edge: True = high)
 

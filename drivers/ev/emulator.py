@@ -12,13 +12,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from drivers.ev.cp_sense import WINDOW_S, CpReading, CpSense, analyse
-from drivers.ev.cp_sense import offered_current as current_for_duty
-from drivers.ev.gpio import Gpio
-from drivers.ev.outlet_sense import OutletSense
-from drivers.ev.pp_resistor import PpResistor
-from rig.clock import Clock
-from rig.errors import MissingWire
+from evrig.drivers.ev.cp_sense import WINDOW_S, CpReading, CpSense, analyse
+from evrig.drivers.ev.cp_sense import offered_current as current_for_duty
+from evrig.drivers.ev.gpio import Gpio
+from evrig.drivers.ev.outlet_sense import OutletSense
+from evrig.drivers.ev.pp_resistor import PpResistor
+from evrig.rig.clock import Clock
+from evrig.rig.errors import MissingWire
 
 # CP state → relays closed (IEC 61851-1: B = 2.74 kΩ, C = 2.74 kΩ ∥ 1.3 kΩ,
 # D = 2.74 kΩ ∥ 270 Ω, E = CP shorted to PE). State A: EV not connected.

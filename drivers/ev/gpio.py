@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from rig.errors import InstrumentError
+from evrig.rig.errors import InstrumentError
 
 
 class Gpio(Protocol):

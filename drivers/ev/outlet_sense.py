@@ -15,7 +15,7 @@ import threading
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from rig.errors import InstrumentError
+from evrig.rig.errors import InstrumentError
 
 Edge = tuple[float, bool]  # (spec seconds, outlet live after the edge)
 

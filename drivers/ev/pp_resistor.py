@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from rig.errors import InstrumentError
+from evrig.rig.errors import InstrumentError
 
 AD5272_FULL_OHMS = 20_000.0
 AD5272_STEPS = 1024

@@ -15,8 +15,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from statistics import fmean
 
-from drivers.led.calibration import OFF
-from drivers.led.classifier import UNKNOWN
+from evrig.drivers.led.calibration import OFF
+from evrig.drivers.led.classifier import UNKNOWN
 
 
 @dataclass(frozen=True)

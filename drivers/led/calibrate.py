@@ -18,9 +18,9 @@ from collections.abc import Callable
 from statistics import fmean, median
 from typing import Any
 
-from drivers.led.calibration import OFF, Calibration, ColourRef
-from drivers.led.classifier import chromaticity
-from drivers.led.tcs34725 import RawReading
+from evrig.drivers.led.calibration import OFF, Calibration, ColourRef
+from evrig.drivers.led.classifier import chromaticity
+from evrig.drivers.led.tcs34725 import RawReading
 
 READ_S = 3.0  # spec seconds of readings per colour (three 1 s blinks)
 Reader = Callable[[float], list[RawReading]]
@@ -124,12 +124,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run_command(args: argparse.Namespace) -> int:
-    from drivers.led import Tcs34725, open_bus
-    from drivers.led.observer import INTEGRATION_MS, SAMPLE_INTERVAL_S
-    from rig.clock import Clock
-    from rig.config import load_rig
-    from rig.errors import RigError
-    from rig.profile import load_profile
+    from evrig.drivers.led import Tcs34725, open_bus
+    from evrig.drivers.led.observer import INTEGRATION_MS, SAMPLE_INTERVAL_S
+    from evrig.rig.clock import Clock
+    from evrig.rig.config import load_rig
+    from evrig.rig.errors import RigError
+    from evrig.rig.profile import load_profile
 
     config = load_rig(args.rig)
     led = config.instruments.led

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import math
 
-from drivers.led.calibration import OFF, Calibration
-from drivers.led.tcs34725 import RawReading
+from evrig.drivers.led.calibration import OFF, Calibration
+from evrig.drivers.led.tcs34725 import RawReading
 
 UNKNOWN = "unknown"  # lit, but like none of the calibrated colours (e.g. mid-transition)
 

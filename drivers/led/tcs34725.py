@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from rig.errors import InstrumentError
+from evrig.rig.errors import InstrumentError
 
 COMMAND, AUTO_INCREMENT = 0x80, 0x20
 REG_ENABLE, REG_ATIME, REG_CONTROL, REG_ID, REG_STATUS, REG_CDATAL = (

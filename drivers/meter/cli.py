@@ -60,8 +60,8 @@ def _int(text: str | None, what: str) -> int | None:
 
 
 def _build(args: argparse.Namespace):  # -> MeterEmulator (imported lazily)
-    from drivers.meter.emulator import BAUDS, MeterEmulator
-    from drivers.meter.maps import MapError
+    from evrig.drivers.meter.emulator import BAUDS, MeterEmulator
+    from evrig.drivers.meter.maps import MapError
 
     if args.model not in MODELS:
         raise _ArgumentError(f"unknown model {args.model!r}; known: {', '.join(MODELS)}")
@@ -93,7 +93,7 @@ def _build(args: argparse.Namespace):  # -> MeterEmulator (imported lazily)
 
 
 def _serve(emulator) -> int:
-    from drivers.meter.emulator import Poll, describe_poll
+    from evrig.drivers.meter.emulator import Poll, describe_poll
 
     started = datetime.now().astimezone() - timedelta(seconds=emulator.clock.now())
 

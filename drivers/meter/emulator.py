@@ -53,15 +53,15 @@ from typing import TYPE_CHECKING
 from pymodbus.constants import ExcCodes
 from pymodbus.datastore import ModbusBaseDeviceContext
 
-from drivers.meter.maps import MeterMap, Register, float_to_words, load_map
-from drivers.meter.polls import Poll, describe_poll  # describe_poll: re-exported (cli)
-from drivers.meter.rtu import LineCounters, RtuSlave
-from rig.clock import Clock
-from rig.errors import InstrumentError
-from rig.loop import LoopThread
+from evrig.drivers.meter.maps import MeterMap, Register, float_to_words, load_map
+from evrig.drivers.meter.polls import Poll, describe_poll  # describe_poll: re-exported (cli)
+from evrig.drivers.meter.rtu import LineCounters, RtuSlave
+from evrig.rig.clock import Clock
+from evrig.rig.errors import InstrumentError
+from evrig.rig.loop import LoopThread
 
 if TYPE_CHECKING:
-    from rig.config import MeterConfig
+    from evrig.rig.config import MeterConfig
 
 __all__ = ["BAUDS", "LineCounters", "MeterContext", "MeterEmulator", "Poll", "describe_poll"]
 

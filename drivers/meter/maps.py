@@ -125,7 +125,7 @@ class MeterMap:
 
 def map_file(model: str) -> Path:
     """The built-in map file of ``model``."""
-    return Path(str(resources.files("drivers.meter") / "maps" / f"{model}.yaml"))
+    return Path(str(resources.files("evrig.drivers.meter") / "maps" / f"{model}.yaml"))
 
 
 def load_map(model_or_file: str | Path) -> MeterMap:

@@ -4,10 +4,10 @@ Vendor command sets are data (``models/<model>.yaml``); the classes here only kn
 our verbs. See :mod:`drivers.scpi.models`.
 """
 
-from drivers.scpi.ac_load import AcLoad
-from drivers.scpi.ac_source import AcSource
-from drivers.scpi.instrument import Reading, ScpiInstrument
-from drivers.scpi.models import ModelError, ModelTable, available_models, load_model
+from evrig.drivers.scpi.ac_load import AcLoad
+from evrig.drivers.scpi.ac_source import AcSource
+from evrig.drivers.scpi.instrument import Reading, ScpiInstrument
+from evrig.drivers.scpi.models import ModelError, ModelTable, available_models, load_model
 
 __all__ = ["AcLoad", "AcSource", "ModelError", "ModelTable", "Reading", "ScpiInstrument",
            "available_models", "load_model"]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from drivers.scpi.instrument import Reading, Resource, ScpiInstrument
-from drivers.scpi.models import ModelTable
+from evrig.drivers.scpi.instrument import Reading, Resource, ScpiInstrument
+from evrig.drivers.scpi.models import ModelTable
 
 
 class AcSource(ScpiInstrument):

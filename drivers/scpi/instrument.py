@@ -16,8 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
-from drivers.scpi.models import ModelTable
-from rig.errors import InstrumentError
+from evrig.drivers.scpi.models import ModelTable
+from evrig.rig.errors import InstrumentError
 
 _ERROR = re.compile(r"\s*([-+]?\d+)\s*,?\s*(.*)")
 MAX_QUEUED_ERRORS = 20  # SCPI queues hold about 10-30 entries; stop reading after this

@@ -80,14 +80,14 @@ class ModelTable:
 
 
 def available_models() -> list[str]:
-    folder = resources.files("drivers.scpi") / "models"
+    folder = resources.files("evrig.drivers.scpi") / "models"
     return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".yaml"))
 
 
 @cache
 def load_model(name: str) -> ModelTable:
     """The table of model ``name``; :class:`ModelError` names the known ones otherwise."""
-    path = resources.files("drivers.scpi") / "models" / f"{name}.yaml"
+    path = resources.files("evrig.drivers.scpi") / "models" / f"{name}.yaml"
     if not path.is_file():
         raise ModelError(f"unknown instrument model {name!r}; known: "
                          f"{', '.join(available_models())}")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import builtins
 from collections.abc import Callable
 
-from rig.profile import ConfigKey, Profile
+from evrig.rig.profile import ConfigKey, Profile
 
 
 class ConfigStore:

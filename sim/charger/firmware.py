@@ -18,14 +18,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from rig.clock import Clock
-from rig.profile import Profile, Variant
-from sim.charger.auth import AuthStore
-from sim.charger.config_store import ConfigStore
-from sim.charger.metering import MeterReading, sampled_values, split_measurand
-from sim.charger.ocpp_link import OcppLink, Outgoing, Payload
-from sim.charger.pilot import PilotReading, read_pilot
-from sim.charger.protection import (
+from evrig.rig.clock import Clock
+from evrig.rig.profile import Profile, Variant
+from evrig.sim.charger.auth import AuthStore
+from evrig.sim.charger.config_store import ConfigStore
+from evrig.sim.charger.metering import MeterReading, sampled_values, split_measurand
+from evrig.sim.charger.ocpp_link import OcppLink, Outgoing, Payload
+from evrig.sim.charger.pilot import PilotReading, read_pilot
+from evrig.sim.charger.protection import (
     AMBIENT_C,
     Actuator,
     Contactor,
@@ -35,8 +35,8 @@ from sim.charger.protection import (
     pwm_duty,
     web_clearable,
 )
-from sim.charger.smart_charging import SmartCharging, TxContext
-from sim.electrical import Circuit
+from evrig.sim.charger.smart_charging import SmartCharging, TxContext
+from evrig.sim.electrical import Circuit
 
 TICK_S = 0.25  # spec seconds between evaluations when nothing wakes the firmware
 # An undefined CP level must last this long (spec s) before it is fault 0x0080, and

@@ -13,12 +13,12 @@ import urllib.request
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from sim.charger.auth import parse_time
-from sim.charger.firmware import Authorization, Reservation, iso
-from sim.charger.ocpp_link import Handler, Payload
+from evrig.sim.charger.auth import parse_time
+from evrig.sim.charger.firmware import Authorization, Reservation, iso
+from evrig.sim.charger.ocpp_link import Handler, Payload
 
 if TYPE_CHECKING:
-    from sim.charger.twin import ChargerTwin
+    from evrig.sim.charger.twin import ChargerTwin
 
 Reply = tuple[Payload, Callable[[], None] | None]
 

@@ -24,8 +24,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from rig.clock import Clock
-from rig.profile import Profile
+from evrig.rig.clock import Clock
+from evrig.rig.profile import Profile
 
 REFRESH_S = 1.0  # spec seconds between snapshots besides those after each evaluation
 DEFAULT_PERIOD_S, DEFAULT_DUTY = 1.0, 0.5  # when the profile records no blink

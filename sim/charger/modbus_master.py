@@ -26,8 +26,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from rig.clock import Clock
-from rig.profile import Rs485
+from evrig.rig.clock import Clock
+from evrig.rig.profile import Rs485
 
 # The response timeout is kept in spec seconds on the bench clock (``Clock.within``);
 # pymodbus's own wall timeout is only a bound for a wedged line, never reached first.

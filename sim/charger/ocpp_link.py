@@ -25,7 +25,7 @@ from ocpp.v16 import ChargePoint, call
 from websockets.asyncio.client import connect
 from websockets.typing import Subprotocol
 
-from rig.clock import Clock
+from evrig.rig.clock import Clock
 
 Payload = dict[str, Any]
 # A CSMS-initiated CALL handler: payload → (response payload, what to run once the

@@ -22,7 +22,7 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from rig.profile import Profile, Timing, VoltageProtection
+from evrig.rig.profile import Profile, Timing, VoltageProtection
 
 # IEC 61851-1 (design.md §8): the PWM the charger puts on CP is 1 kHz.
 PWM_FREQ_HZ = 1000.0

@@ -15,18 +15,18 @@ import ssl
 from collections.abc import Callable
 from datetime import datetime
 
-from rig.clock import Clock
-from rig.profile import Profile
-from sim.charger import handlers as handlers_mod
-from sim.charger.auth import AuthStore
-from sim.charger.config_store import ConfigStore
-from sim.charger.firmware import Firmware, Nvm
-from sim.charger.modbus_master import ModbusMaster
-from sim.charger.ocpp_link import OcppLink
-from sim.charger.pilot import cp_levels
-from sim.charger.protection import AMBIENT_C, PWM_FREQ_HZ, Actuator, BoardSupply
-from sim.charger.smart_charging import SmartCharging
-from sim.electrical import Circuit
+from evrig.rig.clock import Clock
+from evrig.rig.profile import Profile
+from evrig.sim.charger import handlers as handlers_mod
+from evrig.sim.charger.auth import AuthStore
+from evrig.sim.charger.config_store import ConfigStore
+from evrig.sim.charger.firmware import Firmware, Nvm
+from evrig.sim.charger.modbus_master import ModbusMaster
+from evrig.sim.charger.ocpp_link import OcppLink
+from evrig.sim.charger.pilot import cp_levels
+from evrig.sim.charger.protection import AMBIENT_C, PWM_FREQ_HZ, Actuator, BoardSupply
+from evrig.sim.charger.smart_charging import SmartCharging
+from evrig.sim.electrical import Circuit
 
 log = logging.getLogger(__name__)
 BOOT_DELAY_S = 2.0  # spec seconds from power-on to the first connection attempt

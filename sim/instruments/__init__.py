@@ -1,5 +1,5 @@
 """Virtual instruments of the virtual bench, served over the real instruments' transports."""
 
-from sim.instruments.scpi_server import VirtualScpiInstrument
+from evrig.sim.instruments.scpi_server import VirtualScpiInstrument
 
 __all__ = ["VirtualScpiInstrument"]

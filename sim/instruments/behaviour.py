@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from drivers.scpi.models import ModelTable
-from sim.electrical import Circuit, Snapshot
+from evrig.drivers.scpi.models import ModelTable
+from evrig.sim.electrical import Circuit, Snapshot
 
 Verb = Callable[[dict[str, Any]], "str | None"]
 RESISTIVE_PF = 1.0  # a constant-current load at the mains frequency: in phase (our model)

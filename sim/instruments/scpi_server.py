@@ -13,9 +13,9 @@ import contextlib
 import re
 from collections import deque
 
-from drivers.scpi.models import ModelTable
-from sim.electrical import Circuit
-from sim.instruments.behaviour import LoadBehaviour, SourceBehaviour, Verb
+from evrig.drivers.scpi.models import ModelTable
+from evrig.sim.electrical import Circuit
+from evrig.sim.instruments.behaviour import LoadBehaviour, SourceBehaviour, Verb
 
 NO_ERROR = '0,"No error"'
 UNDEFINED_HEADER = '-113,"Undefined header"'

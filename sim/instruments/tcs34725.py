@@ -22,7 +22,7 @@ import random
 import threading
 from collections.abc import Callable
 
-from rig.clock import Clock
+from evrig.rig.clock import Clock
 
 REG_ENABLE, REG_ATIME, REG_WTIME, REG_CONFIG, REG_CONTROL = 0x00, 0x01, 0x03, 0x0D, 0x0F
 REG_ID, REG_STATUS, REG_CDATAL = 0x12, 0x13, 0x14
@@ -167,7 +167,7 @@ def virtual_i2c(config: object, light: Callable[[float], tuple[float, float, flo
                 clock: Clock) -> object | None:
     """The bench's I2C bus with the sensor at ``instruments.led.address``, when the
     rig file says ``instruments.led.bus: sim``; else None (no sensor on this bench)."""
-    from sim.i2c_bus import VirtualI2cBus
+    from evrig.sim.i2c_bus import VirtualI2cBus
 
     led = getattr(getattr(config, "instruments", None), "led", None)
     if led is None or led.bus != "sim":

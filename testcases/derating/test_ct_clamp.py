@@ -12,9 +12,9 @@ from __future__ import annotations
 import pytest
 from ocpp.v16 import call
 
-from testcases.ocpp.steps import read_config, start_charging
-from testcases.pilot import iec61851 as iec
-from testcases.pilot.checks import device_limit_amps, wait_cp, wait_offered
+from evrig.testcases.ocpp.steps import read_config, start_charging
+from evrig.testcases.pilot import iec61851 as iec
+from evrig.testcases.pilot.checks import device_limit_amps, wait_cp, wait_offered
 
 # Spec seconds from a household step to the new offer: the charger polls every
 # spec.rs485.poll_period_s (1 s, profile choice), a poll cycle takes at most one

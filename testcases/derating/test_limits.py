@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import pytest
 
-from testcases.ocpp.steps import configure
-from testcases.pilot import iec61851 as iec
-from testcases.pilot.checks import (
+from evrig.testcases.ocpp.steps import configure
+from evrig.testcases.pilot import iec61851 as iec
+from evrig.testcases.pilot.checks import (
     assert_pwm,
     charge_with_pp,
     device_limit_amps,

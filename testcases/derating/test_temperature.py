@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import pytest
 
-from testcases.ocpp.steps import start_charging
-from testcases.pilot import iec61851 as iec
-from testcases.pilot.checks import assert_pwm, device_limit_amps, wait_cp, wait_offered
+from evrig.testcases.ocpp.steps import start_charging
+from evrig.testcases.pilot import iec61851 as iec
+from evrig.testcases.pilot.checks import assert_pwm, device_limit_amps, wait_cp, wait_offered
 
 OVERHEAT_STEP_C = 1.0  # how far above fault_above_c the stimulus goes
 COOL_C = 25.0  # a temperature well below the table (our stimulus)

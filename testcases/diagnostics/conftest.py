@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from testcases.conftest import _spec
-from testcases.protection.stimuli import STIMULI
+from evrig.testcases.conftest import _spec
+from evrig.testcases.protection.stimuli import STIMULI
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 from ocpp.v16 import call
 
-from testcases.ocpp.steps import plug_in
-from testcases.protection.checks import (
+from evrig.testcases.ocpp.steps import plug_in
+from evrig.testcases.protection.checks import (
     HOLD_S,
     REACT_S,
     Bench,
@@ -27,7 +27,7 @@ from testcases.protection.checks import (
     limit_offer,
     offered_a,
 )
-from testcases.protection.stimuli import STIMULI, Stimulus
+from evrig.testcases.protection.stimuli import STIMULI, Stimulus
 
 SETTLE_S = 3.0  # spec seconds for the page and the backend to agree after a change
 
@@ -45,7 +45,7 @@ def _last_status(csms: Any) -> dict[str, Any] | None:
 
 
 def _web_rtm(web: Any) -> int | None:
-    from rig.errors import InstrumentError
+    from evrig.rig.errors import InstrumentError
 
     try:
         return web.diagnostics()["rtm"]

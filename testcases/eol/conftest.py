@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from testcases.eol.steps import EolStep
+from evrig.testcases.eol.steps import EolStep
 
 
 @pytest.fixture

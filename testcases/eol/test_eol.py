@@ -15,17 +15,17 @@ from __future__ import annotations
 
 import pytest
 
-from testcases.eol.steps import (
+from evrig.testcases.eol.steps import (
     ZERO_A,
     energy_window_s,
     error_pct,
     sampled,
     time_until_outlet,
 )
-from testcases.ocpp.steps import ACCEPTED_TAG, configure, transaction_id_of
-from testcases.pilot import iec61851 as iec
-from testcases.pilot.checks import device_limit_value, wait_cp, wait_offered
-from testcases.protection.checks import REACT_S, VOLT_MARGIN_V
+from evrig.testcases.ocpp.steps import ACCEPTED_TAG, configure, transaction_id_of
+from evrig.testcases.pilot import iec61851 as iec
+from evrig.testcases.pilot.checks import device_limit_value, wait_cp, wait_offered
+from evrig.testcases.protection.checks import REACT_S, VOLT_MARGIN_V
 
 pytestmark = pytest.mark.eol
 

@@ -13,7 +13,7 @@ the charger switches under load as with a car.
 
 from __future__ import annotations
 
-from testcases.ocpp.steps import ACCEPTED_TAG, plug_in
+from evrig.testcases.ocpp.steps import ACCEPTED_TAG, plug_in
 
 PRESENT_A = 0.5  # above this the load draws; below it the outlet is dead (our threshold)
 

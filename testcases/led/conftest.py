@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from testcases.conftest import _spec
+from evrig.testcases.conftest import _spec
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

@@ -15,7 +15,7 @@ from typing import Any
 
 from ocpp.v16 import call
 
-from testcases.ocpp.steps import ACCEPTED_TAG, configure
+from evrig.testcases.ocpp.steps import ACCEPTED_TAG, configure
 
 SETTLE_S = 20.0  # spec seconds a status may take to follow its stimulus
 _profile_ids = count(9100)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 from ocpp.v16 import call
 
-from testcases.led.stimuli import STIMULI, Bench
+from evrig.testcases.led.stimuli import STIMULI, Bench
 
 PERIOD_TOLERANCE = 0.10  # the observed blink period within 10 % of the profile's
 DUTY_TOLERANCE = 0.10  # absolute, on a 0..1 duty

@@ -12,9 +12,9 @@ from __future__ import annotations
 import pytest
 from ocpp.v16 import call
 
-from rig.errors import MissingWire
-from testcases.ocpp.steps import start_charging
-from testcases.protection.checks import bits
+from evrig.rig.errors import MissingWire
+from evrig.testcases.ocpp.steps import start_charging
+from evrig.testcases.protection.checks import bits
 
 MID_VALUES = ("voltage_l1", "current_l1", "power_l1", "import_kwh")
 # Our stimulus: readings no internal meter of the bench would produce.

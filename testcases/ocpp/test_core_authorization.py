@@ -8,7 +8,7 @@ import contextlib
 import pytest
 from ocpp.v16 import call
 
-from testcases.ocpp.steps import (
+from evrig.testcases.ocpp.steps import (
     ACCEPTED_TAG,
     BLOCKED_TAG,
     EXPIRED_TAG,

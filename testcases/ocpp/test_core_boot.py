@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from ocpp.v16 import call
 
-from testcases.ocpp.steps import configure
+from evrig.testcases.ocpp.steps import configure
 
 
 @pytest.mark.octt("TC_001_CS")

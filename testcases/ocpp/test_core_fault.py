@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from ocpp.v16 import call
 
-from testcases.ocpp.steps import ACCEPTED_TAG, plug_in
+from evrig.testcases.ocpp.steps import ACCEPTED_TAG, plug_in
 
 
 @pytest.mark.octt("TC_041_CS")

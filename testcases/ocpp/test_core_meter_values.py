@@ -6,7 +6,7 @@ from datetime import datetime
 
 import pytest
 
-from testcases.ocpp.steps import (
+from evrig.testcases.ocpp.steps import (
     configure,
     read_config,
     remote_charging,

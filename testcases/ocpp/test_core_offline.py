@@ -8,7 +8,7 @@ from datetime import datetime
 import pytest
 from ocpp.v16 import call
 
-from testcases.ocpp.steps import (
+from evrig.testcases.ocpp.steps import (
     ACCEPTED_TAG,
     INVALID_TAG,
     configure,

@@ -6,7 +6,7 @@ import pytest
 from ocpp.exceptions import OCPPError
 from ocpp.v16 import call
 
-from testcases.ocpp.steps import (
+from evrig.testcases.ocpp.steps import (
     ACCEPTED_TAG,
     assert_connection_timeout,
     authorize_remote_tx,

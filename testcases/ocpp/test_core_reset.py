@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from ocpp.v16 import call
 
-from testcases.ocpp.steps import ACCEPTED_TAG, start_charging
+from evrig.testcases.ocpp.steps import ACCEPTED_TAG, start_charging
 
 BOOT_S = 60  # spec seconds a reset charger may take to come back with a BootNotification
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from ocpp.v16 import call
 
-from testcases.ocpp.steps import ACCEPTED_TAG, configure, plug_in
+from evrig.testcases.ocpp.steps import ACCEPTED_TAG, configure, plug_in
 
 FEATURE = "LocalAuthListManagement"
 

@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 from ocpp.v16 import call
 
-from testcases.ocpp.steps import ACCEPTED_TAG, plug_in
+from evrig.testcases.ocpp.steps import ACCEPTED_TAG, plug_in
 
 OTHER_TAG = "TAG-RSV-OTHER-01"
 CHILD_TAG = "TAG-RSV-CHILD-01"

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from ocpp.v16 import call
 
-from testcases.ocpp.steps import ACCEPTED_TAG, configure, plug_in, start_charging
+from evrig.testcases.ocpp.steps import ACCEPTED_TAG, configure, plug_in, start_charging
 
 MAX, TX_DEFAULT, TX = "ChargePointMaxProfile", "TxDefaultProfile", "TxProfile"
 SLACK_S = 2.0  # spec seconds of message latency allowed on a schedule edge

@@ -10,8 +10,8 @@ from typing import Any
 
 from ocpp.v16 import call
 
-from testcases.ocpp.steps import ACCEPTED_TAG
-from testcases.pilot import iec61851 as iec
+from evrig.testcases.ocpp.steps import ACCEPTED_TAG
+from evrig.testcases.pilot import iec61851 as iec
 
 REACT_S = 2.0  # spec seconds the charger gets to react to a CP change (our stimulus)
 _profile_ids = itertools.count(701)

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import pytest
 
-from testcases.ocpp.steps import ACCEPTED_TAG, configure, plug_in, start_charging
-from testcases.pilot import iec61851 as iec
-from testcases.pilot.checks import (
+from evrig.testcases.ocpp.steps import ACCEPTED_TAG, configure, plug_in, start_charging
+from evrig.testcases.pilot import iec61851 as iec
+from evrig.testcases.pilot.checks import (
     assert_level,
     assert_no_pwm,
     assert_pwm,

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import pytest
 
-from testcases.ocpp.steps import ACCEPTED_TAG
-from testcases.pilot import iec61851 as iec
-from testcases.pilot.checks import (
+from evrig.testcases.ocpp.steps import ACCEPTED_TAG
+from evrig.testcases.pilot import iec61851 as iec
+from evrig.testcases.pilot.checks import (
     charge_with_pp,
     device_limit_amps,
     status_after_unplug_at_car,

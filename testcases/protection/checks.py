@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from rig.errors import InstrumentError
-from testcases.ocpp.steps import configure, start_charging
+from evrig.rig.errors import InstrumentError
+from evrig.testcases.ocpp.steps import configure, start_charging
 
 RULES = ("auto", "unplug", "power_cycle", "web_clear")
 # Below this the outlet is dead (the same threshold as testcases/iec61851).

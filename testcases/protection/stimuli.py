@@ -13,8 +13,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from testcases.ocpp.steps import ACCEPTED_TAG
-from testcases.protection.checks import (
+from evrig.testcases.ocpp.steps import ACCEPTED_TAG
+from evrig.testcases.protection.checks import (
     BOOT_S,
     REACT_S,
     VOLT_MARGIN_V,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from testcases.protection.checks import (
+from evrig.testcases.protection.checks import (
     RULES,
     Bench,
     apply_rule,
@@ -21,7 +21,7 @@ from testcases.protection.checks import (
     limit_offer,
     offered_a,
 )
-from testcases.protection.stimuli import NOT_PRODUCIBLE, STIMULI, Stimulus
+from evrig.testcases.protection.stimuli import NOT_PRODUCIBLE, STIMULI, Stimulus
 
 
 def _params() -> list[object]:

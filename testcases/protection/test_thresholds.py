@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from testcases.ocpp.steps import ACCEPTED_TAG, configure
-from testcases.protection.checks import (
+from evrig.testcases.ocpp.steps import ACCEPTED_TAG, configure
+from evrig.testcases.protection.checks import (
     VOLT_MARGIN_V,
     ZERO_A,
     Bench,
