@@ -67,8 +67,9 @@ def _run_emulate(args: argparse.Namespace) -> int:
 
 
 def _configure_sim(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("file", metavar="FILE", nargs="?", default="rigs/sim.yaml",
-                        help="a virtual-bench rig file (default rigs/sim.yaml)")
+    parser.add_argument("file", metavar="FILE", nargs="?", default=None,
+                        help="a virtual-bench rig file or a shipped bench's name (sim, "
+                             "sim-t2; default $RIG_FILE, else rigs/sim.yaml, else sim)")
     parser.add_argument("--seconds", type=float, default=None,
                         help="stop after this many seconds (default: until Ctrl-C)")
 
@@ -81,7 +82,9 @@ def _run_sim(args: argparse.Namespace) -> int:
     from evrig.rig.assembly import Rig
     from evrig.rig.config import load_rig
     from evrig.rig.config_rules import check_environment, notes
+    from evrig.rig.rig_files import find_rig_file
 
+    args.file = find_rig_file(args.file)
     config = load_rig(args.file)
     if not config.virtual:
         print(f"rig sim: {args.file} is not a virtual bench (bench: virtual)", file=sys.stderr)

@@ -14,6 +14,7 @@ from typing import Any
 
 from evrig.rig.eol import EXIT, run
 from evrig.rig.errors import RigError, one_line
+from evrig.rig.rig_files import find_rig_file
 
 
 def testcases_dir() -> Path:
@@ -38,8 +39,9 @@ def configure_run(parser: Any) -> None:
     parser.add_argument("--serial", help="the unit's serial number (eol: required)")
     parser.add_argument("--operator", default=os.environ.get("USER", "operator"))
     parser.add_argument("--firmware", help="regression: the firmware version under test")
-    parser.add_argument("--rig", default=os.environ.get("RIG_FILE", "rigs/sim.yaml"),
-                        help="rig file (default $RIG_FILE, else rigs/sim.yaml)")
+    parser.add_argument("--rig", default=None,
+                        help="rig file or a shipped bench's name (sim, sim-t2; default "
+                             "$RIG_FILE, else rigs/sim.yaml, else the shipped sim)")
     parser.add_argument("-k", dest="select", metavar="EXPR",
                         help="only the steps matching EXPR (pytest -k): a partial run")
 
@@ -51,6 +53,7 @@ def _select(args: Any) -> list[str]:
 def run_command(args: Any) -> int:
     """Exit code as in :data:`EXIT`. A bad rig file or a missing secret is one line
     (``rig file FILE: key: fix``) and exit code 3 (error: the unit was not tested)."""
+    args.rig = find_rig_file(args.rig)
     if args.what == "eol":
         if not args.serial:
             raise RigError("--serial SN is required (the unit's serial number)")

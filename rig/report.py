@@ -66,15 +66,17 @@ def _rel(path: str, base: Path) -> str:
 
 
 def configure(parser: Any) -> None:
-    parser.add_argument("--rig", default="rigs/sim.yaml",
-                        help="rig file whose reports section names the folder and database")
+    parser.add_argument("--rig", default=None,
+                        help="rig file whose reports section names the folder and database "
+                             "(default $RIG_FILE, else rigs/sim.yaml, else the shipped sim)")
     parser.add_argument("--allure", default=None, help="path of the allure command-line")
 
 
 def run_command(args: Any) -> int:
     from evrig.rig.config import load_rig
+    from evrig.rig.rig_files import find_rig_file
 
-    cfg = load_rig(args.rig).reports
+    cfg = load_rig(find_rig_file(args.rig)).reports
     reports = Path(cfg.dir)
     allure = args.allure or shutil.which("allure")
     results = reports / "allure-results"

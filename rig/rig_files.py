@@ -1,0 +1,40 @@
+"""Which rig file a command means: a path, or a bench shipped with the rig.
+
+The rig ships its virtual benches (``evrig.rigs``: ``sim``, ``sim-t2``) and the lab
+example inside the package, so ``rig run eol``, ``rig sim``, ``rig report`` and
+``pytest`` work from any folder — a user's own test repo, not only this checkout.
+A path that exists is always taken as it is; a name that is not a file here but names
+a shipped bench (``sim``, ``sim-t2.yaml``, ``rigs/sim.yaml``) is the shipped one.
+"""
+
+from __future__ import annotations
+
+import os
+from importlib import resources
+from pathlib import Path
+
+DEFAULT = "rigs/sim.yaml"  # the checkout's (or a user repo's) own virtual bench
+
+
+def shipped() -> dict[str, str]:
+    """The rig files shipped with the package, by name (``sim``, ``sim-t2`` …)."""
+    folder = resources.files("evrig.rigs")
+    return {Path(entry.name).stem: str(entry) for entry in folder.iterdir()
+            if entry.name.endswith(".yaml")}
+
+
+def find_rig_file(chosen: str | None, base: Path | None = None) -> str:
+    """``chosen``, else ``$RIG_FILE``, else ``rigs/sim.yaml`` under ``base`` (default:
+    the current folder) when there is one, else the shipped virtual bench. A chosen
+    file that does not exist but names a shipped bench is that bench; anything else
+    is returned as given, for the loader to say ``no such file``."""
+    base = base if base is not None else Path.cwd()
+    chosen = chosen or os.environ.get("RIG_FILE") or None
+    if chosen is None:
+        local = base / DEFAULT
+        return str(local) if local.exists() else shipped()["sim"]
+    if Path(chosen).exists() or (base / chosen).exists():
+        return chosen if Path(chosen).exists() else str(base / chosen)
+    name = Path(chosen).name
+    stem = name[:-len(".yaml")] if name.endswith(".yaml") else name
+    return shipped().get(stem, chosen)
