@@ -259,7 +259,7 @@ class MeterConfig:
     id: Annotated[int, between(1, 247, "a Modbus slave id from 1 to 247")] = 1
     baud: Literal[1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200] = 9600
     # A register map file (relative to the rig file) replacing the model's built-in one
-    # (drivers/meter/maps/<model>.yaml), e.g. for a CT hub with other registers.
+    # (rig/tables/meter/<model>.yaml), e.g. for a CT hub with other registers.
     map: str | None = None
 
 

@@ -203,7 +203,7 @@ def _check_bench(config: RigConfig) -> None:
 
 def _check_models(config: RigConfig) -> None:
     """An SCPI instrument's model must have a command table of the right kind."""
-    from evrig.drivers.scpi.models import ModelError, load_model  # the driver owns the tables
+    from evrig.rig.tables.scpi_models import ModelError, load_model  # the driver owns the tables
 
     for name in ("ac_source", "ac_load"):
         visa: VisaInstrumentConfig | None = getattr(config.instruments, name)
@@ -220,7 +220,7 @@ def _check_models(config: RigConfig) -> None:
 
 def _check_meter_map(config: RigConfig) -> None:
     """A meter's own register map must exist and be a well-formed map."""
-    from evrig.drivers.meter.maps import MapError, load_map  # the driver owns the maps
+    from evrig.rig.tables.meter_maps import MapError, load_map  # the driver owns the maps
 
     meter = config.instruments.meter
     if meter is None or meter.map is None:
@@ -232,7 +232,7 @@ def _check_meter_map(config: RigConfig) -> None:
     if not path.is_file():
         raise _fail(config, "instruments.meter.map",
                     f"register map file {meter.map!r} not found next to the rig file "
-                    f"(start from drivers/meter/maps/{meter.model}.yaml)")
+                    f"(start from rig/tables/meter/{meter.model}.yaml)")
     try:
         load_map(path)
     except MapError as exc:

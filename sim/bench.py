@@ -126,7 +126,7 @@ class VirtualBench:
     async def _start_scpi(self) -> None:
         """A virtual SCPI instrument on 127.0.0.1 for each AC source/load whose resource
         is 'sim'; the rig reaches it at ``self.resources[name]`` through pyvisa."""
-        from evrig.drivers.scpi.models import ModelError, load_model
+        from evrig.rig.tables.scpi_models import ModelError, load_model
         from evrig.sim.instruments import VirtualScpiInstrument
 
         for name in ("ac_source", "ac_load"):

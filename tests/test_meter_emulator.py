@@ -15,7 +15,11 @@ from pymodbus.datastore import ModbusDeviceContext, ModbusSequentialDataBlock
 from pymodbus.exceptions import ModbusIOException
 
 from evrig.drivers.meter.emulator import MeterContext, MeterEmulator
-from evrig.drivers.meter.maps import (
+from evrig.rig.cli import main
+from evrig.rig.clock import Clock
+from evrig.rig.config import load_rig
+from evrig.rig.errors import InstrumentError, RigFileError
+from evrig.rig.tables.meter_maps import (
     MODELS,
     MapError,
     float_to_words,
@@ -23,10 +27,6 @@ from evrig.drivers.meter.maps import (
     register_to_address,
     words_to_float,
 )
-from evrig.rig.cli import main
-from evrig.rig.clock import Clock
-from evrig.rig.config import load_rig
-from evrig.rig.errors import InstrumentError, RigFileError
 from evrig.sim.pty_pair import PtyPair
 
 TIMEOUT = 1.5  # the test client's answer timeout, wall seconds (room for a busy host)

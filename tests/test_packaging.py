@@ -57,7 +57,7 @@ def test_the_wheel_holds_one_package_of_ours(wheel: Path) -> None:
     names = zipfile.ZipFile(wheel).namelist()
     for shipped in ("evrig/rigs/sim.yaml", "evrig/rig/profiles/evnet-7kw.yaml",
                     "evrig/testcases/eol/test_eol.py", "evrig/testcases/ocpp/OCTT_CATALOGUE.md",
-                    "evrig/drivers/meter/maps/sdm630.yaml"):
+                    "evrig/rig/tables/meter/sdm630.yaml"):
         assert shipped in names, shipped
 
 

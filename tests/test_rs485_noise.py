@@ -19,10 +19,10 @@ import pytest
 import serial
 
 from evrig.drivers.meter.emulator import MeterEmulator
-from evrig.drivers.meter.maps import float_to_words, words_to_float
 from evrig.drivers.meter.rtu import SILENCE_FLOOR_S, LineCounters, RtuFramer, silence_s
 from evrig.rig.clock import Clock
 from evrig.rig.profile import load_profile
+from evrig.rig.tables.meter_maps import float_to_words, words_to_float
 from evrig.sim.charger.modbus_master import AnswerFramer, ModbusMaster
 from evrig.sim.pty_pair import PtyPair
 from tests.test_meter_emulator import crc16

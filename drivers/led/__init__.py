@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from evrig.drivers.led.blink import LedObservation, Sample, detect
-from evrig.drivers.led.calibration import Calibration, ColourRef, load_calibration
 from evrig.drivers.led.classifier import Classifier
 from evrig.drivers.led.observer import LedObserver, LedTimeout
 from evrig.drivers.led.tcs34725 import LedSaturated, RawReading, Tcs34725, open_bus
+from evrig.rig.tables.led_calibration import Calibration, ColourRef, load_calibration
 
 __all__ = ["Calibration", "Classifier", "ColourRef", "LedObservation", "LedObserver",
            "LedSaturated", "LedTimeout", "RawReading", "Sample", "Tcs34725", "detect",

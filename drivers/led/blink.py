@@ -15,8 +15,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from statistics import fmean
 
-from evrig.drivers.led.calibration import OFF
 from evrig.drivers.led.classifier import UNKNOWN
+from evrig.rig.tables.led_calibration import OFF
 
 
 @dataclass(frozen=True)

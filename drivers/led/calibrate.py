@@ -18,9 +18,9 @@ from collections.abc import Callable
 from statistics import fmean, median
 from typing import Any
 
-from evrig.drivers.led.calibration import OFF, Calibration, ColourRef
 from evrig.drivers.led.classifier import chromaticity
 from evrig.drivers.led.tcs34725 import RawReading
+from evrig.rig.tables.led_calibration import OFF, Calibration, ColourRef
 
 READ_S = 3.0  # spec seconds of readings per colour (three 1 s blinks)
 Reader = Callable[[float], list[RawReading]]
@@ -137,7 +137,7 @@ def run_command(args: argparse.Namespace) -> int:
         raise RigError(f"{args.rig}: instruments.led: this rig has no LED sensor")
     if led.bus == "sim":
         raise RigError(f"{args.rig}: instruments.led.bus is 'sim': the virtual bench ships "
-                       "its calibration (drivers/led/calibrations/virtual-bench.yaml)")
+                       "its calibration (rig/tables/led/virtual-bench.yaml)")
     out = args.out or (config.resolve(led.calibration) if led.calibration else None)
     if out is None:
         raise RigError(f"{args.rig}: instruments.led.calibration: name the file to write "

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import math
 
-from evrig.drivers.led.calibration import OFF, Calibration
 from evrig.drivers.led.tcs34725 import RawReading
+from evrig.rig.tables.led_calibration import OFF, Calibration
 
 UNKNOWN = "unknown"  # lit, but like none of the calibrated colours (e.g. mid-transition)
 

@@ -12,11 +12,11 @@ from collections.abc import Callable
 from typing import Any
 
 from evrig.drivers.led.blink import LedObservation, Sample, detect
-from evrig.drivers.led.calibration import Calibration
 from evrig.drivers.led.classifier import Classifier
 from evrig.drivers.led.tcs34725 import RawReading, Tcs34725
 from evrig.rig.clock import Clock
 from evrig.rig.errors import RigError
+from evrig.rig.tables.led_calibration import Calibration
 
 SAMPLE_INTERVAL_S = 0.05  # 20 Hz: ≥ 10 samples per phase of a 1 s, 50 % blink
 INTEGRATION_MS = 24.0  # 10 cycles; a 1 s blink changes colour in ≤ 1 of 2 readings

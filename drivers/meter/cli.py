@@ -61,7 +61,7 @@ def _int(text: str | None, what: str) -> int | None:
 
 def _build(args: argparse.Namespace):  # -> MeterEmulator (imported lazily)
     from evrig.drivers.meter.emulator import BAUDS, MeterEmulator
-    from evrig.drivers.meter.maps import MapError
+    from evrig.rig.tables.meter_maps import MapError
 
     if args.model not in MODELS:
         raise _ArgumentError(f"unknown model {args.model!r}; known: {', '.join(MODELS)}")

@@ -53,12 +53,12 @@ from typing import TYPE_CHECKING
 from pymodbus.constants import ExcCodes
 from pymodbus.datastore import ModbusBaseDeviceContext
 
-from evrig.drivers.meter.maps import MeterMap, Register, float_to_words, load_map
 from evrig.drivers.meter.polls import Poll, describe_poll  # describe_poll: re-exported (cli)
 from evrig.drivers.meter.rtu import LineCounters, RtuSlave
 from evrig.rig.clock import Clock
 from evrig.rig.errors import InstrumentError
 from evrig.rig.loop import LoopThread
+from evrig.rig.tables.meter_maps import MeterMap, Register, float_to_words, load_map
 
 if TYPE_CHECKING:
     from evrig.rig.config import MeterConfig

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from pymodbus.constants import ExcCodes
 
-from evrig.drivers.meter.maps import MeterMap, address_to_register, words_to_float
+from evrig.rig.tables.meter_maps import MeterMap, address_to_register, words_to_float
 
 
 @dataclass(frozen=True)

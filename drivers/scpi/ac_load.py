@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from evrig.drivers.scpi.instrument import Reading, Resource, ScpiInstrument
-from evrig.drivers.scpi.models import ModelTable
+from evrig.rig.tables.scpi_models import ModelTable
 
 
 class AcLoad(ScpiInstrument):

@@ -16,8 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
-from evrig.drivers.scpi.models import ModelTable
 from evrig.rig.errors import InstrumentError
+from evrig.rig.tables.scpi_models import ModelTable
 
 _ERROR = re.compile(r"\s*([-+]?\d+)\s*,?\s*(.*)")
 MAX_QUEUED_ERRORS = 20  # SCPI queues hold about 10-30 entries; stop reading after this

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from evrig.drivers.scpi.models import ModelTable
+from evrig.rig.tables.scpi_models import ModelTable
 from evrig.sim.electrical import Circuit, Snapshot
 
 Verb = Callable[[dict[str, Any]], "str | None"]

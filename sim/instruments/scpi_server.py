@@ -1,6 +1,6 @@
 """A virtual SCPI instrument: a TCP socket on 127.0.0.1 speaking a model's table.
 
-It parses exactly the commands of ``drivers/scpi/models/<model>.yaml`` — the table the
+It parses exactly the commands of ``rig/tables/scpi/<model>.yaml`` — the table the
 driver sends from — and keeps an SCPI error queue with the standard codes, so a
 driver bug (a wrong header, a setpoint out of range) shows up on the virtual bench
 the way it would on the real instrument: in ``SYST:ERR?``, not as silence.
@@ -13,7 +13,7 @@ import contextlib
 import re
 from collections import deque
 
-from evrig.drivers.scpi.models import ModelTable
+from evrig.rig.tables.scpi_models import ModelTable
 from evrig.sim.electrical import Circuit
 from evrig.sim.instruments.behaviour import LoadBehaviour, SourceBehaviour, Verb
 

@@ -28,7 +28,7 @@ class ModelError(ValueError):
 
 @dataclass(frozen=True)
 class ModelTable:
-    """One instrument model's command table (``drivers/scpi/models/<model>.yaml``)."""
+    """One instrument model's command table (``rig/tables/scpi/<model>.yaml``)."""
 
     model: str
     kind: str
@@ -41,7 +41,7 @@ class ModelTable:
 
     @property
     def file(self) -> str:
-        return f"drivers/scpi/models/{self.model}.yaml"
+        return f"rig/tables/scpi/{self.model}.yaml"
 
     def has(self, verb: str) -> bool:
         return verb in self.commands
@@ -80,19 +80,19 @@ class ModelTable:
 
 
 def available_models() -> list[str]:
-    folder = resources.files("evrig.drivers.scpi") / "models"
+    folder = resources.files("evrig.rig.tables") / "scpi"
     return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".yaml"))
 
 
 @cache
 def load_model(name: str) -> ModelTable:
     """The table of model ``name``; :class:`ModelError` names the known ones otherwise."""
-    path = resources.files("evrig.drivers.scpi") / "models" / f"{name}.yaml"
+    path = resources.files("evrig.rig.tables") / "scpi" / f"{name}.yaml"
     if not path.is_file():
         raise ModelError(f"unknown instrument model {name!r}; known: "
                          f"{', '.join(available_models())}")
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    file = f"drivers/scpi/models/{name}.yaml"
+    file = f"rig/tables/scpi/{name}.yaml"
     try:
         table = ModelTable(
             model=str(data["model"]),

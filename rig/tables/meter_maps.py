@@ -1,6 +1,6 @@
 """Register maps of the fake CT clamp / MID meter, as data.
 
-One YAML file per model (``drivers/meter/maps/<model>.yaml``) lists every value the
+One YAML file per model (``rig/tables/meter/<model>.yaml``) lists every value the
 meter serves: its name, its register number *as the manuals print it* (30001-based
 input registers, 40001-based holding registers), unit and default. The emulator
 (:mod:`drivers.meter.emulator`) and the charger-side Modbus master read the same
@@ -125,7 +125,7 @@ class MeterMap:
 
 def map_file(model: str) -> Path:
     """The built-in map file of ``model``."""
-    return Path(str(resources.files("evrig.drivers.meter") / "maps" / f"{model}.yaml"))
+    return Path(str(resources.files("evrig.rig.tables") / "meter" / f"{model}.yaml"))
 
 
 def load_map(model_or_file: str | Path) -> MeterMap:

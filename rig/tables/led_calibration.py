@@ -101,7 +101,7 @@ def from_data(data: Any, file: str) -> Calibration:
 def load_calibration(path: str | Path | None = None) -> Calibration:
     """A calibration file; None = the virtual bench's, shipped with the driver."""
     if path is None:
-        ref = resources.files("evrig.drivers.led") / "calibrations" / VIRTUAL_BENCH
+        ref = resources.files("evrig.rig.tables") / "led" / VIRTUAL_BENCH
         return from_data(yaml.safe_load(ref.read_text(encoding="utf-8")), VIRTUAL_BENCH)
     file = str(path)
     try:
