@@ -9,7 +9,7 @@ import ssl
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from evrig.drivers.charger.charger import Charger
 from evrig.drivers.charger.console import ServiceConsole
@@ -27,10 +27,6 @@ from evrig.rig.clock import Clock
 from evrig.rig.errors import RigError, RigFileError
 from evrig.rig.loop import LoopThread
 from evrig.rig.profile import Profile, load_profile
-
-if TYPE_CHECKING:
-    from evrig.fixtures.bench_reset import BenchKeeper
-    from evrig.rig.trace import Trace
 
 
 def _profile_for(config: Any) -> Profile:
@@ -72,12 +68,6 @@ VIRTUAL_IO_TIMEOUT_S = 10.0
 
 class Rig:
     """Everything a test touches. Build it with :meth:`open`, end it with :meth:`close`."""
-
-    # Set by the pytest plugin (fixtures/plugin.py) on the session's rig, absent elsewhere:
-    # its bench keeper, the spec-time trace of every instrument call, the test's start.
-    keeper: BenchKeeper
-    trace: Trace
-    test_started: float
 
     def __init__(self, config: Any) -> None:
         self.config = config

@@ -22,6 +22,7 @@ from typing import Any
 
 import pytest
 
+from evrig.fixtures.session import eol_facts_of, measurements_of, rig_session
 from evrig.rig import records, trace
 from evrig.rig.records import DelayRecord, StepRecord, UnitRecord
 
@@ -107,8 +108,9 @@ class EolCollector:
         if fixturedef.argname == "rig" and self.rig is None:
             self._rig_wall += time.monotonic() - t0
             self.rig = result
-            if getattr(result, "trace", None) is not None:
-                self.trace = result.trace  # the rig plugin traces the instruments already
+            session = rig_session(request.config)
+            if session is not None:
+                self.trace = session.trace  # the rig plugin traces the instruments already
             else:
                 trace.attach(result, self.trace)
 
@@ -181,7 +183,7 @@ class EolCollector:
                 t0: float) -> None:
         name = item.nodeid.removeprefix("testcases/") if self.full_names \
             else item.name.removeprefix("test_")
-        measured = list(getattr(item, "rig_measurements", []))
+        measured = list(measurements_of(item))
         self.measured.append((name, measured))
         self.steps.append(StepRecord(name, outcome, round(spec_s, 3), message))
         self.trace.add(t0, "step", name, bad=outcome in ("failed", "error"))
@@ -190,7 +192,7 @@ class EolCollector:
                 self.trace.add(m.t, "measure", f"{m.name}={m.value:.4g}"
                                if isinstance(m.value, float) else f"{m.name}={m.value}",
                                bad=m.verdict == "FAIL")
-        step = getattr(item, "rig_eol", None)
+        step = eol_facts_of(item)
         if step is not None:
             self.delays += [DelayRecord(n, round(s, 3), w) for n, s, w in step.delays]
             self.prompts += step.prompts

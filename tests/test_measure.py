@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from evrig.fixtures.measurements import Measure, judge
+from evrig.fixtures.session import measurements_of
 
 
 @pytest.mark.parametrize(("value", "verdict"), [
@@ -51,4 +52,4 @@ def test_the_fixture_records_into_user_properties(measure, request):
     measure("duty_pct", 53.3, low=52.8, high=53.9, unit="%")
     assert ("measurement.duty_pct", "duty_pct = 53.3 % (PASS, limits [52.8, 53.9] %)") \
         in request.node.user_properties
-    assert request.node.rig_measurements[0].value == 53.3
+    assert measurements_of(request.node)[0].value == 53.3

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from evrig.fixtures.session import EOL_FACTS
 from evrig.testcases.eol.steps import EolStep
 
 
@@ -16,7 +17,7 @@ def eol(request: pytest.FixtureRequest, rig: Any) -> EolStep:
     collects it; a plain pytest run keeps it on the test item only)."""
     runner = request.config.pluginmanager.get_plugin("rig-eol")
     step = EolStep(request.config, rig, runner)
-    request.node.rig_eol = step
+    request.node.stash[EOL_FACTS] = step
     return step
 
 
