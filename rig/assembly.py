@@ -14,6 +14,7 @@ from typing import Any
 from evrig.drivers.charger.charger import Charger
 from evrig.drivers.charger.console import ServiceConsole
 from evrig.drivers.charger.web_client import WebClient
+from evrig.drivers.csms.file_server import FileServer
 from evrig.drivers.csms.server import MockCsms
 from evrig.drivers.ev.cp_sense import CpSense, RpiCpSense, SimCpSense
 from evrig.drivers.ev.emulator import EvEmulator
@@ -26,16 +27,7 @@ from evrig.rig.bench_clock import BenchClock
 from evrig.rig.clock import Clock
 from evrig.rig.errors import RigError, RigFileError
 from evrig.rig.loop import LoopThread
-from evrig.rig.profile import Profile, load_profile
-
-
-def _profile_for(config: Any) -> Profile:
-    name = config.profile
-    if name.endswith((".yaml", ".yml")) and config.path:
-        candidate = Path(config.path).parent / name
-        if candidate.exists():
-            name = str(candidate)
-    return load_profile(name)
+from evrig.rig.rig_files import profile_of
 
 
 def _csms_ssl(config: Any) -> ssl.SSLContext | None:
@@ -66,12 +58,18 @@ CONSOLE_TIMEOUT_S = 2.0  # a charger's debug UART answers a line at once
 VIRTUAL_IO_TIMEOUT_S = 10.0
 
 
+def file_server() -> FileServer:
+    """The backend's HTTP file server, started (firmware images, diagnostics uploads):
+    a part of the mock CSMS a test starts when it needs one."""
+    return FileServer().start()
+
+
 class Rig:
     """Everything a test touches. Build it with :meth:`open`, end it with :meth:`close`."""
 
     def __init__(self, config: Any) -> None:
         self.config = config
-        self.profile = _profile_for(config)
+        self.profile = profile_of(config)
         self.variant = self.profile.variant(config.variant)
         # The virtual bench produces its own spec time; a real rig runs on the wall clock.
         self.clock: Clock = BenchClock(config.sim.speed) if config.virtual else Clock(1.0)

@@ -12,6 +12,11 @@ from __future__ import annotations
 import os
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from evrig.rig.config import RigConfig
+    from evrig.rig.profile import Profile
 
 DEFAULT = "rigs/sim.yaml"  # the checkout's (or a user repo's) own virtual bench
 
@@ -38,3 +43,16 @@ def find_rig_file(chosen: str | None, base: Path | None = None) -> str:
     name = Path(chosen).name
     stem = name[:-len(".yaml")] if name.endswith(".yaml") else name
     return shipped().get(stem, chosen)
+
+
+def profile_of(config: RigConfig) -> Profile:
+    """The charger profile a rig file names: a shipped profile's name, or a profile
+    file (``*.yaml``) found beside the rig file."""
+    from evrig.rig.profile import load_profile
+
+    name = config.profile
+    if name.endswith((".yaml", ".yml")) and config.path:
+        candidate = Path(config.path).parent / name
+        if candidate.exists():
+            name = str(candidate)
+    return load_profile(name)

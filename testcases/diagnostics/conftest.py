@@ -6,14 +6,14 @@ from __future__ import annotations
 
 import pytest
 
-from evrig.testcases.conftest import _spec
+from evrig.fixtures.params import run_profile
 from evrig.testcases.protection.stimuli import STIMULI
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "clear_stimulus" not in metafunc.fixturenames:
         return
-    spec = _spec(metafunc.config)
+    spec = run_profile(metafunc.config)
     chosen: dict[tuple[str, ...], object] = {}
     for stim in STIMULI:
         key = tuple(sorted(spec.rtm(stim.code).recovery))

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import pytest
 
-from evrig.testcases.conftest import _spec
+from evrig.fixtures.params import run_profile
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "led_case" in metafunc.fixturenames:
-        rows = _spec(metafunc.config).led.rows
+        rows = run_profile(metafunc.config).led.rows
         cases = [(status, online) for status in rows for online in (True, False)]
         metafunc.parametrize("led_case", cases, ids=[
             f"{s}-{'online' if on else 'offline'}" for s, on in cases])
