@@ -20,11 +20,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import yaml
 
 from evrig.rig.errors import RigFileError
+from evrig.rig.typed_yaml import Check, between, load_yaml
+from evrig.rig.typed_yaml import from_data as typed_from_data
 
 OFF = "dark_grey"  # the manuals' swatch for an unlit ring
 VIRTUAL_BENCH = "virtual-bench.yaml"
@@ -69,44 +71,49 @@ class Calibration:
         tmp.replace(target)
 
 
-def _floats(value: Any, n: int, file: str, key: str) -> tuple[float, ...]:
-    if not isinstance(value, list) or len(value) != n or not all(
-            isinstance(v, int | float) and not isinstance(v, bool) for v in value):
-        raise RigFileError(file, key, f"expected a list of {n} numbers, got {value!r}")
-    return tuple(float(v) for v in value)
+def _numbers(n: int) -> Check:
+    return Check.where(lambda v: len(v) == n, f"a list of {n} numbers")
+
+
+@dataclass(frozen=True)
+class _ColourEntry:
+    chromaticity: Annotated[list[float], _numbers(3)]
+    brightness: Annotated[float, Check.where(lambda v: v > 0, "a number > 0")]
+
+
+@dataclass(frozen=True)
+class _CalibrationFile:
+    """The file's schema (rig/typed_yaml.py: unknown or misspelt keys are refused)."""
+
+    colours: dict[str, _ColourEntry]
+    sensor: Literal["TCS34725"] = "TCS34725"
+    dark: Annotated[list[float], _numbers(4)] = field(default_factory=lambda: [0.0] * 4)
+    off_fraction: Annotated[float, between(0.0, 1.0)] = 0.08
+    max_distance: Annotated[float, Check.where(lambda v: v > 0, "a number > 0")] = 0.2
 
 
 def from_data(data: Any, file: str) -> Calibration:
-    if not isinstance(data, dict) or not isinstance(data.get("colours"), dict):
-        raise RigFileError(file, "colours", "expected a mapping colour -> "
-                           "{chromaticity: [r, g, b], brightness: c}; run `rig calibrate led`")
-    colours: dict[str, ColourRef] = {}
-    for name, entry in data["colours"].items():
-        key = f"colours.{name}"
-        if name == OFF:
-            raise RigFileError(file, key, "dark_grey is the unlit ring: give it as `dark:`")
-        if not isinstance(entry, dict):
-            raise RigFileError(file, key, "expected {chromaticity: [r, g, b], brightness: c}")
-        chroma = _floats(entry.get("chromaticity"), 3, file, f"{key}.chromaticity")
-        bright = entry.get("brightness")
-        if not isinstance(bright, int | float) or bright <= 0:
-            raise RigFileError(file, f"{key}.brightness", f"expected a number > 0, got {bright!r}")
-        colours[name] = ColourRef((chroma[0], chroma[1], chroma[2]), float(bright))
-    dark = _floats(data.get("dark", [0, 0, 0, 0]), 4, file, "dark")
-    return Calibration(colours, (dark[0], dark[1], dark[2], dark[3]),
-                       float(data.get("off_fraction", 0.08)),
-                       float(data.get("max_distance", 0.2)), source=file)
+    """A calibration from parsed YAML; RigFileError naming the file and key path."""
+    if data is None:
+        raise RigFileError(file, "", "the file is empty; run `rig calibrate led` to make one")
+    parsed = typed_from_data(_CalibrationFile, data, file=file)
+    if OFF in parsed.colours:
+        raise RigFileError(file, f"colours.{OFF}",
+                           "dark_grey is the unlit ring: give it as `dark:`")
+    colours = {name: ColourRef((e.chromaticity[0], e.chromaticity[1], e.chromaticity[2]),
+                               e.brightness) for name, e in parsed.colours.items()}
+    d = parsed.dark
+    return Calibration(colours, (d[0], d[1], d[2], d[3]), parsed.off_fraction,
+                       parsed.max_distance, source=file)
 
 
 def load_calibration(path: str | Path | None = None) -> Calibration:
-    """A calibration file; None = the virtual bench's, shipped with the driver."""
+    """A calibration file; None = the virtual bench's, shipped with the rig."""
     if path is None:
         ref = resources.files("evrig.rig.tables") / "led" / VIRTUAL_BENCH
-        return from_data(yaml.safe_load(ref.read_text(encoding="utf-8")), VIRTUAL_BENCH)
+        return from_data(load_yaml(str(ref)), VIRTUAL_BENCH)
     file = str(path)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise RigFileError(file, "", f"cannot read the LED calibration ({exc.strerror}); "
-                           "run `rig calibrate led` to make one") from None
-    return from_data(yaml.safe_load(text), file)
+    if not Path(path).is_file():
+        raise RigFileError(file, "", "no LED calibration here; run `rig calibrate led` to "
+                           "make one")
+    return from_data(load_yaml(path), file)

@@ -23,16 +23,16 @@ from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
-import yaml
+from evrig.rig.errors import RigFileError
+from evrig.rig.typed_yaml import Check, between, from_data, load_yaml
 
 MODELS = ("ct", "sdm230", "sdm630")
 INPUT_BASE = 30001  # register number of PDU address 0, function 0x04
 HOLDING_BASE = 40001  # register number of PDU address 0, function 0x03
 FUNCTION_OF_TABLE = {"input_registers": 4, "holding_registers": 3}
 BASE_OF_FUNCTION = {4: INPUT_BASE, 3: HOLDING_BASE}
-_PARITIES = ("N", "E", "O")
 
 
 class MapError(ValueError):
@@ -145,109 +145,86 @@ def _load_cached(file: str) -> MeterMap:
 
 
 def _load(file: str) -> MeterMap:
+    if not Path(file).is_file():
+        raise MapError(f"{file}: register map file not found")
     try:
-        with open(file, encoding="utf-8") as fh:
-            data = yaml.safe_load(fh)
-    except FileNotFoundError:
-        raise MapError(f"{file}: register map file not found") from None
-    except OSError as exc:
-        raise MapError(f"{file}: cannot read ({exc.strerror})") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark is not None else ""
-        raise MapError(f"{file}:{where} not valid YAML") from None
+        data = load_yaml(file)
+    except RigFileError as exc:
+        raise MapError(str(exc)) from None
     return parse_map(data, file)
+
+
+_TEXT = Check.where(lambda v: bool(v.strip()), "a non-empty text")
+_FINITE = Check.where(math.isfinite, "a finite number")
+
+
+@dataclass(frozen=True)
+class _SerialBlock:
+    baud: Annotated[int, Check.where(lambda v: v > 0, "a positive baud rate")] = 9600
+    bytesize: Literal[7, 8] = 8
+    parity: Literal["N", "E", "O"] = "N"
+    stopbits: Literal[1, 2] = 1
+    id: Annotated[int, between(1, 247, "a Modbus id from 1 to 247")] = 1
+
+
+@dataclass(frozen=True)
+class _RegisterEntry:
+    register: int
+    unit: str | None = None
+    default: Annotated[float, _FINITE] = 0.0
+    source: str = ""
+    note: str = ""
+    codes: dict[int, float] = field(default_factory=dict)  # setting → served value
+
+
+@dataclass(frozen=True)
+class _MapFile:
+    """The file's schema (rig/typed_yaml.py: unknown or misspelt keys are refused)."""
+
+    model: Annotated[str, _TEXT]
+    description: Annotated[str, _TEXT]
+    source: Annotated[str, _TEXT]
+    note: str = ""
+    serial: _SerialBlock = field(default_factory=_SerialBlock)
+    input_registers: dict[str, _RegisterEntry] = field(default_factory=dict)
+    holding_registers: dict[str, _RegisterEntry] = field(default_factory=dict)
 
 
 def parse_map(data: Any, file: str = "<map>") -> MeterMap:
     """Check a map's data; raise MapError naming the file and key on the first fault."""
 
     def fail(key: str, expected: str) -> MapError:
-        return MapError(f"{file}: {key}: {expected}" if key else f"{file}: {expected}")
+        return MapError(str(RigFileError(file, key, expected)))
 
-    if not isinstance(data, dict):
-        raise fail("", "expected a mapping with model, serial, input_registers, "
-                       "holding_registers")
-    for key in ("model", "description", "source"):
-        if not isinstance(data.get(key), str) or not data[key].strip():
-            raise fail(key, "a non-empty text")
-    known = {"model", "description", "source", "note", "serial", "input_registers",
-             "holding_registers"}
-    for key in data:
-        if key not in known:
-            raise fail(str(key), f"unknown key; expected one of {', '.join(sorted(known))}")
-    serial = _parse_serial(data.get("serial"), fail)
+    try:
+        parsed = from_data(_MapFile, data, file=file)
+    except RigFileError as exc:
+        raise MapError(str(exc)) from None
     registers: dict[str, Register] = {}
     for table, function in FUNCTION_OF_TABLE.items():
-        entries = data.get(table) or {}
-        if not isinstance(entries, dict):
-            raise fail(table, "a mapping of name: {register: ..., unit: ..., default: ...}")
-        for name, entry in entries.items():
-            reg = _parse_register(str(name), entry, function, f"{table}.{name}", fail)
-            if reg.name in registers:
-                raise fail(f"{table}.{name}", "name used twice (names are unique across "
-                                              "input and holding registers)")
-            registers[reg.name] = reg
+        for name, entry in getattr(parsed, table).items():
+            key, base = f"{table}.{name}", BASE_OF_FUNCTION[function]
+            if not name.isidentifier():
+                raise fail(key, "a name of letters, digits and _ (it is a keyword of "
+                                "set_values)")
+            if not base <= entry.register <= base + 9998:
+                raise fail(f"{key}.register", f"a register number from {base} to "
+                                              f"{base + 9998} as the manual prints it, "
+                                              f"got {entry.register}")
+            if name in registers:
+                raise fail(key, "name used twice (names are unique across input and "
+                                "holding registers)")
+            registers[name] = Register(name=name, register=entry.register, function=function,
+                                       unit=entry.unit, default=entry.default,
+                                       source=entry.source, note=entry.note,
+                                       codes=dict(entry.codes))
     if not registers:
         raise fail("input_registers", "the map serves no value")
     _check_overlaps(registers, fail)
-    note = data.get("note") or ""
-    return MeterMap(model=data["model"], description=data["description"],
-                    source=data["source"], serial=serial, registers=registers, file=file,
-                    note=str(note))
-
-
-def _parse_serial(data: Any, fail: Any) -> SerialSettings:
-    if data is None:
-        return SerialSettings()
-    if not isinstance(data, dict):
-        raise fail("serial", "a mapping {baud, bytesize, parity, stopbits, id}")
-    checks = {
-        "baud": (lambda v: isinstance(v, int) and v > 0, "a positive baud rate"),
-        "bytesize": (lambda v: v in (7, 8), "7 or 8"),
-        "parity": (lambda v: v in _PARITIES, "N, E or O"),
-        "stopbits": (lambda v: v in (1, 2), "1 or 2"),
-        "id": (lambda v: isinstance(v, int) and 1 <= v <= 247, "a Modbus id from 1 to 247"),
-    }
-    for key, value in data.items():
-        if key not in checks:
-            raise fail(f"serial.{key}", f"unknown key; expected one of {', '.join(checks)}")
-        ok, expected = checks[key]
-        if isinstance(value, bool) or not ok(value):
-            raise fail(f"serial.{key}", f"{expected}, got {value!r}")
-    return SerialSettings(**data)
-
-
-def _parse_register(name: str, entry: Any, function: int, key: str, fail: Any) -> Register:
-    if not name.isidentifier():
-        raise fail(key, "a name of letters, digits and _ (it is a keyword of set_values)")
-    if not isinstance(entry, dict):
-        raise fail(key, "a mapping {register: ..., unit: ..., default: ...}")
-    allowed = {"register", "unit", "default", "source", "note", "codes"}
-    for k in entry:
-        if k not in allowed:
-            raise fail(f"{key}.{k}", f"unknown key; expected one of {', '.join(sorted(allowed))}")
-    register = entry.get("register")
-    base = BASE_OF_FUNCTION[function]
-    if isinstance(register, bool) or not isinstance(register, int) \
-            or not base <= register <= base + 9998:
-        raise fail(f"{key}.register", f"a register number from {base} to {base + 9998} "
-                                      f"as the manual prints it, got {register!r}")
-    unit = entry.get("unit")
-    if unit is not None and not isinstance(unit, str):
-        raise fail(f"{key}.unit", f"a unit text or null, got {unit!r}")
-    default = entry.get("default", 0.0)
-    if isinstance(default, bool) or not isinstance(default, int | float) \
-            or not math.isfinite(default):
-        raise fail(f"{key}.default", f"a number, got {default!r}")
-    codes = entry.get("codes") or {}
-    if not isinstance(codes, dict) or not all(
-            isinstance(k, int) and isinstance(v, int | float) for k, v in codes.items()):
-        raise fail(f"{key}.codes", "a mapping of setting → served value, e.g. {9600: 2}")
-    return Register(name=name, register=register, function=function, unit=unit,
-                    default=float(default), source=str(entry.get("source") or ""),
-                    note=str(entry.get("note") or ""),
-                    codes={int(k): float(v) for k, v in codes.items()})
+    serial = SerialSettings(**vars(parsed.serial))
+    return MeterMap(model=parsed.model, description=parsed.description,
+                    source=parsed.source, serial=serial, registers=registers, file=file,
+                    note=parsed.note)
 
 
 def _check_overlaps(registers: dict[str, Register], fail: Any) -> None:

@@ -13,9 +13,10 @@ import re
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import Annotated, Any, Literal
 
-import yaml
+from evrig.rig.errors import RigFileError
+from evrig.rig.typed_yaml import Check, between, from_data, load_yaml
 
 KINDS = ("ac_source", "ac_load")
 _PLACEHOLDER = re.compile(r"\{(value|phase)(?::[^}]*)?\}")
@@ -84,33 +85,58 @@ def available_models() -> list[str]:
     return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".yaml"))
 
 
+def _range(value: list[float]) -> bool:
+    return len(value) == 2 and value[0] <= value[1]
+
+
+@dataclass(frozen=True)
+class _Idn:
+    pattern: str
+    answer: str
+
+
+@dataclass(frozen=True)
+class _ModelFile:
+    """The file's schema (rig/typed_yaml.py: unknown or misspelt keys are refused)."""
+
+    model: str
+    kind: Literal["ac_source", "ac_load"]
+    idn: _Idn
+    commands: dict[str, str]
+    description: str = ""
+    source: str = ""
+    note: str = ""
+    phases: Annotated[int, between(1, 3, "1 or 3 (phases)")] = 1
+    ranges: dict[str, Annotated[list[float], Check.where(_range, "[low, high]")]] = field(
+        default_factory=dict)
+
+
 @cache
 def load_model(name: str) -> ModelTable:
-    """The table of model ``name``; :class:`ModelError` names the known ones otherwise."""
+    """The table of model ``name``; :class:`ModelError` names the known ones otherwise,
+    or the file, key path and what is expected when the table is malformed."""
     path = resources.files("evrig.rig.tables") / "scpi" / f"{name}.yaml"
     if not path.is_file():
         raise ModelError(f"unknown instrument model {name!r}; known: "
                          f"{', '.join(available_models())}")
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    file = f"rig/tables/scpi/{name}.yaml"
-    try:
-        table = ModelTable(
-            model=str(data["model"]),
-            kind=str(data["kind"]),
-            idn_pattern=str(data["idn"]["pattern"]),
-            idn_answer=str(data["idn"]["answer"]),
-            commands={str(k): str(v) for k, v in data["commands"].items()},
-            ranges={str(k): (float(v[0]), float(v[1]))
-                    for k, v in (data.get("ranges") or {}).items()},
-            phases=int(data.get("phases", 1)),
-            source=str(data.get("source", "")),
-        )
-    except (KeyError, TypeError, ValueError, IndexError) as exc:
-        raise ModelError(f"{file}: malformed model table ({exc!r})") from None
-    if table.kind not in KINDS:
-        raise ModelError(f"{file}: kind: expected one of {', '.join(KINDS)}, got {table.kind!r}")
+    table = read_model_file(str(path), f"rig/tables/scpi/{name}.yaml")
     if table.model != name:
-        raise ModelError(f"{file}: model: {table.model!r} does not match the file name")
+        raise ModelError(f"{table.file}: model: {table.model!r} does not match the file name")
+    return table
+
+
+def read_model_file(path: str, file: str | None = None) -> ModelTable:
+    """A model table from ``path`` (``file``: the name messages show); ModelError with
+    the file, the key path and what is expected on any mistake."""
+    file = file or path
+    try:
+        data = from_data(_ModelFile, load_yaml(path), file=file)
+    except RigFileError as exc:
+        raise ModelError(str(exc)) from None
+    table = ModelTable(model=data.model, kind=data.kind, idn_pattern=data.idn.pattern,
+                       idn_answer=data.idn.answer, commands=dict(data.commands),
+                       ranges={k: (v[0], v[1]) for k, v in data.ranges.items()},
+                       phases=data.phases, source=data.source)
     for verb in ("identify", "error_query", "clear_status"):
         if verb not in table.commands:
             raise ModelError(f"{file}: commands.{verb} is missing")
