@@ -6,22 +6,21 @@ refuses anything it does not understand — unknown or missing keys, wrong types
 entry without ``source:`` or ``note:``, an OCPP error code OCPP 1.6 does not have —
 and says where, as one :class:`~rig.errors.RigFileError` line (file, key path, fix).
 
-The conversion is one small generic walker over the dataclass type hints instead of a
-hand-written parser per table: adding a field to a dataclass is all a new column needs.
+The conversion is the rig's one strict loader (:mod:`rig.typed_yaml`) walking the
+dataclass type hints instead of a hand-written parser per table: adding a field to a
+dataclass is all a new column needs.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import re
-import types
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Union, get_args, get_origin, get_type_hints
-
-import yaml
+from typing import ClassVar
 
 from evrig.rig.errors import RigFileError
+from evrig.rig.typed_yaml import NOT_IN_FILE, Invalid, from_data, load_yaml
 
 PROFILES_DIR = Path(__file__).parent / "profiles"
 
@@ -63,15 +62,6 @@ COLOURS = frozenset({"blue", "yellow", "green", "orange", "brown", "dark_grey", 
 CONFIG_TYPES = ("bool", "int", "csl", "string")
 
 
-class _Invalid(ValueError):
-    """Raised by a dataclass check; the loader adds the file and the key path."""
-
-    def __init__(self, key: str, expected: str) -> None:
-        super().__init__(expected)
-        self.key = key
-        self.expected = expected
-
-
 class ProfileKeyError(RigFileError, KeyError):
     """A lookup (variant, RTM code, key …) the profile does not have.
 
@@ -84,7 +74,7 @@ class ProfileKeyError(RigFileError, KeyError):
 
 def _one_of(value: object, allowed: frozenset[str] | tuple[str, ...], key: str) -> None:
     if value not in allowed:
-        raise _Invalid(key, f"one of {', '.join(sorted(allowed))}; got {value!r}")
+        raise Invalid(key, f"one of {', '.join(sorted(allowed))}; got {value!r}")
 
 
 # --- table entries -----------------------------------------------------------------
@@ -93,6 +83,8 @@ class _Entry:
     """A row of a table: the loader insists on one of the two, so that no value in a
     profile is without a reason (design §5)."""
 
+    _needs_one_of: ClassVar[tuple[tuple[str, ...], str]] = (
+        ("source", "note"), "a `source:` (document + section) or a `note:` (why)")
     source: str | None = None
     note: str | None = None
 
@@ -156,9 +148,9 @@ class LedBlink(_Entry):
 
     def __post_init__(self) -> None:
         if self.period_s <= 0:
-            raise _Invalid("period_s", f"a period > 0 s; got {self.period_s}")
+            raise Invalid("period_s", f"a period > 0 s; got {self.period_s}")
         if not 0 < self.duty < 1:
-            raise _Invalid("duty", f"a fraction between 0 and 1; got {self.duty}")
+            raise Invalid("duty", f"a fraction between 0 and 1; got {self.duty}")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -179,6 +171,7 @@ class Led(_Entry):
 
 @dataclass(frozen=True, kw_only=True)
 class RtmCode(_Entry):
+    _list_key: ClassVar[str] = "code"
     code: int
     name: str
     description: str
@@ -202,6 +195,7 @@ class RtmCode(_Entry):
 
 @dataclass(frozen=True, kw_only=True)
 class LimitReason(_Entry):
+    _list_key: ClassVar[str] = "code"
     code: int
     name: str
     description: str
@@ -209,6 +203,7 @@ class LimitReason(_Entry):
 
 @dataclass(frozen=True, kw_only=True)
 class ResetReason(_Entry):
+    _list_key: ClassVar[str] = "code"
     code: int
     name: str
     description: str
@@ -228,7 +223,7 @@ class Derating(_Entry):
     def __post_init__(self) -> None:
         temps = [r.max_temp_c for r in self.rows]
         if not temps or temps != sorted(set(temps)):
-            raise _Invalid("rows", "rows with strictly rising max_temp_c")
+            raise Invalid("rows", "rows with strictly rising max_temp_c")
 
     def limit(self, temp_c: float, rated_a: float) -> float | None:
         """Current limit at ``temp_c``; None = fault. The header is "Temperatures ≤":
@@ -331,12 +326,12 @@ class ConfigKey(_Entry):
     def __post_init__(self) -> None:
         _one_of(self.type, CONFIG_TYPES, "type")
         if self.type != "int" and (self.min is not None or self.max is not None):
-            raise _Invalid("min", "min/max only for type int")
+            raise Invalid("min", "min/max only for type int")
         if self.min is not None and self.max is not None and self.min > self.max:
-            raise _Invalid("min", f"min {self.min} <= max {self.max}")
+            raise Invalid("min", f"min {self.min} <= max {self.max}")
         reason = self.check(self.default)
         if reason is not None:
-            raise _Invalid("default", f"a default its own type accepts ({reason})")
+            raise Invalid("default", f"a default its own type accepts ({reason})")
 
     def check(self, value: str) -> str | None:
         """None if ``value`` (the OCPP string) is acceptable for this key, else why not."""
@@ -435,7 +430,7 @@ class Rs485(_Entry):
         for key in ("meter_registers", "ct_registers"):
             for name, register in getattr(self, key).items():
                 if not 30001 <= register <= 39999:
-                    raise _Invalid(f"{key}.{name}", "an input register 30001..39999")
+                    raise Invalid(f"{key}.{name}", "an input register 30001..39999")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -459,16 +454,16 @@ class Profile:
     web_client: dict[str, WebPage]
     firmware_image: FirmwareImage
     rs485: Rs485 | None = None
-    file: str = ""
+    file: str = field(default="", metadata=NOT_IN_FILE)  # the loader fills it in
 
     def __post_init__(self) -> None:
         for index, rtm in enumerate(self.rtm_codes.values()):
             for other in rtm.sets_also:
                 if other not in self.rtm_codes:
-                    raise _Invalid(f"rtm_codes[{index}].sets_also",
+                    raise Invalid(f"rtm_codes[{index}].sets_also",
                                    f"codes of this profile (0x{other:04X} is not one)")
         if "max_current_a" not in self.ratings:
-            raise _Invalid("ratings.max_current_a", "the rated current (derating needs it)")
+            raise Invalid("ratings.max_current_a", "the rated current (derating needs it)")
 
     def _unknown(self, kind: str, what: object, known: list[str]) -> ProfileKeyError:
         return ProfileKeyError(self.file, kind, f"unknown {kind[:-1]} {what!r}; "
@@ -519,124 +514,6 @@ class Profile:
 
 
 # --- loading -------------------------------------------------------------------------
-class _Loader(yaml.SafeLoader):
-    """SafeLoader that refuses duplicate keys (PyYAML would keep the last silently)."""
-
-
-def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> dict[Any, Any]:
-    seen: set[Any] = set()
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node, deep=True)
-        if key in seen:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"duplicate key {key!r}", key_node.start_mark)
-        seen.add(key)
-    return loader.construct_mapping(node, deep=True)
-
-
-_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-
-_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "true or false"}
-
-
-def _join(path: str, key: object) -> str:
-    return f"{path}.{key}" if path else str(key)
-
-
-def _convert(tp: Any, value: Any, path: str, file: str) -> Any:
-    """Check ``value`` against the type hint ``tp`` and build it; errors name ``path``."""
-    origin, args = get_origin(tp), get_args(tp)
-    if origin in (Union, types.UnionType):
-        if value is None and type(None) in args:
-            return None
-        options = [a for a in args if a is not type(None)]
-        for option in options[:-1]:
-            try:
-                return _convert(option, value, path, file)
-            except RigFileError:
-                continue
-        return _convert(options[-1], value, path, file)
-    if tp in _NAMES:
-        ok = isinstance(value, tp) and not (tp is not bool and isinstance(value, bool))
-        if tp is float and isinstance(value, int) and not isinstance(value, bool):
-            return float(value)
-        if not ok:
-            hint = " (quote it)" if tp is str and value is not None else ""
-            raise RigFileError(file, path, f"expected {_NAMES[tp]}{hint}, got {value!r}")
-        return value
-    if origin is tuple:
-        if not isinstance(value, list):
-            raise RigFileError(file, path, f"expected a list, got {value!r}")
-        if len(args) == 2 and args[1] is Ellipsis:
-            return tuple(_convert(args[0], v, f"{path}[{i}]", file) for i, v in enumerate(value))
-        if len(value) != len(args):
-            raise RigFileError(file, path, f"expected a list of {len(args)} items")
-        pairs = enumerate(zip(args, value, strict=True))
-        return tuple(_convert(a, v, f"{path}[{i}]", file) for i, (a, v) in pairs)
-    if origin is dict:
-        return _convert_dict(args, value, path, file)
-    if dataclasses.is_dataclass(tp):
-        return _build(tp, value, path, file)
-    raise TypeError(f"profile: no converter for {tp!r}")  # a bug here, not in the YAML
-
-
-def _convert_dict(args: tuple[Any, ...], value: Any, path: str, file: str) -> dict[Any, Any]:
-    """dict[str, X] from a mapping (the key fills X's ``_key`` field, e.g. a config key's
-    name); dict[int, X] from a list keyed by each entry's ``code`` (RTM codes …)."""
-    key_type, item = args
-    if key_type is int:
-        if not isinstance(value, list):
-            raise RigFileError(file, path, f"expected a list of entries, got {value!r}")
-        out: dict[Any, Any] = {}
-        for i, entry in enumerate(value):
-            built = _convert(item, entry, f"{path}[{i}]", file)
-            if built.code in out:
-                first = f"{path}[{list(out).index(built.code)}]"
-                raise RigFileError(file, f"{path}[{i}].code",
-                                   f"expected a unique code; {built.code:#x} is also {first}")
-            out[built.code] = built
-        return out
-    if not isinstance(value, dict):
-        raise RigFileError(file, path, f"expected a mapping, got {value!r}")
-    key_field = getattr(item, "_key", None)
-    out = {}
-    for key, entry in value.items():
-        sub = _join(path, key)
-        if not isinstance(key, str):
-            raise RigFileError(file, sub, "expected a string key (quote it)")
-        given = {key_field: key} if key_field else {}
-        out[key] = _build(item, entry, sub, file, given) if given else _convert(
-            item, entry, sub, file)
-    return out
-
-
-def _build(cls: Any, data: Any, path: str, file: str, given: dict[str, Any] | None = None) -> Any:
-    """A dataclass from a mapping: unknown keys, missing keys, types, source/note."""
-    given = given or {}
-    if not isinstance(data, dict):
-        raise RigFileError(file, path, f"expected a mapping, got {data!r}")
-    hints = get_type_hints(cls)
-    fields = {f.name: f for f in dataclasses.fields(cls) if f.init and f.name not in given}
-    for key in data:
-        if key not in fields:
-            raise RigFileError(file, _join(path, key),
-                               f"unknown key; expected one of: {', '.join(fields)}")
-    values = dict(given)
-    for name, f in fields.items():
-        if name in data:
-            values[name] = _convert(hints[name], data[name], _join(path, name), file)
-        elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
-            raise RigFileError(file, _join(path, name), "missing key")
-    if issubclass(cls, _Entry) and not (values.get("source") or values.get("note")):
-        raise RigFileError(file, path or "(top level)",
-                           "a `source:` (document + section) or a `note:` (why)")
-    try:
-        return cls(**values)
-    except _Invalid as err:
-        where = err.key if cls is Profile else _join(path, err.key)
-        raise RigFileError(file, where, f"expected {err.expected}") from None
-
-
 def available_profiles() -> list[str]:
     """Names ``load_profile`` accepts without a path."""
     return sorted(p.stem for p in PROFILES_DIR.glob("*.yaml"))
@@ -653,17 +530,7 @@ def load_profile(name_or_path: str) -> Profile:
             raise RigFileError(name_or_path, "profile", f"unknown profile {name_or_path!r}; "
                                f"known: {', '.join(available_profiles())}")
     file = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as err:
-        raise RigFileError(file, "", f"cannot read the profile ({err.strerror})") from None
-    try:
-        data = yaml.load(text, Loader=_Loader)  # _Loader is a SafeLoader
-    except yaml.MarkedYAMLError as err:
-        line = f"line {err.problem_mark.line + 1}" if err.problem_mark else ""
-        raise RigFileError(file, line, f"YAML syntax error: {err.problem}") from None
-    except yaml.YAMLError as err:
-        raise RigFileError(file, "", f"YAML syntax error: {err}") from None
+    data = load_yaml(path)
     if not isinstance(data, dict):
         raise RigFileError(file, "", "expected a mapping at the top level")
-    return _build(Profile, data, "", file, {"file": file})
+    return dataclasses.replace(from_data(Profile, data, file=file), file=file)

@@ -14,6 +14,15 @@ value check whose message is shown as is. Dataclasses may declare
 mistake, with the message to show instead of "unknown key" (e.g. a PIN that
 belongs in an environment variable). Fields whose metadata is
 :data:`NOT_IN_FILE` are set by the loader and rejected in the file.
+
+Tables of a manual (profiles) add: ``tuple[X, ...]`` and ``tuple[A, B]``; a
+dataclass ``X`` with ``_key: ClassVar[str]`` in a ``dict[str, X]`` gets that field
+from the mapping's key (so the file does not repeat it); with ``_list_key`` a
+``dict[K, X]`` is written as a list, each entry keyed by that field (unique);
+``_needs_one_of: ClassVar[tuple[tuple[str, ...], str]]`` demands at least one of
+the keys (e.g. a ``source:`` or a ``note:``), with the message given; a
+``__post_init__`` check raises :class:`Invalid` (key, expected) and the loader adds
+the file and the key path.
 """
 
 from __future__ import annotations
@@ -35,6 +44,16 @@ T = TypeVar("T")
 
 NOT_IN_FILE: Mapping[str, bool] = types.MappingProxyType({"typed_yaml.not_in_file": True})
 """Field metadata for values the loader fills in (e.g. the file's own path)."""
+
+
+class Invalid(ValueError):
+    """Raised by a dataclass's ``__post_init__`` check: ``key`` (relative to the
+    dataclass, "" for itself) and what was expected; the loader adds file and path."""
+
+    def __init__(self, key: str, expected: str) -> None:
+        super().__init__(expected)
+        self.key = key
+        self.expected = expected
 
 
 @dataclasses.dataclass(frozen=True)
@@ -234,7 +253,8 @@ class _Converter:
         raise RigFileError(self.file, path, message)
 
     def expected(self, tp: Any, value: Any, path: str) -> typing.NoReturn:
-        self.fail(path, f"expected {describe(tp)}, got {shown(value)}")
+        hint = " (quote it)" if tp is str and isinstance(value, int | float) else ""
+        self.fail(path, f"expected {describe(tp)}{hint}, got {shown(value)}")
 
     def value(self, tp: Any, value: Any, path: str) -> Any:
         origin = typing.get_origin(tp)
@@ -266,12 +286,10 @@ class _Converter:
                 self.expected(tp, value, path)
             (item,) = typing.get_args(tp)
             return [self.value(item, v, f"{path}[{i}]") for i, v in enumerate(value)]
+        if origin is tuple:
+            return self.tuple_of(tp, value, path)
         if origin is dict:
-            if not isinstance(value, Mapping):
-                self.expected(tp, value, path)
-            key_tp, value_tp = typing.get_args(tp)
-            return {self.value(key_tp, k, _join(path, k)): self.value(value_tp, v, _join(path, k))
-                    for k, v in value.items()}
+            return self.mapping(tp, value, path)
         if _is_dataclass(tp):
             return self.dataclass(tp, value, path)
         if tp is float:
@@ -283,6 +301,44 @@ class _Converter:
                 return value
             self.expected(tp, value, path)
         raise TypeError(f"typed_yaml cannot convert to {tp!r} (at {path or 'top level'})")
+
+    def tuple_of(self, tp: Any, value: Any, path: str) -> tuple[Any, ...]:
+        if not isinstance(value, list):
+            self.expected(tp, value, path)
+        args = typing.get_args(tp)
+        if len(args) == 2 and args[1] is Ellipsis:
+            return tuple(self.value(args[0], v, f"{path}[{i}]") for i, v in enumerate(value))
+        if len(value) != len(args):
+            self.fail(path, f"expected a list of {len(args)} items, got {len(value)}")
+        return tuple(self.value(a, v, f"{path}[{i}]") for i, (a, v) in
+                     enumerate(zip(args, value, strict=True)))
+
+    def mapping(self, tp: Any, value: Any, path: str) -> dict[Any, Any]:
+        key_tp, value_tp = typing.get_args(tp)
+        list_key = getattr(value_tp, "_list_key", None) if _is_dataclass(value_tp) else None
+        if list_key is not None:  # a table written as a list, keyed by one field
+            if not isinstance(value, list):
+                self.fail(path, f"expected a list of entries, got {shown(value)}")
+            out: dict[Any, Any] = {}
+            for i, entry in enumerate(value):
+                built = self.value(value_tp, entry, f"{path}[{i}]")
+                key = getattr(built, list_key)
+                if key in out:
+                    shown_key = f"{key:#x}" if isinstance(key, int) else repr(key)
+                    self.fail(f"{path}[{i}].{list_key}", f"expected a unique {list_key}; "
+                              f"{shown_key} is also {path}[{list(out).index(key)}]")
+                out[key] = built
+            return out
+        if not isinstance(value, Mapping):
+            self.expected(tp, value, path)
+        key_field = getattr(value_tp, "_key", None) if _is_dataclass(value_tp) else None
+        result = {}
+        for k, v in value.items():
+            sub = _join(path, k)
+            key = self.value(key_tp, k, sub)
+            result[key] = (self.dataclass(value_tp, v, sub, {key_field: key}) if key_field
+                           else self.value(value_tp, v, sub))
+        return result
 
     def union(self, tp: Any, value: Any, path: str) -> Any:
         arms = [a for a in typing.get_args(tp) if a is not type(None)]
@@ -302,10 +358,12 @@ class _Converter:
                 continue
         self.expected(tp, value, path)
 
-    def dataclass(self, cls: type, value: Any, path: str) -> Any:
+    def dataclass(self, cls: type, value: Any, path: str,
+                  given: Mapping[str, Any] | None = None) -> Any:
         if not isinstance(value, Mapping):
             self.expected(cls, value, path)
-        known = _file_fields(cls)
+        given = given or {}
+        known = {k: f for k, f in _file_fields(cls).items() if k not in given}
         rejected: Mapping[str, str] = getattr(cls, "_rejected_keys", {})
         for key in value:
             if key in known:
@@ -321,5 +379,11 @@ class _Converter:
             if required and name not in value:
                 self.fail(_join(path, name),
                           f"missing required key {name!r}; expected {describe(hints[name])}")
+        needs: tuple[tuple[str, ...], str] | None = getattr(cls, "_needs_one_of", None)
+        if needs is not None and not any(value.get(k) for k in needs[0]):
+            self.fail(path or "(top level)", needs[1])
         kwargs = {k: self.value(hints[k], v, _join(path, k)) for k, v in value.items()}
-        return cls(**kwargs)
+        try:
+            return cls(**given, **kwargs)
+        except Invalid as err:
+            self.fail(_join(path, err.key) if err.key else path, f"expected {err.expected}")

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import yaml
 
+from evrig.rig.typed_yaml import load_yaml
+
 ROOT = Path(__file__).resolve().parent.parent
 
 HEADER = '''
@@ -146,7 +148,7 @@ def _sim_rig(tmp_path: Path, *, mains_switch: bool = True) -> Path:
     source = ROOT / "rigs" / "sim.yaml"
     if mains_switch:
         return source
-    rig = yaml.safe_load(source.read_text())
+    rig = load_yaml(source)
     instruments = rig["instruments"]
     instruments.pop("ac_source", None)
     instruments.get("faults", {}).get("pins", {}).pop("mains_off", None)

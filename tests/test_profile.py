@@ -21,6 +21,7 @@ from evrig.rig.profile import (
     available_profiles,
     load_profile,
 )
+from evrig.rig.typed_yaml import load_yaml
 
 SHIPPED = PROFILES_DIR / "evnet-7kw.yaml"
 
@@ -248,7 +249,7 @@ def bad(tmp_path: Path) -> Callable[[Mutate], str]:
     """Write the shipped profile changed by ``mutate`` and return the loader's message."""
 
     def _bad(mutate: Mutate) -> str:
-        data = yaml.safe_load(SHIPPED.read_text(encoding="utf-8"))
+        data = load_yaml(SHIPPED)
         mutate(data)
         path = tmp_path / "bad.yaml"
         path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
@@ -278,7 +279,7 @@ def test_duplicate_yaml_key_is_refused(tmp_path: Path) -> None:
     text = SHIPPED.read_text(encoding="utf-8")
     path.write_text(text.replace("config_keys:\n", "config_keys:\n  HeartbeatInterval: {}\n", 1),
                     encoding="utf-8")
-    assert "duplicate key 'HeartbeatInterval'" in _error_of(path)
+    assert "key 'HeartbeatInterval' is given twice (first on line" in _error_of(path)
 
 
 def test_unknown_key(bad: Callable[[Mutate], str]) -> None:
@@ -288,8 +289,8 @@ def test_unknown_key(bad: Callable[[Mutate], str]) -> None:
 
 def test_missing_key(bad: Callable[[Mutate], str]) -> None:
     message = bad(lambda d: d["config_keys"]["HeartbeatInterval"].pop("type"))
-    assert "config_keys.HeartbeatInterval.type: missing key" in message
-    assert "timing: missing key" in bad(lambda d: d.pop("timing"))
+    assert "config_keys.HeartbeatInterval.type: missing required key 'type'" in message
+    assert "timing: missing required key 'timing'" in bad(lambda d: d.pop("timing"))
 
 
 def test_wrong_type(bad: Callable[[Mutate], str]) -> None:
