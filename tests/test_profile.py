@@ -17,10 +17,10 @@ from evrig.rig.profile import (
     PROFILES_DIR,
     ConfigKey,
     Profile,
-    _Entry,
     available_profiles,
     load_profile,
 )
+from evrig.rig.profile_entries import _Entry
 from evrig.rig.typed_yaml import load_yaml
 
 SHIPPED = PROFILES_DIR / "evnet-7kw.yaml"

@@ -1,0 +1,251 @@
+"""The rows of a charger profile's tables (rig/profile.py builds them through the
+strict loader): each a frozen dataclass whose ``__post_init__`` refuses values the
+manuals cannot mean. Every entry carries a ``source:`` or a ``note:`` (design §5)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+from evrig.rig.profile_vocabulary import (
+    COLOURS,
+    OCPP_ERROR_CODES,
+    RECOVERY,
+)
+from evrig.rig.typed_yaml import Invalid
+
+
+def _one_of(value: object, allowed: frozenset[str] | tuple[str, ...], key: str) -> None:
+    if value not in allowed:
+        raise Invalid(key, f"one of {', '.join(sorted(allowed))}; got {value!r}")
+
+
+# --- table entries -----------------------------------------------------------------
+@dataclass(frozen=True, kw_only=True)
+class _Entry:
+    """A row of a table: the loader insists on one of the two, so that no value in a
+    profile is without a reason (design §5)."""
+
+    _needs_one_of: ClassVar[tuple[tuple[str, ...], str]] = (
+        ("source", "note"), "a `source:` (document + section) or a `note:` (why)")
+    source: str | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Document:
+    file: str
+    title: str
+    note: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Variant(_Entry):
+    _key: ClassVar[str] = "name"
+    name: str
+    connector: str
+    pp_required: bool
+    actuator_lock: bool
+    charge_point_model: str
+    charge_point_vendor: str
+
+    def __post_init__(self) -> None:
+        _one_of(self.connector, ("socket", "tethered"), "connector")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Rated(_Entry):
+    value: float
+    unit: str | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class LedRow(_Entry):
+    _key: ClassVar[str] = "status"
+    status: str
+    online: tuple[str, str]
+    offline: tuple[str, str]
+    description: str
+
+    def __post_init__(self) -> None:
+        for key in ("online", "offline"):
+            for colour in getattr(self, key):
+                _one_of(colour, COLOURS, key)
+
+    def pattern(self, online: bool) -> tuple[str, str]:
+        """The two colour patches of the table: identical = steady, different = blinking."""
+        return self.online if online else self.offline
+
+    def blinking(self, online: bool) -> bool:
+        first, second = self.pattern(online)
+        return first != second
+
+
+@dataclass(frozen=True, kw_only=True)
+class LedBlink(_Entry):
+    """How a blinking row alternates its two colours: the manuals give no period or
+    duty, so the profile records the choice (with its ``note:``)."""
+
+    period_s: float
+    duty: float  # fraction of the period showing the row's first colour
+
+    def __post_init__(self) -> None:
+        if self.period_s <= 0:
+            raise Invalid("period_s", f"a period > 0 s; got {self.period_s}")
+        if not 0 < self.duty < 1:
+            raise Invalid("duty", f"a fraction between 0 and 1; got {self.duty}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Led(_Entry):
+    rows: dict[str, LedRow]
+    powerup: LedRow
+    blink: LedBlink | None = None
+
+    def row(self, status: str) -> LedRow:
+        """The row for an OCPP connector status, or ``Powerup`` for the power-up light."""
+        if status == self.powerup.status:
+            return self.powerup
+        if status not in self.rows:
+            raise KeyError(f"no LED row for status {status!r}; rows: "
+                           f"{', '.join([*self.rows, self.powerup.status])}")
+        return self.rows[status]
+
+
+@dataclass(frozen=True, kw_only=True)
+class RtmCode(_Entry):
+    _list_key: ClassVar[str] = "code"
+    code: int
+    name: str
+    description: str
+    ocpp_error_code: str
+    recovery: tuple[str, ...]
+    sets_also: tuple[int, ...] = ()
+    socket_only: bool = False
+    auto_recovery: bool = field(init=False, default=False)
+
+    def __post_init__(self) -> None:
+        _one_of(self.ocpp_error_code, OCPP_ERROR_CODES, "ocpp_error_code")
+        for word in self.recovery:
+            _one_of(word, RECOVERY, "recovery")
+        object.__setattr__(self, "auto_recovery", "auto" in self.recovery)
+
+    @property
+    def hex(self) -> str:
+        """As the manuals and the web client print it: 0x0001, 0x0800, 0x100000."""
+        return f"0x{self.code:04X}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class LimitReason(_Entry):
+    _list_key: ClassVar[str] = "code"
+    code: int
+    name: str
+    description: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ResetReason(_Entry):
+    _list_key: ClassVar[str] = "code"
+    code: int
+    name: str
+    description: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeratingRow:
+    max_temp_c: float
+    limit_a: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class Derating(_Entry):
+    rows: tuple[DeratingRow, ...]
+    fault_above_c: float
+
+    def __post_init__(self) -> None:
+        temps = [r.max_temp_c for r in self.rows]
+        if not temps or temps != sorted(set(temps)):
+            raise Invalid("rows", "rows with strictly rising max_temp_c")
+
+    def limit(self, temp_c: float, rated_a: float) -> float | None:
+        """Current limit at ``temp_c``; None = fault. The header is "Temperatures ≤":
+        the first row with temp ≤ max_temp_c applies; below the first row, no limit."""
+        if temp_c > self.fault_above_c:
+            return None
+        if temp_c < self.rows[0].max_temp_c:
+            return rated_a
+        for row in self.rows:
+            if temp_c <= row.max_temp_c:
+                return row.limit_a
+        return self.rows[-1].limit_a
+
+
+@dataclass(frozen=True, kw_only=True)
+class VoltageProtection(_Entry):
+    nominal_v: float
+    software_band_pct: float
+    low_v: float
+    high_v: float
+    offset_key: str
+    offset_min_v: int
+    offset_max_v: int
+    hw_undervoltage_v: float
+    hw_overvoltage_v: float
+    hw_tolerance_v: float
+
+    def limits(self, offset_v: int) -> tuple[float, float]:
+        """(low, high) software fault thresholds for a c_VoltageProtectionOffset value;
+        0 is the default band, offset_min_v..offset_max_v widen both sides."""
+        if offset_v != 0 and not self.offset_min_v <= offset_v <= self.offset_max_v:
+            raise ValueError(f"{self.offset_key} {offset_v} outside 0, "
+                             f"{self.offset_min_v}..{self.offset_max_v}")
+        return self.low_v - offset_v, self.high_v + offset_v
+
+
+@dataclass(frozen=True, kw_only=True)
+class NeutralProtection(_Entry):
+    n_pe_max_v: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class OvercurrentProtection(_Entry):
+    margin_pct: float
+    delay_s: float
+    of: str
+    hw_trip_factor: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class RcdProtection(_Entry):
+    ac_ma: float
+    dc_ma: float
+    type_key: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ActuatorProtection(_Entry):
+    attempts: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class Protections:
+    voltage: VoltageProtection
+    neutral: NeutralProtection
+    overcurrent: OvercurrentProtection
+    rcd: RcdProtection
+    actuator: ActuatorProtection
+
+
+@dataclass(frozen=True, kw_only=True)
+class PpBand(_Entry):
+    nominal_ohm: float
+    min_ohm: float
+    max_ohm: float
+    amps: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class Timing(_Entry):
+    contactor_open_max_s: float
+    contactor_close_max_s: float

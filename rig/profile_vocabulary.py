@@ -1,0 +1,41 @@
+"""Words a charger profile may use (OCPP 1.6 enumerations, recovery actions, light
+colours, configuration key types): anything else in a profile is a typo."""
+
+from __future__ import annotations
+
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+# OCPP 1.6 enumerations the profile may name; anything else is a typo.
+OCPP_ERROR_CODES = _words(
+    "ConnectorLockFailure EVCommunicationError GroundFailure HighTemperature InternalError"
+    " LocalListConflict NoError OtherError OverCurrentFailure OverVoltage PowerMeterFailure"
+    " PowerSwitchFailure ReaderFailure ResetFailure UnderVoltage WeakSignal"
+)
+OCPP_OPERATIONS = _words(
+    "CancelReservation ChangeAvailability ChangeConfiguration ClearCache ClearChargingProfile"
+    " DataTransfer GetCompositeSchedule GetConfiguration GetDiagnostics GetLocalListVersion"
+    " RemoteStartTransaction RemoteStopTransaction ReserveNow Reset SendLocalList"
+    " SetChargingProfile TriggerMessage UnlockConnector UpdateFirmware"
+)
+OCPP_FEATURE_PROFILES = _words(
+    "Core FirmwareManagement LocalAuthListManagement Reservation SmartCharging"
+    " RemoteTrigger"
+)
+OCPP_PURPOSES = frozenset({"ChargePointMaxProfile", "TxDefaultProfile", "TxProfile"})
+OCPP_MEASURANDS = _words(
+    "Current.Export Current.Import Current.Offered Energy.Active.Export.Register"
+    " Energy.Active.Import.Register Energy.Reactive.Export.Register"
+    " Energy.Reactive.Import.Register Energy.Active.Export.Interval"
+    " Energy.Active.Import.Interval Energy.Reactive.Export.Interval"
+    " Energy.Reactive.Import.Interval Frequency Power.Active.Export Power.Active.Import"
+    " Power.Factor Power.Offered Power.Reactive.Export Power.Reactive.Import RPM SoC"
+    " Temperature Voltage"
+)
+OCPP_PHASES = _words("L1 L2 L3 N L1-N L2-N L3-N L1-L2 L2-L3 L3-L1")
+OCPP_UNITS = _words("Wh kWh varh kvarh W kW VA kVA var kvar A V Celsius Fahrenheit K Percent")
+RECOVERY = ("auto", "unplug", "power_cycle", "web_clear")
+COLOURS = frozenset({"blue", "yellow", "green", "orange", "brown", "dark_grey", "red"})
+CONFIG_TYPES = ("bool", "int", "csl", "string")
