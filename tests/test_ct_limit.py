@@ -14,6 +14,7 @@ from evrig.drivers.meter.emulator import MeterEmulator
 from evrig.rig.clock import Clock
 from evrig.rig.profile import load_profile
 from evrig.sim.charger.auth import AuthStore
+from evrig.sim.charger.board import BareBoard
 from evrig.sim.charger.config_store import ConfigStore
 from evrig.sim.charger.firmware import Firmware, Nvm
 from evrig.sim.charger.modbus_master import (
@@ -101,45 +102,44 @@ class _FixedClock(Clock):
         return 0.0
 
 
-def _firmware() -> Firmware:
+def _firmware() -> tuple[Firmware, BareBoard]:
     nvm = Nvm(config=ConfigStore(PROFILE), auth=AuthStore(), smart=SmartCharging(230, 1),
               firmware_version="t")
     fw = Firmware(profile=PROFILE, variant=PROFILE.variant("S"), clock=_FixedClock(),
                   relays=lambda: {}, pp_ohms=lambda: 220,
                   link_factory=lambda f: _Link(),  # type: ignore[arg-type,return-value]
-                  nvm=nvm, serial="T1", circuit=Circuit(1))
+                  nvm=nvm, serial="T1", circuit=Circuit(1), board=(board := BareBoard()))
     fw.boot_status = "Accepted"
-    return fw
+    return fw, board
 
 
 def test_missing_meter_sets_and_clears_0x400000_with_its_error_code():
-    fw = _firmware()
-    missing = [True]
-    fw.ext_meter_missing = lambda: missing[0]
+    fw, board = _firmware()
+    board.meter_missing = True
     fw.evaluate()
     flags = 0
     for other in MISSING.sets_also:
         flags |= other
     assert fw.rtm == MISSING.code | flags
     assert fw.error_code() == (MISSING.ocpp_error_code, f"0x{MISSING.code | flags:04X}")
-    missing[0] = False
+    board.meter_missing = False
     fw.evaluate()
     assert fw.rtm == 0 and fw.error_code() == ("NoError", None)
 
 
 def test_ct_limit_is_the_offer_with_its_reason():
-    fw = _firmware()
-    fw.ct_limit = lambda: 14.0
+    fw, board = _firmware()
+    board.ct_a = 14.0
     assert fw.offered_current() == 14.0
     assert fw.limit_reason == "ExtTransformerCurrentLimit"
-    fw.ct_limit = lambda: None
+    board.ct_a = None
     assert fw.offered_current() == 32.0
     assert fw.limit_reason != "ExtTransformerCurrentLimit"
 
 
 def test_mid_meter_readings_replace_the_internal_meter():
-    fw = _firmware()
-    fw.ext_meter = lambda: MeterData([231.5], [9.5], [2150.0], 12.5)
+    fw, board = _firmware()
+    board.meter = MeterData([231.5], [9.5], [2150.0], 12.5)
     fw.evaluate()
     reading = fw.meter
     assert (reading.voltage_v, reading.current_a, reading.energy_wh) == (231.5, 9.5, 12500.0)

@@ -11,6 +11,7 @@ import pytest
 from evrig.rig.clock import Clock
 from evrig.rig.profile import load_profile
 from evrig.sim.charger.auth import AuthStore
+from evrig.sim.charger.board import BareBoard
 from evrig.sim.charger.config_store import ConfigStore
 from evrig.sim.charger.firmware import Authorization, Firmware, Nvm
 from evrig.sim.charger.protection import (
@@ -46,15 +47,15 @@ class Bench:
         self.link = RecordingLink()
         self.clock = FakeClock()
         self.circuit = Circuit(1)
+        self.board = BareBoard(Actuator(PROFILE.protections.actuator.attempts))
         nvm = Nvm(config=ConfigStore(PROFILE), auth=AuthStore(), smart=SmartCharging(230, 1),
                   firmware_version="t")
         self.fw = Firmware(profile=PROFILE, variant=PROFILE.variant(variant), clock=self.clock,
                            relays=lambda: dict(self.relays), pp_ohms=lambda: self.pp[0],
                            link_factory=lambda f: self.link,  # type: ignore[arg-type,return-value]
-                           nvm=nvm, serial="T1", circuit=self.circuit)
+                           nvm=nvm, serial="T1", circuit=self.circuit, board=self.board)
         self.fw.boot_status = "Accepted"
-        self.temp = 25.0
-        self.fw.temperature_c = lambda: self.temp
+        self.board.temperature_c = 25.0
 
     def step(self, dt: float = 0.0) -> int:
         self.clock.t += dt
@@ -149,13 +150,13 @@ def test_offered_current_is_the_minimum_of_the_evse_limits():
     b.plug(pp=220)
     b.fw.config.change("c_DeviceLimit_I", "250")
     assert (b.fw.offered_current(), b.fw.limit_reason) == (25.0, "DeviceCurrentLimit")
-    b.fw.ct_limit = lambda: 18.0
+    b.board.ct_a = 18.0
     assert (b.fw.offered_current(), b.fw.limit_reason) == (18.0, "ExtTransformerCurrentLimit")
-    b.fw.fuse_limit = lambda: 16.0
+    b.board.fuse_a = 16.0
     assert (b.fw.offered_current(), b.fw.limit_reason) == (16.0, "FuseLimit")
-    b.temp = 77
+    b.board.temperature_c = 77
     assert (b.fw.offered_current(), b.fw.limit_reason) == (16.0, "FuseLimit")
-    b.temp = 78
+    b.board.temperature_c = 78
     assert (b.fw.offered_current(), b.fw.limit_reason) == (12.0, "DeviceTemperatureLimit")
 
 
@@ -284,7 +285,7 @@ def test_overcurrent_needs_more_than_110_percent_for_more_than_6_s():
 def test_overcurrent_is_against_the_present_offered_current():
     b = Bench()
     b.charge(amps=20.0)
-    b.temp = 77  # derated to 17 A: 20 A > 18.7 A
+    b.board.temperature_c = 77  # derated to 17 A: 20 A > 18.7 A
     assert b.run(6.0) == 0
     assert b.run(0.5) == CODE["EVSE_FAULT_OVERCURRENT"]
 
@@ -302,14 +303,14 @@ def test_temperature_derating_then_fault_above_79():
     b = Bench()
     b.charge()
     for temp, amps in ((71.9, 32.0), (72, 31.8), (75.5, 20.8), (79, 6.0)):
-        b.temp = temp
+        b.board.temperature_c = temp
         assert b.step() == 0
         assert b.fw.offered_current() == amps
     assert b.fw.limit_reason == "DeviceTemperatureLimit"
-    b.temp = 79.1
+    b.board.temperature_c = 79.1
     assert b.step() == CODE["EVSE_FAULT_TEMPERATURE"]
     assert b.fw.error_code()[0] == "HighTemperature"
-    b.temp = 25
+    b.board.temperature_c = 25
     assert b.step() == CODE["EVSE_FAULT_TEMPERATURE"]  # no auto recovery
     b.fw.clear_faults()
     assert b.step() == 0
@@ -355,7 +356,7 @@ def test_auto_flag_stays_while_another_auto_fault_is_set():
     b = Bench()
     meter = CODE["EVSE_FAULT_MISSING_EXT_EMETER"]
     b.fw.rtm = meter | CODE["EVSE_FAULTS_AUTO_RECOVERY"]  # owned by the meter link
-    b.fw.ext_meter_missing = lambda: True  # the RS-485 master still misses the meter
+    b.board.meter_missing = True  # the RS-485 master still misses the meter
     _volts(b, 260)
     assert _volts(b, 230) == meter | CODE["EVSE_FAULTS_AUTO_RECOVERY"]
 
@@ -389,11 +390,9 @@ def test_welded_relay_found_when_the_session_ends():
 
 def test_tamper_latches_until_cleared():
     b = Bench()
-    tamper = [False]
-    b.fw.tamper_open = lambda: tamper[0]
-    tamper[0] = True
+    b.board.tamper = True
     assert b.step() == CODE["EVSE_TAMPER_EVENT"]
-    tamper[0] = False
+    b.board.tamper = False
     assert b.step() == CODE["EVSE_TAMPER_EVENT"]
     b.fw.clear_faults()
     assert b.step() == 0
@@ -419,14 +418,14 @@ def test_actuator_gives_up_after_the_profile_attempts():
 
 def test_lock_failure_is_0x0020_and_unlock_failure_at_session_end_0x0040():
     b = Bench()
-    b.fw.actuator.jam()
+    b.board.actuator.jam()
     b.plug()
     b.authorize()
     assert b.fw.rtm == CODE["EVSE_FAULT_ACT_LOCK_FAULT"] and b.fw.tx is None
     assert b.unplug() == 0
-    b.fw.actuator.jam(0)
+    b.board.actuator.jam(0)
     b.charge()
-    b.fw.actuator.jam()
+    b.board.actuator.jam()
     b.fw.stop_transaction("Local")
     assert b.fw.rtm & CODE["EVSE_FAULT_ACT_UNLOCK_FAULT"]
     assert b.unplug() & CODE["EVSE_FAULT_ACT_UNLOCK_FAULT"]  # the plug is held

@@ -21,12 +21,12 @@ from typing import Any
 from evrig.rig.clock import Clock
 from evrig.rig.profile import Profile, Variant
 from evrig.sim.charger.auth import AuthStore
+from evrig.sim.charger.board import BareBoard, Board
 from evrig.sim.charger.config_store import ConfigStore
 from evrig.sim.charger.metering import MeterReading, sampled_values, split_measurand
 from evrig.sim.charger.ocpp_link import OcppLink, Outgoing, Payload
 from evrig.sim.charger.pilot import PilotReading, read_pilot
 from evrig.sim.charger.protection import (
-    AMBIENT_C,
     Actuator,
     Contactor,
     Measurements,
@@ -116,6 +116,7 @@ class Firmware:
         serial: str,
         circuit: Circuit | None = None,
         on_evaluated: Callable[[], None] = lambda: None,
+        board: Board | None = None,
     ) -> None:
         self.profile = profile
         # Called at the end of each evaluation, before anything it queued is sent: the
@@ -130,6 +131,8 @@ class Firmware:
         self.serial = serial
         self.config = nvm.config
         self.circuit = circuit or Circuit(int(profile.ratings["phases"].value))
+        # The board around the firmware: sensors, actuator, RS-485, board-level actions.
+        self.board: Board = board or BareBoard(Actuator(profile.protections.actuator.attempts))
         self.link = link_factory(self)
         self.meter = MeterReading(energy_wh=nvm.energy_wh)
         self.wake = asyncio.Event()
@@ -154,18 +157,6 @@ class Firmware:
         self.firmware_status = "Idle"
         self.diagnostics_status = "Idle"
         self.limit_reason = "DeviceCurrentLimit"
-        # The board around the firmware (the twin wires its own parts in here).
-        self.actuator = Actuator(profile.protections.actuator.attempts)
-        self.temperature_c: Callable[[], float] = lambda: AMBIENT_C  # both sensors
-        self.tamper_open: Callable[[], bool] = lambda: False
-        self.board_conditions: Callable[[], set[str]] = lambda: set()
-        # EVSE limit hooks (001 VendorID1 3 and 5): CT clamp / main fuse, A or None.
-        self.ct_limit: Callable[[], float | None] = lambda: None
-        self.fuse_limit: Callable[[], float | None] = lambda: None
-        # RS-485 MID meter (sim/charger/modbus_master.py): its readings (MeterData) or
-        # None — then the internal meter; missing = RTM 0x400000 (auto recovery).
-        self.ext_meter: Callable[[], Any] = lambda: None
-        self.ext_meter_missing: Callable[[], bool] = lambda: False
         self.protection = Protection(profile)
         self.relay = Contactor(profile.timing)
         self.min_a = profile.ratings["min_current_a"].value
@@ -304,7 +295,7 @@ class Firmware:
         self.meter.current_a = snap.ev_amps()
         self.meter.offered_a = self.offered_current()
         self.meter.power_w = None
-        ext = self.ext_meter()
+        ext = self.board.external_meter()
         if ext is not None:
             # 004 §3.6: with a MID meter the charger takes voltage, current, power (L1)
             # and the energy register (Total Import kWh) from it.
@@ -345,14 +336,14 @@ class Firmware:
             self._a_since = None
         # Conditions inside the board the firmware detects directly (module missing,
         # host link lost, service cover): the bit latches until its recovery rule.
-        for name in self.board_conditions():
+        for name in self.board.board_faults():
             rtm = self.profile.rtm(name)
             if not (rtm.socket_only and not self.variant.actuator_lock):
                 code |= rtm.code
         # 001 VendorID2 0x400000: the configured external meter does not answer; set
         # while it is missing, gone with its first answer (profile recovery auto).
         missing = self.profile.rtm("EVSE_FAULT_MISSING_EXT_EMETER").code
-        code = (code | missing) if self.ext_meter_missing() else (code & ~missing)
+        code = (code | missing) if self.board.external_meter_missing() else (code & ~missing)
         self.rtm = self.protection.apply(code, self._measure(), self._settings())
 
     def _measure(self) -> Measurements:
@@ -363,11 +354,11 @@ class Firmware:
         return Measurements(
             now=snap.t, supply_v=snap.supply_v[0], ev_a=snap.ev_amps(),
             offered_a=self.offered_current() if self.pwm_duty() is not None else 0.0,
-            temperature_c=self.temperature_c(), leakage_ac_ma=f.leakage_ac_ma,
+            temperature_c=self.board.sensor_temperature_c(), leakage_ac_ma=f.leakage_ac_ma,
             leakage_dc_ma=f.leakage_dc_ma, pe_open=f.pe_open, ln_swapped=f.ln_swapped,
             n_pe_v=f.n_pe_v, relay_cmd=snap.relay_cmd,
             outlet_live=snap.live_closed and snap.supply_v[0] > 0,
-            neutral_closed=snap.neutral_closed, tamper=self.tamper_open())
+            neutral_closed=snap.neutral_closed, tamper=self.board.cover_open())
 
     def _settings(self) -> Settings:
         p = self.profile.protections
@@ -426,14 +417,14 @@ class Firmware:
         """Minimum of the EVSE limits (VendorID1); the winner is the limit reason."""
         # Listed in VendorID1 code order: on a tie the lower code is the reason.
         rated = self.profile.ratings["max_current_a"].value
-        thermal = self.profile.derated_current(self.temperature_c())
+        thermal = self.profile.derated_current(self.board.sensor_temperature_c())
         candidates: list[tuple[float | None, int]] = [
             (self.config.int("c_DeviceLimit_I", int(rated * 10)) / 10.0, 0),
             (self.cable_amps(), 1),  # tethered units ignore PP: None
             (0.0 if thermal is None else thermal, 2),  # above the table: fault 0x0800
-            (self.ct_limit(), 3),
+            (self.board.ct_limit_a(), 3),
             (self.nvm.smart.limit_at(self.utc(), self.tx_context()), 4),
-            (self.fuse_limit(), 5),
+            (self.board.fuse_limit_a(), 5),
         ]
         limits = [(float(a), code) for a, code in candidates if a is not None]
         amps, code = min(limits, key=lambda x: x[0])
@@ -610,7 +601,7 @@ class Firmware:
                     self.rtm |= self.profile.rtm("EVSE_FAULT_PP_UNPRESENT").code
                     self.authorization = None
                     return
-                if self.variant.actuator_lock and not self.actuator.operate():
+                if self.variant.actuator_lock and not self.board.actuator.operate():
                     # 002 §2.4: the plug cannot be locked after the profile's attempts
                     # → fault state, no session (0x0020).
                     self.rtm |= self.profile.rtm("EVSE_FAULT_ACT_LOCK_FAULT").code
@@ -682,7 +673,7 @@ class Firmware:
         self.meter.current_a = 0.0
         self.nvm.smart.end_transaction()
         self.finishing = self.plugged or not self._pp_removed()
-        if self.variant.actuator_lock and not self.actuator.operate():
+        if self.variant.actuator_lock and not self.board.actuator.operate():
             # 002 §2.4: the plug cannot be unlocked after the attempts → fault (0x0040).
             self.rtm |= self.profile.rtm("EVSE_FAULT_ACT_UNLOCK_FAULT").code
         self._send_stop(tx, reason, self.meter.energy_wh)

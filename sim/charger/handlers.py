@@ -18,6 +18,7 @@ from evrig.sim.charger.firmware import Authorization, Reservation, iso
 from evrig.sim.charger.ocpp_link import Handler, Payload
 
 if TYPE_CHECKING:
+    from evrig.sim.charger.firmware import Firmware
     from evrig.sim.charger.twin import ChargerTwin
 
 Reply = tuple[Payload, Callable[[], None] | None]
@@ -27,9 +28,7 @@ Reply = tuple[Payload, Callable[[], None] | None]
 _RUNNING: set[asyncio.Task[Any]] = set()  # board-level actions in flight (reset, update)
 
 
-def build_handlers(twin: ChargerTwin) -> dict[str, Handler]:
-    fw = twin.fw
-    assert fw is not None, "build_handlers runs once the twin has made its firmware"
+def build_handlers(twin: ChargerTwin, fw: Firmware) -> dict[str, Handler]:
     cfg = fw.config
 
     def spawn(coro: Any) -> Callable[[], None]:

@@ -21,7 +21,7 @@ from typing import Any
 import websockets
 from ocpp.charge_point import camel_to_snake_case, snake_to_camel_case
 from ocpp.exceptions import OCPPError
-from ocpp.v16 import ChargePoint, call
+from ocpp.v16 import ChargePoint, call, call_result
 from websockets.asyncio.client import connect
 from websockets.typing import Subprotocol
 
@@ -46,25 +46,29 @@ class Outgoing:
 
 
 class _Session(ChargePoint):
-    """The library's ChargePoint with our handlers routed in."""
+    """The library's ChargePoint with our handlers routed in. A handler answers with a
+    camelCase payload; it goes back to the library as the library's own call_result
+    dataclass (no patching of the library: the mock CSMS shares this process)."""
 
     def __init__(self, cp_id: str, ws: Any, handlers: dict[str, Handler]) -> None:
         super().__init__(cp_id, ws, response_timeout=30)
         self._afters: dict[str, Callable[[], None]] = {}
         for action, handler in handlers.items():
             self.route_map[action] = {
-                "_on_action": self._wrap(handler),
+                "_on_action": self._wrap(action, handler),
                 "_after_action": self._run_after,
                 "_skip_schema_validation": False,
             }
 
-    def _wrap(self, handler: Handler) -> Callable[..., Any]:
+    def _wrap(self, action: str, handler: Handler) -> Callable[..., Any]:
+        answer = getattr(call_result, action)
+
         def on_action(call_unique_id: str, **kwargs: Any) -> Any:
             payload = snake_to_camel_case(kwargs)
             response, after = handler(payload)
             if after is not None:
                 self._afters[call_unique_id] = after
-            return _Response(response)
+            return answer(**camel_to_snake_case(response))
 
         return on_action
 
@@ -72,32 +76,6 @@ class _Session(ChargePoint):
         after = self._afters.pop(call_unique_id, None)
         if after is not None:
             after()
-
-
-class _Response(dict):
-    """A response payload the library can serialise (camelCase already)."""
-
-
-def _serialise_patch() -> None:
-    # The library serialises dataclasses; our handlers answer with plain camelCase
-    # dicts. Teach serialize_as_dict to pass dicts through (keys are converted
-    # back and forth losslessly).
-    import ocpp.charge_point as lib
-
-    original = lib.serialize_as_dict
-    if getattr(original, "_rig_patched", False):
-        return
-
-    def serialize(obj: Any) -> Any:
-        if isinstance(obj, _Response):
-            return camel_to_snake_case(dict(obj))
-        return original(obj)
-
-    serialize.__dict__["_rig_patched"] = True  # a function attribute, read with getattr
-    lib.serialize_as_dict = serialize
-
-
-_serialise_patch()
 
 
 class OcppLink:

@@ -21,7 +21,7 @@ from evrig.sim.charger import handlers as handlers_mod
 from evrig.sim.charger.auth import AuthStore
 from evrig.sim.charger.config_store import ConfigStore
 from evrig.sim.charger.firmware import Firmware, Nvm
-from evrig.sim.charger.modbus_master import ModbusMaster
+from evrig.sim.charger.modbus_master import MeterData, ModbusMaster
 from evrig.sim.charger.ocpp_link import OcppLink
 from evrig.sim.charger.pilot import cp_levels
 from evrig.sim.charger.protection import AMBIENT_C, PWM_FREQ_HZ, Actuator, BoardSupply
@@ -137,7 +137,7 @@ class ChargerTwin:
             clock=self.clock,
             url=self._csms_url,
             charge_point_id=self.charge_point_id,
-            handlers={},
+            handlers=handlers_mod.build_handlers(self, fw),
             outbox=self.nvm.outbox,
             on_connected=fw.on_connected,
             on_disconnected=fw.on_disconnected,
@@ -155,14 +155,9 @@ class ChargerTwin:
             profile=self.profile, variant=self.variant, clock=self.clock,
             relays=self._relays, pp_ohms=self._pp_ohms, link_factory=self._make_link,
             nvm=self.nvm, serial=self.serial, circuit=self.circuit,
-            on_evaluated=self._evaluated,
+            on_evaluated=self._evaluated, board=self,
         )
         self.fw = fw
-        fw.link._handlers = handlers_mod.build_handlers(self)
-        fw.actuator = self.actuator
-        fw.temperature_c = lambda: self.temperature_c
-        fw.tamper_open = lambda: self.tamper_open
-        fw.board_conditions = lambda: self.board_conditions
         if self.calibration_unreadable:
             # 001 VendorID2 0x8000: calibration data unreadable from NV at boot.
             fw.rtm |= self.profile.rtm("EVSE_FAULT_CAL").code
@@ -185,6 +180,36 @@ class ChargerTwin:
             return "ct"
         return "meter" if self.rs485_meter else "none"
 
+    # -- the board as the firmware sees it (board.Board) -----------------------------------
+    def sensor_temperature_c(self) -> float:
+        return self.temperature_c
+
+    def cover_open(self) -> bool:
+        return self.tamper_open
+
+    def board_faults(self) -> set[str]:
+        return self.board_conditions
+
+    def ct_limit_a(self) -> float | None:
+        """The CT clamp's limit: the main fuse less the household's share (RS-485)."""
+        master, fw = self.rs485, self.fw
+        if master is None or fw is None:
+            return None
+        fuse_key = self.profile.key("c_MainFuseLimit")
+        per_amp = 10 if fuse_key.unit == "0.1 A" else 1
+        fuse_a = fw.config.int(fuse_key.name, int(fuse_key.default)) / per_amp
+        phases = int(self.profile.ratings["phases"].value)
+        return master.ct_limit(fuse_a, [fw.circuit.ev_amps()] * phases)
+
+    def fuse_limit_a(self) -> float | None:
+        return None  # no main-fuse sensing on this board (001 VendorID1 5 unused)
+
+    def external_meter(self) -> MeterData | None:
+        return self.rs485.meter_data() if self.rs485 is not None else None
+
+    def external_meter_missing(self) -> bool:
+        return self.rs485.meter_missing if self.rs485 is not None else False
+
     def _start_rs485(self, fw: Firmware) -> None:
         settings = self.profile.rs485
         if self.rs485_port is None or settings is None:
@@ -192,16 +217,6 @@ class ChargerTwin:
         phases = int(self.profile.ratings["phases"].value)
         master = ModbusMaster(port=self.rs485_port, clock=self.clock, settings=settings,
                               phases=phases, device=self.rs485_device, on_update=fw.kick)
-        fuse_key = self.profile.key("c_MainFuseLimit")
-        per_amp = 10 if fuse_key.unit == "0.1 A" else 1
-
-        def ct_limit() -> float | None:
-            fuse_a = fw.config.int(fuse_key.name, int(fuse_key.default)) / per_amp
-            return master.ct_limit(fuse_a, [fw.circuit.ev_amps()] * phases)
-
-        fw.ct_limit = ct_limit
-        fw.ext_meter = master.meter_data
-        fw.ext_meter_missing = lambda: master.meter_missing
         self.rs485 = master
         self._rs485_task = asyncio.get_running_loop().create_task(master.run())
 
