@@ -170,3 +170,18 @@ def test_undefined_cp_level_faults_only_when_it_persists():
     fw.clock._t0 -= 1.0  # one wall second at speed 1000: far beyond the debounce
     fw.evaluate()
     assert fw.rtm & code
+
+
+def test_each_supported_operation_is_answered_by_exactly_one_feature() -> None:
+    """The twin is built from feature modules (sim/charger/fw_base.py): every CSMS CALL
+    the profile lists is answered, by one feature, with a method that exists."""
+    from evrig.sim.charger.firmware import Firmware
+
+    owners: dict[str, list[str]] = {}
+    for cls in Firmware.__mro__:
+        for action, method in vars(cls).get("ANSWERS", {}).items():
+            owners.setdefault(action, []).append(cls.__name__)
+            assert callable(getattr(Firmware, method, None)), f"{cls.__name__}.{method}"
+    supported = set(PROFILE.ocpp.operations_csms_to_cp)
+    assert supported <= set(owners), supported - set(owners)
+    assert all(len(names) == 1 for names in owners.values()), owners

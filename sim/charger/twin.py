@@ -17,10 +17,10 @@ from datetime import datetime
 
 from evrig.rig.clock import Clock
 from evrig.rig.profile import Profile
-from evrig.sim.charger import handlers as handlers_mod
 from evrig.sim.charger.auth import AuthStore
 from evrig.sim.charger.config_store import ConfigStore
-from evrig.sim.charger.firmware import Firmware, Nvm
+from evrig.sim.charger.firmware import Firmware, FirmwareBase, Nvm
+from evrig.sim.charger.maintenance import http_get, http_put
 from evrig.sim.charger.modbus_master import MeterData, ModbusMaster
 from evrig.sim.charger.ocpp_link import OcppLink
 from evrig.sim.charger.pilot import cp_levels
@@ -132,12 +132,12 @@ class ChargerTwin:
             firmware_version=firmware_version,
         )
 
-    def _make_link(self, fw: Firmware) -> OcppLink:
+    def _make_link(self, fw: FirmwareBase) -> OcppLink:
         return OcppLink(
             clock=self.clock,
             url=self._csms_url,
             charge_point_id=self.charge_point_id,
-            handlers=handlers_mod.build_handlers(self, fw),
+            handlers=fw.answers(),
             outbox=self.nvm.outbox,
             on_connected=fw.on_connected,
             on_disconnected=fw.on_disconnected,
@@ -282,13 +282,10 @@ class ChargerTwin:
             wait = (retrieve - self.clock.utcnow()).total_seconds()
             await self.clock.asleep(wait)
 
-        def status(s: str) -> None:
-            fw.firmware_status = s
-            fw.send("FirmwareStatusNotification", lambda: {"status": s})
-
+        status = fw.firmware_status_is
         status("Downloading")
         try:
-            image = await asyncio.to_thread(handlers_mod.http_get, location,
+            image = await asyncio.to_thread(http_get, location,
                                             max(1.0, self.clock.wall(30)))
         except Exception:
             status("DownloadFailed")
@@ -317,16 +314,13 @@ class ChargerTwin:
         fw = self.fw
         assert fw is not None
 
-        def status(s: str) -> None:
-            fw.diagnostics_status = s
-            fw.send("DiagnosticsStatusNotification", lambda: {"status": s})
-
+        status = fw.diagnostics_status_is
         status("Uploading")
         body = (f"serial={self.serial}\nfirmware={self.nvm.firmware_version}\n"
                 f"rtm=0x{fw.rtm:04X}\n").encode()
         url = location.rstrip("/") + "/" + name
         try:
-            await asyncio.to_thread(handlers_mod.http_put, url, body,
+            await asyncio.to_thread(http_put, url, body,
                                     max(1.0, self.clock.wall(30)))
         except Exception:
             status("UploadFailed")

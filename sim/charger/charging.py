@@ -1,0 +1,64 @@
+"""Charging feature: what the charger offers the EV (the minimum of the EVSE limits,
+001 VendorID1), the PWM duty on CP (IEC 61851-1) and the contactor."""
+
+from __future__ import annotations
+
+from evrig.sim.charger.fw_base import FirmwareBase
+from evrig.sim.charger.protection import pwm_duty
+
+
+class Charging(FirmwareBase):
+    # -- offered current --------------------------------------------------------------
+    def offered_current(self) -> float:
+        """Minimum of the EVSE limits (VendorID1); the winner is the limit reason."""
+        # Listed in VendorID1 code order: on a tie the lower code is the reason.
+        rated = self.profile.ratings["max_current_a"].value
+        thermal = self.profile.derated_current(self.board.sensor_temperature_c())
+        candidates: list[tuple[float | None, int]] = [
+            (self.config.int("c_DeviceLimit_I", int(rated * 10)) / 10.0, 0),
+            (self.cable_amps(), 1),  # tethered units ignore PP: None
+            (0.0 if thermal is None else thermal, 2),  # above the table: fault 0x0800
+            (self.board.ct_limit_a(), 3),
+            (self.nvm.smart.limit_at(self.utc(), self.tx_context()), 4),
+            (self.board.fuse_limit_a(), 5),
+        ]
+        limits = [(float(a), code) for a, code in candidates if a is not None]
+        amps, code = min(limits, key=lambda x: x[0])
+        self.limit_reason = self.profile.evse_limits[code].name
+        return amps
+
+    def cable_amps(self) -> float | None:
+        """The cable's ampacity from PP (profile pp_bands); None on a tethered unit
+        (case C, the charger knows its own cable) or with no valid PP resistor."""
+        if not self.variant.pp_required:
+            return None
+        ohms = self._pp_ohms()
+        amps = self.profile.pp_amps(ohms) if ohms is not None else None
+        return None if amps is None else float(amps)
+
+    def pwm_duty(self) -> float | None:
+        """Duty (%) of the 1 kHz PWM on CP, None for no PWM. The charger offers
+        current (IEC 61851-1 state x2) only during an authorized session that may
+        charge: plugged, no fault, not suspended, at least the minimum current. In
+        every other case CP is a steady +12 V (state x1, "not ready") — also when
+        Faulted: our choice instead of state F (−12 V), so the firmware still sees
+        the EV unplug (recovery `unplug`)."""
+        tx = self.tx
+        if tx is None or self.finishing or self.rtm or tx.suspended_by_auth \
+                or not self.plugged:
+            return None
+        return pwm_duty(self.offered_current(), self.min_a)
+
+    def _update_contactor(self) -> None:
+        # State D (ventilation required) only with c_ChargingVentilatedEnabled (001 App. II).
+        ventilated = self.config.bool("c_ChargingVentilatedEnabled")
+        allowed_states = ("C", "D") if ventilated else ("C",)
+        want = self.pwm_duty() is not None and self.pilot.state in allowed_states
+        # IEC 61851-1 timing (profile timing): the relay switches after its delay.
+        now = self.now()
+        self.contactor = self.relay.update(want, now)
+        # The contacts follow a started switch on time in spec seconds (electrical.py).
+        due = self.relay.due_in(now)
+        self.circuit.now = self.clock.now
+        self.circuit.command_contactor(self.contactor,
+                                       None if due is None else (now + due, want), now)

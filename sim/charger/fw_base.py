@@ -1,0 +1,230 @@
+"""The firmware's state and what every feature module shares (firmware.py composes the
+features): the NV records, the volatile state, the board, the OCPP link and the way a
+feature declares the CSMS CALLs it answers (``ANSWERS``: action → method).
+
+The features, one module each, own what they send and what they answer:
+core.py (boot, status, availability, configuration, heartbeat, trigger, reset),
+charging.py (offered current, PWM, contactor), authorization.py (cards, cache, local
+list, remote start), transactions.py (start/stop, remote stop, unlock),
+reservations.py, charging_profiles.py (smart charging), maintenance.py (firmware
+update, diagnostics), meter_values.py, faults.py (protection, RTM codes).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections import deque
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from evrig.rig.clock import Clock
+from evrig.rig.profile import Profile, Variant
+from evrig.sim.charger.auth import AuthStore
+from evrig.sim.charger.board import BareBoard, Board
+from evrig.sim.charger.config_store import ConfigStore
+from evrig.sim.charger.metering import MeterReading
+from evrig.sim.charger.ocpp_link import Handler, OcppLink, Outgoing, Payload
+from evrig.sim.charger.pilot import PilotReading
+from evrig.sim.charger.protection import Actuator, Contactor, Protection
+from evrig.sim.charger.smart_charging import SmartCharging, TxContext
+from evrig.sim.electrical import Circuit
+
+Reply = tuple[Payload, Callable[[], None] | None]
+_RUNNING: set[asyncio.Task[Any]] = set()  # board-level actions in flight (reset, update)
+
+
+def iso(t: datetime) -> str:
+    return t.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@dataclass
+class Transaction:
+    local_id: int
+    id_tag: str
+    parent_id_tag: str | None
+    meter_start: int
+    start: datetime
+    reservation_id: int | None = None
+    transaction_id: int | None = None  # assigned by the backend
+    ev_disconnected: bool = False
+    suspended_by_auth: bool = False
+    stop_id_tag: str | None = None  # card that stopped it (OCPP 1.6 §6.49 StopTransaction idTag)
+
+
+@dataclass
+class Authorization:
+    id_tag: str
+    parent_id_tag: str | None
+    deadline: float  # spec time by which the EV must be plugged (ConnectionTimeOut)
+    remote: bool = False
+    charging_profile: dict[str, Any] | None = None
+
+
+@dataclass
+class Reservation:
+    reservation_id: int
+    connector_id: int
+    id_tag: str
+    parent_id_tag: str | None
+    expiry: datetime
+
+
+@dataclass
+class Nvm:
+    """What the charger keeps across power cycles and resets."""
+
+    config: ConfigStore
+    auth: AuthStore
+    smart: SmartCharging
+    firmware_version: str
+    outbox: deque[Outgoing] = field(default_factory=deque)
+    availability: dict[int, str] = field(default_factory=lambda: {0: "Operative", 1: "Operative"})
+    open_tx: Transaction | None = None
+    energy_wh: float = 0.0
+    local_ids: itertools.count = field(default_factory=lambda: itertools.count(1))
+    reset_reason: int = 1  # VendorID3 code for the next boot: CC_RST_POWERON
+    pending_stop_reason: str = "PowerLoss"
+    last_alive: datetime | None = None  # the RTC time the board last ran (power-loss stop)
+
+
+class FirmwareBase:
+    """One connector, one transaction at a time (the EVNET has one outlet)."""
+
+    ANSWERS: ClassVar[dict[str, str]] = {}
+
+    def __init__(
+        self,
+        *,
+        profile: Profile,
+        variant: Variant,
+        clock: Clock,
+        relays: Callable[[], dict[str, bool]],
+        pp_ohms: Callable[[], float | None],
+        link_factory: Callable[[FirmwareBase], OcppLink],
+        nvm: Nvm,
+        serial: str,
+        circuit: Circuit | None = None,
+        on_evaluated: Callable[[], None] = lambda: None,
+        board: Board | None = None,
+    ) -> None:
+        self.profile = profile
+        # Called at the end of each evaluation, before anything it queued is sent: the
+        # lights take the new status first, so a StatusNotification never announces a
+        # status the ring does not show yet.
+        self._on_evaluated = on_evaluated
+        self.variant = variant
+        self.clock = clock
+        self._relays = relays
+        self._pp_ohms = pp_ohms
+        self.nvm = nvm
+        self.serial = serial
+        self.config = nvm.config
+        self.circuit = circuit or Circuit(int(profile.ratings["phases"].value))
+        # The board around the firmware: sensors, actuator, RS-485, board-level actions.
+        self.board: Board = board or BareBoard(Actuator(profile.protections.actuator.attempts))
+        self.link = link_factory(self)
+        self.meter = MeterReading(energy_wh=nvm.energy_wh)
+        self.wake = asyncio.Event()
+        # volatile state (lost on power off)
+        self.scheduled_availability: dict[int, str] = {}
+        self._odd_pilot_since: float | None = None
+        self._a_since: float | None = None
+        self.boot_status: str | None = None  # None until the first BootNotification answer
+        self.tx: Transaction | None = None
+        self.authorization: Authorization | None = None
+        self.reservation: Reservation | None = None
+        self.finishing = False
+        self.rtm: int = 0
+        self.contactor = False
+        self.pilot = PilotReading("A", 12.0, -12.0)
+        self.reported: dict[int, tuple[str, str, str | None]] = {}
+        self._next_boot = 0.0
+        self._next_heartbeat = 0.0
+        self._next_sample = 0.0
+        self._next_aligned: datetime | None = None
+        self._last_energy_t = clock.now()
+        self.firmware_status = "Idle"
+        self.diagnostics_status = "Idle"
+        self.limit_reason = "DeviceCurrentLimit"
+        self.protection = Protection(profile)
+        self.relay = Contactor(profile.timing)
+        self.min_a = profile.ratings["min_current_a"].value
+
+    # -- small helpers ------------------------------------------------------------
+    def now(self) -> float:
+        return self.clock.now()
+
+    def utc(self) -> datetime:
+        return self.clock.utcnow()
+
+    def kick(self) -> None:
+        self.wake.set()
+
+    def send(self, action: str, build: Callable[[], Payload], persistent: bool = False,
+             on_result: Callable[[Payload | None], None] | None = None) -> None:
+        self.link.enqueue(Outgoing(action, build, persistent, on_result))
+
+    @property
+    def plugged(self) -> bool:
+        return self.pilot.state in ("B", "C", "D")
+
+    def tx_context(self) -> TxContext | None:
+        return TxContext(self.tx.transaction_id, self.tx.start) if self.tx else None
+
+    def spawn(self, coro: Coroutine[Any, Any, None]) -> Callable[[], None]:
+        """What to run after an answer: start ``coro`` as a task. The loop keeps only
+        a weak reference to a task: it is held until done, or a reset in flight could
+        be garbage-collected halfway (the board would never come back)."""
+        def start() -> None:
+            task = asyncio.get_running_loop().create_task(coro)
+            _RUNNING.add(task)
+            task.add_done_callback(_RUNNING.discard)
+
+        return start
+
+    @staticmethod
+    def valid_connector(cid: int, allow_zero: bool = True) -> bool:
+        return cid == 1 or (allow_zero and cid == 0)
+
+    def answers(self) -> dict[str, Handler]:
+        """The CSMS CALLs this firmware answers: every feature's ``ANSWERS``, only the
+        operations the profile says the charger supports (the rest: NotImplemented)."""
+        found: dict[str, Handler] = {}
+        for cls in type(self).__mro__:
+            for action, method in vars(cls).get("ANSWERS", {}).items():
+                found.setdefault(action, getattr(self, method))
+        supported = set(self.profile.ocpp.operations_csms_to_cp)
+        return {action: h for action, h in found.items() if action in supported}
+
+    if TYPE_CHECKING:  # provided by the feature modules, composed in firmware.py
+        def evaluate(self) -> None: ...
+        def on_connected(self) -> None: ...
+        def on_disconnected(self) -> None: ...
+        def may_send(self, msg: Outgoing) -> bool: ...
+        def stop_transaction(self, reason: str) -> None: ...
+        def _send_stop(self, tx: Transaction, reason: str, energy_wh: float,
+                       stop_time: datetime | None = None) -> None: ...
+        def _drive_transaction(self) -> None: ...
+        def _authorization_timeout(self, now: float) -> None: ...
+        def _reservation_expiry(self) -> None: ...
+        def offered_current(self) -> float: ...
+        def cable_amps(self) -> float | None: ...
+        def pwm_duty(self) -> float | None: ...
+        def _update_contactor(self) -> None: ...
+        def error_code(self) -> tuple[str, str | None]: ...
+        def _check_faults(self) -> None: ...
+        def connector_status(self) -> str: ...
+        def connector0_status(self) -> str: ...
+        def _inoperative(self) -> bool: ...
+        def _report(self, connector: int, status: str,
+                    vendor: tuple[str, str] | None = None) -> None: ...
+        def _send_boot(self) -> None: ...
+        def _update_meter(self, now: float) -> None: ...
+        def _meter_timers(self, now: float) -> None: ...
+        def _send_meter_values(self, context: str, key: str,
+                               at: datetime | None = None) -> None: ...
+        def valid_measurands(self, value: str) -> bool: ...
+        async def authorize(self, id_tag: str) -> dict[str, Any] | None: ...

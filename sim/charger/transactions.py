@@ -1,0 +1,155 @@
+"""Transactions feature: a session starts when an authorized EV is plugged (the plug
+locked first on a socketed unit), ends by card, EV, remote stop, unlock or reset; its
+messages live in NV memory until the backend has them (OCPP 1.6 §3.16, §5.18)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import ClassVar
+
+from evrig.sim.charger.fw_base import Authorization, FirmwareBase, Reply, Transaction, iso
+from evrig.sim.charger.metering import MeterReading, sampled_values
+from evrig.sim.charger.ocpp_link import Payload
+
+
+class Transactions(FirmwareBase):
+    ANSWERS: ClassVar[dict[str, str]] = {
+        "RemoteStopTransaction": "on_remote_stop",
+        "UnlockConnector": "on_unlock_connector",
+    }
+
+    def _drive_transaction(self) -> None:
+        auth = self.authorization
+        if self.tx is None:
+            if self.finishing and not self.plugged and self._pp_removed():
+                self.finishing = False
+            if auth is not None and self.plugged and not self.rtm and not self.finishing:
+                if self.variant.pp_required and self.cable_amps() is None:
+                    # 001 VendorID2 0x0200: no (valid) PP resistor on a socketed unit —
+                    # the session does not start. A PP outside every band counts as
+                    # missing (our choice). The authorization is dropped as for 0x0020.
+                    self.rtm |= self.profile.rtm("EVSE_FAULT_PP_UNPRESENT").code
+                    self.authorization = None
+                    return
+                if self.variant.actuator_lock and not self.board.actuator.operate():
+                    # 002 §2.4: the plug cannot be locked after the profile's attempts
+                    # → fault state, no session (0x0020).
+                    self.rtm |= self.profile.rtm("EVSE_FAULT_ACT_LOCK_FAULT").code
+                    self.authorization = None
+                    return
+                self._start_transaction(auth)
+            return
+        tx = self.tx
+        if not self.plugged and self.pilot.state == "A":
+            if self.config.bool("StopTransactionOnEVSideDisconnect", True):
+                self.stop_transaction("EVDisconnected")
+            else:
+                tx.ev_disconnected = True
+
+    def _pp_removed(self) -> bool:
+        # A socketed charger is "finishing" until the cable leaves the socket.
+        return not self.variant.pp_required or self._pp_ohms() is None
+
+    def _start_transaction(self, auth: Authorization) -> None:
+        self.authorization = None
+        res = self.reservation
+        self.reservation = None
+        tx = Transaction(
+            local_id=next(self.nvm.local_ids),
+            id_tag=auth.id_tag,
+            parent_id_tag=auth.parent_id_tag,
+            meter_start=int(self.meter.energy_wh),
+            start=self.utc(),
+            reservation_id=res.reservation_id if res else None,
+        )
+        self.tx = tx
+        self.nvm.open_tx = tx
+        if auth.charging_profile is not None:
+            self.nvm.smart.install(1, auth.charging_profile, self.tx_context(), 10**6, 10**6,
+                                   ["A", "W"])
+        self._next_sample = self.now() + self.config.int("MeterValueSampleInterval", 60)
+
+        def build() -> Payload:
+            p: Payload = {"connectorId": 1, "idTag": tx.id_tag, "meterStart": tx.meter_start,
+                          "timestamp": iso(tx.start)}
+            if tx.reservation_id is not None:
+                p["reservationId"] = tx.reservation_id
+            return p
+
+        def on_result(result: Payload | None) -> None:
+            if result is None:
+                return
+            tx.transaction_id = int(result["transactionId"])
+            status = result["idTagInfo"]["status"]
+            if self.config.bool("AuthorizationCacheEnabled", True):
+                self.nvm.auth.remember(tx.id_tag, result["idTagInfo"])
+            if status != "Accepted" and self.tx is tx:
+                if self.config.bool("StopTransactionOnInvalidId", True):
+                    self.stop_transaction("DeAuthorized")
+                else:
+                    tx.suspended_by_auth = True
+            self.kick()
+
+        self.send("StartTransaction", build, persistent=True, on_result=on_result)
+        self.kick()
+
+    def stop_transaction(self, reason: str) -> None:
+        tx = self.tx
+        if tx is None:
+            return
+        self.tx = None
+        self.nvm.open_tx = None
+        self.contactor = False
+        self.meter.current_a = 0.0
+        self.nvm.smart.end_transaction()
+        self.finishing = self.plugged or not self._pp_removed()
+        if self.variant.actuator_lock and not self.board.actuator.operate():
+            # 002 §2.4: the plug cannot be unlocked after the attempts → fault (0x0040).
+            self.rtm |= self.profile.rtm("EVSE_FAULT_ACT_UNLOCK_FAULT").code
+        self._send_stop(tx, reason, self.meter.energy_wh)
+        self.nvm.availability.update(self.scheduled_availability)  # §5.2 "Scheduled"
+        self.scheduled_availability.clear()
+        self.kick()
+
+    def _send_stop(self, tx: Transaction, reason: str, energy_wh: float,
+                   stop_time: datetime | None = None) -> None:
+        stop_time = stop_time or self.utc()
+        meter_stop = int(energy_wh)
+        data_keys = self.config.csl("StopTxnSampledData")
+        reading = MeterReading(**{**self.meter.__dict__, "energy_wh": energy_wh})
+
+        def build() -> Payload:
+            p: Payload = {
+                "transactionId": tx.transaction_id if tx.transaction_id is not None else -1,
+                "meterStop": meter_stop,
+                "timestamp": iso(stop_time),
+                "reason": reason,
+                "idTag": tx.stop_id_tag or tx.id_tag,
+            }
+            if data_keys:
+                p["transactionData"] = [{
+                    "timestamp": iso(stop_time),
+                    "sampledValue": sampled_values(reading, data_keys, "Transaction.End"),
+                }]
+            return p
+
+        self.send("StopTransaction", build, persistent=True)
+
+    # -- answers ----------------------------------------------------------------------
+    def on_remote_stop(self, p: Payload) -> Reply:
+        tx = self.tx
+        if tx is None or tx.transaction_id != p["transactionId"]:
+            return {"status": "Rejected"}, None
+        return {"status": "Accepted"}, lambda: self.stop_transaction("Remote")
+
+    def on_unlock_connector(self, p: Payload) -> Reply:
+        if p["connectorId"] != 1 or not self.variant.actuator_lock:
+            return {"status": "NotSupported"}, None
+        if not self.board.actuator.operate():
+            # 002 §2.4: the actuator cannot unlock after the profile's attempts → fault
+            # state (0x0040); OCPP 1.6 §5.18.
+            self.rtm |= self.profile.rtm("EVSE_FAULT_ACT_UNLOCK_FAULT").code
+            self.kick()
+            return {"status": "UnlockFailed"}, None
+        after = (lambda: self.stop_transaction("UnlockCommand")) if self.tx is not None else None
+        return {"status": "Unlocked"}, after
