@@ -137,19 +137,18 @@ class RtmCode(_Entry):
 
 
 @dataclass(frozen=True, kw_only=True)
-class LimitReason(_Entry):
+class CodedReason(_Entry):
+    """A row of a vendor code table: EVSE limit reasons (001 VendorID1), reset reasons
+    (VendorID3)."""
+
     _list_key: ClassVar[str] = "code"
     code: int
     name: str
     description: str
 
 
-@dataclass(frozen=True, kw_only=True)
-class ResetReason(_Entry):
-    _list_key: ClassVar[str] = "code"
-    code: int
-    name: str
-    description: str
+LimitReason = CodedReason
+ResetReason = CodedReason
 
 
 @dataclass(frozen=True, kw_only=True)
