@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from evrig.drivers import api
 from evrig.drivers.charger.charger import Charger
 from evrig.drivers.charger.console import ServiceConsole
 from evrig.drivers.charger.web_client import WebClient
@@ -22,7 +23,8 @@ from evrig.drivers.ev.gpio import Gpio, RpiGpio, SimGpio
 from evrig.drivers.ev.outlet_sense import OutletSense, RpiOutletSense, SimOutletSense
 from evrig.drivers.ev.pp_resistor import Ad5272PpResistor, PpResistor, SimPpResistor
 from evrig.drivers.faults import FaultBoard
-from evrig.drivers.led import open_led
+from evrig.drivers.led import LedObserver, open_led
+from evrig.drivers.meter.emulator import MeterEmulator
 from evrig.rig.bench_clock import BenchClock
 from evrig.rig.clock import Clock
 from evrig.rig.errors import RigError, RigFileError
@@ -77,11 +79,13 @@ class Rig:
         # The thread that builds the rig runs the tests: spec time waits while it works.
         self.clock.attach_thread()
         self.bench: Any = None
-        self.ac_source: Any = None  # drivers.scpi.AcSource where configured
-        self.ac_load: Any = None  # drivers.scpi.AcLoad where configured
-        self.meter: Any = None  # drivers.meter.MeterEmulator where configured
+        # Instruments as the test author's API types them (drivers/api.py); None where
+        # the rig file does not configure one.
+        self.ac_source: api.AcSource | None = None
+        self.ac_load: api.AcLoad | None = None
+        self.meter: MeterEmulator | None = None
         self.web: WebClient | None = None  # the charger's web client where configured
-        self.led: Any = None  # drivers.led.LedObserver where instruments.led is configured
+        self.led: LedObserver | None = None
         self.mains_on = True
         self._closed = False
         try:
@@ -147,12 +151,12 @@ class Rig:
         if mains is not None:
             mains(True)
 
-    def _scpi_instruments(self) -> tuple[Any, Any]:
+    def _scpi_instruments(self) -> tuple[api.AcSource | None, api.AcLoad | None]:
         """AC source and AC load (None where not configured); on the virtual bench at the
         resource string of the bench's SCPI servers."""
         from evrig.drivers.scpi import AcLoad, AcSource, ModelError, load_model
 
-        built: list[Any] = []
+        built: list[AcSource | AcLoad | None] = []
         for name, kind in (("ac_source", AcSource), ("ac_load", AcLoad)):
             cfg = getattr(self.config.instruments, name)
             if cfg is None:
@@ -167,16 +171,16 @@ class Rig:
             except (ModelError, ValueError) as exc:
                 raise RigFileError(self.config.path or "<rig>", f"instruments.{name}.model",
                                    str(exc)) from None
-        return built[0], built[1]
+        source, load = built
+        assert not isinstance(source, AcLoad) and not isinstance(load, AcSource)
+        return source, load
 
-    def _meter(self) -> Any:
+    def _meter(self) -> MeterEmulator | None:
         """The fake CT clamp / MID meter (a Modbus RTU slave) on instruments.meter.port;
         'sim' = the rig's end of the virtual bench's RS-485 pty pair."""
         cfg = self.config.instruments.meter
         if cfg is None:
             return None
-        from evrig.drivers.meter.emulator import MeterEmulator
-
         if cfg.port == "sim" and self.bench is None:
             raise RigFileError(self.config.path or "<rig>", "instruments.meter.port",
                                "'sim' needs the virtual bench (bench: virtual); "
@@ -296,11 +300,12 @@ class Rig:
         for name in ("ac_source", "ac_load"):
             if getattr(self, name, None) is not None:
                 getattr(self, name).close()
-        if getattr(self, "meter", None) is not None:
+        meter, led = getattr(self, "meter", None), getattr(self, "led", None)
+        if meter is not None:
             with contextlib.suppress(Exception):
-                self.meter.stop()
-        if getattr(self, "led", None) is not None:
-            self.led.close()
+                meter.stop()
+        if led is not None:
+            led.close()
         if self.bench is not None:
             self.bench.close()
         if getattr(self, "csms", None) is not None:

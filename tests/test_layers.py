@@ -9,6 +9,8 @@ Layers (module names under ``evrig``):
   tables in ``rig.tables`` (command tables, meter maps, LED calibrations);
 - ``drivers`` and ``sim``: side by side, each on the kernel only;
 - the composition root ``rig.assembly``: the only module importing both;
+- the contract ``drivers.api``: the Protocols the fixtures return (design §3), on
+  the drivers' data types; the plugin and testcases may name them;
 - ``fixtures``: the pytest plugin, on the root and the kernel;
 - the application ``rig.cli``, ``rig.eol`` …: on anything but ``sim``;
 - ``testcases``: on the plugin and the kernel (what a user's repo can import too).
@@ -26,20 +28,24 @@ FOLDERS = ("rig", "rigs", "drivers", "sim", "fixtures", "testcases")
 APPLICATION = {"rig.cli", "rig.__main__", "rig.eol", "rig.eol_cli", "rig.report",
                "rig.compare", "rig.certificate"}
 ROOT_MODULE = "rig.assembly"
+CONTRACT = "drivers.api"
 MAY_IMPORT = {
     "kernel": {"kernel"},
     "drivers": {"kernel", "drivers"},
     "sim": {"kernel", "sim"},
-    "root": {"kernel", "drivers", "sim"},
-    "fixtures": {"kernel", "root", "fixtures"},
-    "application": {"kernel", "root", "drivers", "fixtures", "application"},
-    "testcases": {"kernel", "fixtures", "testcases"},
+    "contract": {"kernel", "drivers"},
+    "root": {"kernel", "drivers", "sim", "contract"},
+    "fixtures": {"kernel", "root", "contract", "fixtures"},
+    "application": {"kernel", "root", "drivers", "contract", "fixtures", "application"},
+    "testcases": {"kernel", "contract", "fixtures", "testcases"},
 }
 
 
 def layer(module: str) -> str:
     if module == ROOT_MODULE:
         return "root"
+    if module == CONTRACT:
+        return "contract"
     if module in APPLICATION:
         return "application"
     top = module.split(".")[0]

@@ -7,14 +7,14 @@ from __future__ import annotations
 import pytest
 
 from evrig.fixtures.params import run_profile
-from evrig.testcases.protection.stimuli import STIMULI
+from evrig.testcases.protection.stimuli import STIMULI, Stimulus
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "clear_stimulus" not in metafunc.fixturenames:
         return
     spec = run_profile(metafunc.config)
-    chosen: dict[tuple[str, ...], object] = {}
+    chosen: dict[tuple[str, ...], Stimulus] = {}
     for stim in STIMULI:
         key = tuple(sorted(spec.rtm(stim.code).recovery))
         # A socket-only stimulus is not the representative when another exists: the

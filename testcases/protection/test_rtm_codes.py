@@ -6,6 +6,8 @@ trip). Stimuli: testcases/protection/stimuli.py."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from evrig.testcases.protection.checks import (
@@ -24,8 +26,8 @@ from evrig.testcases.protection.checks import (
 from evrig.testcases.protection.stimuli import NOT_PRODUCIBLE, STIMULI, Stimulus
 
 
-def _params() -> list[object]:
-    out = []
+def _params() -> list[Any]:
+    out: list[Any] = []
     for stim in STIMULI:
         marks = [pytest.mark.socketed] if stim.socketed else []
         for rule in RULES:
