@@ -103,10 +103,13 @@ class Profile:
     documents: tuple[Document, ...]
     variants: dict[str, Variant]
     ratings: dict[str, Rated]
-    led: Led
-    rtm_codes: dict[int, RtmCode]
-    evse_limits: dict[int, LimitReason]
-    reset_reasons: dict[int, ResetReason]
+    # The front panel's lights by name (design §5): the main one (ring, bar or belt)
+    # and any indicators, each with its table and blink classes.
+    lights: dict[str, Led]
+    # EVNET firmware tables (001 VendorID1-3): a family without them leaves them out.
+    rtm_codes: dict[int, RtmCode] = field(default_factory=dict)
+    evse_limits: dict[int, LimitReason] = field(default_factory=dict)
+    reset_reasons: dict[int, ResetReason] = field(default_factory=dict)
     temperature_derating: Derating
     protections: Protections
     pp_bands: tuple[PpBand, ...]
@@ -114,8 +117,8 @@ class Profile:
     config_keys: dict[str, ConfigKey]
     meter_measurands: tuple[Measurand, ...]
     ocpp: OcppSupport
-    web_client: dict[str, WebPage]
-    firmware_image: FirmwareImage
+    web_client: dict[str, WebPage] = field(default_factory=dict)
+    firmware_image: FirmwareImage | None = None
     rs485: Rs485 | None = None
     file: str = field(default="", metadata=NOT_IN_FILE)  # the loader fills it in
 
@@ -127,6 +130,13 @@ class Profile:
                                    f"codes of this profile (0x{other:04X} is not one)")
         if "max_current_a" not in self.ratings:
             raise Invalid("ratings.max_current_a", "the rated current (derating needs it)")
+        if not any(light.kind != "indicator" for light in self.lights.values()):
+            raise Invalid("lights", "a main light (kind ring, bar or belt) besides indicators")
+
+    @property
+    def led(self) -> Led:
+        """The main light: the first light that is not an indicator."""
+        return next(light for light in self.lights.values() if light.kind != "indicator")
 
     def _unknown(self, kind: str, what: object, known: list[str]) -> ProfileKeyError:
         return ProfileKeyError(self.file, kind, f"unknown {kind[:-1]} {what!r}; "

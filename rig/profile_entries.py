@@ -5,7 +5,7 @@ manuals cannot mean. Every entry carries a ``source:`` or a ``note:`` (design §
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from evrig.rig.profile_vocabulary import (
     COLOURS,
@@ -61,11 +61,16 @@ class Rated(_Entry):
 
 @dataclass(frozen=True, kw_only=True)
 class LedRow(_Entry):
+    """One row of a light table: what the light shows for a status, online and offline,
+    as the manuals draw it — two colour patches, identical = steady, different =
+    alternating between them (a colour with dark_grey = blinking that colour)."""
+
     _key: ClassVar[str] = "status"
     status: str
     online: tuple[str, str]
     offline: tuple[str, str]
     description: str
+    blink: str | None = None  # the light's blink class for this row (slow, fast …)
 
     def __post_init__(self) -> None:
         for key in ("online", "offline"):
@@ -83,8 +88,9 @@ class LedRow(_Entry):
 
 @dataclass(frozen=True, kw_only=True)
 class LedBlink(_Entry):
-    """How a blinking row alternates its two colours: the manuals give no period or
-    duty, so the profile records the choice (with its ``note:``)."""
+    """A blink class of a light (slow, fast …): how a blinking row alternates its two
+    colours. Manuals rarely give period or duty, so the profile records the choice
+    (with its ``note:``)."""
 
     period_s: float
     duty: float  # fraction of the period showing the row's first colour
@@ -98,18 +104,43 @@ class LedBlink(_Entry):
 
 @dataclass(frozen=True, kw_only=True)
 class Led(_Entry):
+    """One light of the front panel: a ring, bar or belt showing the connector status,
+    or an indicator LED (e.g. EV PLUS's four). ``blink`` names its blink classes; a row
+    names its class, or takes the light's only one."""
+
+    _key: ClassVar[str] = "name"
+    name: str
+    kind: Literal["ring", "bar", "belt", "indicator"]
     rows: dict[str, LedRow]
-    powerup: LedRow
-    blink: LedBlink | None = None
+    powerup: LedRow | None = None
+    blink: dict[str, LedBlink] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for row in [*self.rows.values(), *([self.powerup] if self.powerup else [])]:
+            if row.blink is not None and row.blink not in self.blink:
+                raise Invalid(f"rows.{row.status}.blink",
+                              f"one of this light's blink classes ({', '.join(self.blink)})")
 
     def row(self, status: str) -> LedRow:
-        """The row for an OCPP connector status, or ``Powerup`` for the power-up light."""
-        if status == self.powerup.status:
+        """The row for a status, or the power-up row (``Powerup``)."""
+        if self.powerup is not None and status == self.powerup.status:
             return self.powerup
         if status not in self.rows:
-            raise KeyError(f"no LED row for status {status!r}; rows: "
-                           f"{', '.join([*self.rows, self.powerup.status])}")
+            rows = [*self.rows, *([self.powerup.status] if self.powerup else [])]
+            raise KeyError(f"no {self.kind} row for status {status!r}; rows: {', '.join(rows)}")
         return self.rows[status]
+
+    @property
+    def slowest_blink_s(self) -> float | None:
+        """The longest blink period of the light (what one observation must span)."""
+        return max((b.period_s for b in self.blink.values()), default=None)
+
+    def blink_of(self, status: str | None = None) -> LedBlink | None:
+        """The blink class of a status's row (its own, else the light's only one)."""
+        named = self.row(status).blink if status is not None else None
+        if named is not None:
+            return self.blink[named]
+        return next(iter(self.blink.values())) if len(self.blink) == 1 else None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -298,8 +298,39 @@ def test_wrong_type(bad: Callable[[Mutate], str]) -> None:
     assert "config_keys.HeartbeatInterval.default: expected a string (quote it)" in message
     message = bad(lambda d: d["protections"]["actuator"].update(attempts="five"))
     assert "protections.actuator.attempts: expected an integer" in message
-    message = bad(lambda d: d["led"]["rows"]["Available"].update(online=["blue"]))
-    assert "led.rows.Available.online: expected a list of 2 items" in message
+    message = bad(lambda d: d["lights"]["ring"]["rows"]["Available"].update(online=["blue"]))
+    assert "lights.ring.rows.Available.online: expected a list of 2 items" in message
+
+
+def test_several_lights_and_optional_family_tables(bad: Callable[[Mutate], str],
+                                                   tmp_path: Path) -> None:
+    """Another family's profile (design §9): indicators beside the main light, with
+    slow and fast blink classes; no EVNET firmware tables. The schema takes it."""
+    data = load_yaml(SHIPPED)
+    for table in ("rtm_codes", "evse_limits", "reset_reasons", "web_client",
+                  "firmware_image", "rs485"):
+        data.pop(table, None)
+    ring = data["lights"]["ring"]
+    ring["kind"] = "belt"
+    ring["blink"] = {"slow": {"period_s": 2.0, "duty": 0.5, "note": "test"},
+                     "fast": {"period_s": 0.5, "duty": 0.5, "note": "test"}}
+    for row in ring["rows"].values():
+        row["blink"] = "fast" if row["online"][0] != row["online"][1] else "slow"
+    ring["powerup"]["blink"] = "slow"
+    data["lights"]["charging"] = {
+        "kind": "indicator", "note": "test",
+        "rows": {"Charging": {"online": ["green", "dark_grey"],
+                              "offline": ["green", "dark_grey"],
+                              "description": "blinks while charging", "blink": "slow",
+                              "note": "test"}},
+        "blink": {"slow": {"period_s": 2.0, "duty": 0.5, "note": "test"}}}
+    path = tmp_path / "other.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    other = load_profile(str(path))
+    assert other.led.kind == "belt" and other.led.slowest_blink_s == 2.0
+    assert other.led.blink_of("SuspendedEV") == other.led.blink["fast"]
+    assert other.lights["charging"].blink_of("Charging").period_s == 2.0
+    assert other.rtm_codes == {} and other.firmware_image is None
 
 
 def test_entry_without_source_or_note(bad: Callable[[Mutate], str]) -> None:
@@ -336,8 +367,15 @@ def test_duplicate_codes(bad: Callable[[Mutate], str]) -> None:
 
 
 def test_other_checks_name_the_entry(bad: Callable[[Mutate], str]) -> None:
-    message = bad(lambda d: d["led"]["rows"]["Faulted"].update(online=["red", "pink"]))
-    assert "led.rows.Faulted.online: expected one of " in message and "got 'pink'" in message
+    message = bad(lambda d: d["lights"]["ring"]["rows"]["Faulted"].update(
+        online=["red", "pink"]))
+    assert "lights.ring.rows.Faulted.online: expected one of " in message \
+        and "got 'pink'" in message
+    message = bad(lambda d: d["lights"]["ring"]["rows"]["Faulted"].update(blink="fast"))
+    assert "lights.ring.rows.Faulted.blink: expected one of this light's blink classes " \
+        "(blink)" in message
+    message = bad(lambda d: d["lights"]["ring"].update(kind="indicator"))
+    assert "lights: expected a main light (kind ring, bar or belt)" in message
     message = bad(lambda d: d["config_keys"]["LightIntensity"].update(default="120"))
     assert "config_keys.LightIntensity.default: expected a default its own type" in message
     message = bad(lambda d: d["rtm_codes"][3].update(sets_also=[0x7]))

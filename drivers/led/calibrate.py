@@ -50,7 +50,7 @@ def _choice(rows: list[Any], colour: str, known: set[str]
 def plan(led_spec: Any) -> list[tuple[str, str, bool, str | None]]:
     """(colour, status, online, partner) in the order to learn them; partner None =
     a steady row, else the other colour of the blink. The unlit ring comes first."""
-    rows = [*led_spec.rows.values(), led_spec.powerup]
+    rows = [*led_spec.rows.values(), *([led_spec.powerup] if led_spec.powerup else [])]
     colours = sorted({c for row in rows for on in (True, False) for c in row.pattern(on)})
     steps: list[tuple[str, str, bool, str | None]] = []
     known: set[str] = set()

@@ -38,8 +38,7 @@ class LedObserver:
         self.calibration = calibration
         self.classifier = Classifier(calibration) if calibration else None
         self.sample_interval_s = sample_interval_s
-        blink = getattr(led_spec, "blink", None)
-        self.blink_period_s: float = blink.period_s if blink else 1.0
+        self.blink_period_s: float = led_spec.slowest_blink_s or 1.0
         self._on_close = on_close
         self._enabled = False
 

@@ -53,6 +53,8 @@ class RingState:
     intensity: float  # 0..1 (LightIntensity / 100)
     status: str  # the row shown: a connector status, "Powerup" or "Off"
     online: bool
+    period_s: float = 1.0  # the row's blink class (profile lights.<name>.blink)
+    duty: float = 0.5
 
 
 OFF = RingState(("dark_grey", "dark_grey"), 0.0, "Off", False)
@@ -66,9 +68,6 @@ class LedRing:
         self._led = profile.led
         self._clock = clock
         self._twin = twin
-        blink = profile.led.blink
-        self.period_s = blink.period_s if blink else DEFAULT_PERIOD_S
-        self.duty = blink.duty if blink else DEFAULT_DUTY
         self.state = OFF
         # (spec time, state) of each change, newest last: the light's recent history.
         self._changes: deque[tuple[float, RingState]] = deque([(0.0, OFF)], maxlen=256)
@@ -100,7 +99,7 @@ class LedRing:
         if twin is None or not twin.powered or fw is None:
             return OFF
         intensity = min(max(twin.nvm.config.int("LightIntensity", 100), 0), 100) / 100.0
-        if fw.boot_status != "Accepted":
+        if fw.boot_status != "Accepted" and self._led.powerup is not None:
             row, online = self._led.powerup, False
         else:
             status = fw.connector_status()
@@ -108,16 +107,20 @@ class LedRing:
             # Reserved has no row in the EVNET table (profile note): the connector is
             # still free, so the ring keeps showing Available. No testcase relies on it.
             row = self._led.rows.get(status) or self._led.rows["Available"]
-        return RingState(row.pattern(online), intensity, row.status, online)
+        blink = self._led.blink_of(row.status)
+        return RingState(row.pattern(online), intensity, row.status, online,
+                         blink.period_s if blink else DEFAULT_PERIOD_S,
+                         blink.duty if blink else DEFAULT_DUTY)
 
     # -- light -------------------------------------------------------------------------
     def colour_at(self, t: float) -> str:
         """The colour name lit at spec time ``t`` (free-running blink timer)."""
-        first, second = self.state_at(t).pattern
+        state = self.state_at(t)
+        first, second = state.pattern
         if first == second:
             return first
-        phase = (t % self.period_s) / self.period_s
-        return first if phase < self.duty else second
+        phase = (t % state.period_s) / state.period_s
+        return first if phase < state.duty else second
 
     def rgb_at(self, t: float) -> tuple[float, float, float]:
         """Emitted linear RGB at spec time ``t``."""

@@ -294,8 +294,9 @@ class ChargerTwin:
         await self.clock.asleep(1)
         status("Installing")
         await self.clock.asleep(2)
-        header = self.profile.firmware_image.header.encode()
-        if not image.startswith(header):
+        image_spec = self.profile.firmware_image  # None: the profile knows no image format
+        header = image_spec.header.encode() if image_spec is not None else None
+        if header is None or not image.startswith(header):
             status("InstallationFailed")
             return
         version = image[len(header):].split(b"\n", 1)[0].decode().strip()

@@ -64,8 +64,7 @@ def _live(clock, ev, ac_load, spec, measure, eol, amps: float, name: str) -> flo
 
 def _led_window(spec) -> float:
     """Spec seconds to tell steady from blinking: one blink period of the profile."""
-    blink = getattr(spec.led, "blink", None)
-    return float(getattr(blink, "period_s", 1.0) or 1.0)
+    return spec.led.slowest_blink_s or 1.0
 
 
 def _led_seen(led, clock, spec, measure, eol, status: str, name: str,
@@ -76,7 +75,8 @@ def _led_seen(led, clock, spec, measure, eol, status: str, name: str,
     t0 = clock.now()
     led.wait_for(status, online=online, timeout=REACT_S, window=window)
     measure(name, clock.now() - t0, high=REACT_S + window, unit="s")
-    eol.delay("led observation", window, "one blink period (profile led.blink)")
+    eol.delay("led observation", window,
+              "one blink period (profile lights: the slowest blink class)")
 
 
 # -- 1. power-up self-test and OCPP boot ------------------------------------------------
@@ -91,9 +91,11 @@ def test_power_up_and_boot(rig, csms, charger, clock, spec, variant, measure, eo
     t_on = clock.now()
     charger.power(True)
     led = getattr(rig, "led", None)
-    if led is not None:
+    if led is not None and spec.led.powerup is not None:
         _led_seen(led, clock, spec, measure, eol, spec.led.powerup.status, "led_powerup_s",
                   online=False)
+    elif led is not None:
+        eol.note("power-up colour not observed: the profile's light has no power-up row")
     else:
         eol.note("power-up colour not observed: this rig has no LED observer (rig.led)")
     heard = eol.prompt("Did the unit beep at power-up? [y/n]")
