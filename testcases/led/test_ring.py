@@ -3,7 +3,7 @@ status, online and offline; constant yellow on power-up until the backend accept
 boot (000 §2.5); LightIntensity dims it without changing its colours.
 
 Expected colours and blink come from ``spec.led``; the blink rate is the profile's
-``led.blink`` (a recorded choice: the manuals give none)."""
+``lights.ring.blink`` class of the row (a recorded choice: the manuals give none)."""
 
 from __future__ import annotations
 
