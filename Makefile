@@ -26,7 +26,8 @@ test: $(STAMP) typecheck-tree
 	$(BIN)/mypy
 	@mkdir -p reports
 	@socketed=0; tethered=0; \
-	$(BIN)/pytest tests testcases -n $(WORKERS) -q -m "not tethered" --rig rigs/sim.yaml \
+	$(BIN)/pytest tests testcases -n $(WORKERS) --dist loadgroup -q -m "not tethered" \
+	    --rig rigs/sim.yaml \
 	    --junitxml=reports/junit.xml --alluredir=reports/allure-results || socketed=$$?; \
 	$(BIN)/pytest testcases -n $(WORKERS) -q -m "not socketed" --rig rigs/sim-t2.yaml \
 	    --junitxml=reports/junit-t2.xml --alluredir=reports/allure-results || tethered=$$?; \

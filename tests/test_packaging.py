@@ -29,6 +29,9 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+# One wheel and one venv for the module: its tests stay on one xdist worker
+# (make test runs --dist loadgroup).
+pytestmark = pytest.mark.xdist_group("packaging")
 PIP = ["-m", "pip", "--disable-pip-version-check", "-q"]
 
 
