@@ -59,7 +59,9 @@ class Circuit:
         self.contactor_pending: tuple[float, bool] | None = None
         self.now: Callable[[], float] | None = None
         self.load_enabled = False
-        self.load_amps = 0.0
+        # What the AC load draws on each phase of the outlet (constant-current mode);
+        # a single-phase load on a three-phase outlet draws on L1 only.
+        self.load_amps: list[float] = [0.0] * phases
         self.faults = Faults()
         # Edges of the outlet voltage: (spec time, live), newest last.
         self.outlet_edges: deque[tuple[float, bool]] = deque(maxlen=1000)
@@ -96,7 +98,16 @@ class Circuit:
                 t=t, supply_v=supply, hz=self.supply.hz, relay_cmd=cmd,
                 live_closed=(cmd and not f.relay_stuck_open) or f.relay_welded,
                 neutral_closed=(cmd and not f.neutral_stuck_open) or f.neutral_welded,
-                load_amps=self.load_amps if self.load_enabled else 0.0)
+                load_amps=tuple(self.load_amps) if self.load_enabled
+                else (0.0,) * len(self.load_amps))
+
+    def set_load(self, amps: float, phase: int | None = None) -> None:
+        """The load's setpoint: on one phase (1-based), or on every phase (None)."""
+        def apply(c: Circuit) -> None:
+            for i in range(len(c.load_amps)) if phase is None else [phase - 1]:
+                c.load_amps[i] = float(amps)
+
+        self.update(apply)
 
     def command_contactor(self, cmd: bool, pending: tuple[float, bool] | None,
                           now: float) -> None:
@@ -142,13 +153,16 @@ class Circuit:
     def outlet_v(self, phase: int = 0) -> float:
         return self.at().outlet_v(phase)
 
-    def ev_amps(self) -> float:
-        """The current the EV (the AC load, constant-current mode) draws through the outlet."""
-        return self.at().ev_amps()
+    def ev_amps(self, phase: int = 0) -> float:
+        """The current the EV (the AC load, constant-current mode) draws through the
+        outlet on ``phase`` (0-based: L1)."""
+        return self.at().ev_amps(phase)
 
-    def source_amps(self) -> float:
+    def source_amps(self, phase: int = 0) -> float:
+        """What the source delivers on ``phase``: the EV's draw, and on L1 the board's."""
         snap = self.at()
-        return snap.ev_amps() + (STANDBY_A if snap.supply_v[0] >= CHARGER_MIN_SUPPLY_V else 0.0)
+        board = STANDBY_A if phase == 0 and snap.supply_v[0] >= CHARGER_MIN_SUPPLY_V else 0.0
+        return snap.ev_amps(phase) + board
 
 
 @dataclass(frozen=True)
@@ -161,7 +175,7 @@ class Snapshot:
     relay_cmd: bool
     live_closed: bool
     neutral_closed: bool
-    load_amps: float  # what the AC load asks for (0 when disabled)
+    load_amps: tuple[float, ...]  # per phase, what the AC load asks for (0 when disabled)
 
     @property
     def contactor_closed(self) -> bool:
@@ -175,5 +189,13 @@ class Snapshot:
     def outlet_v(self, phase: int = 0) -> float:
         return self.supply_v[phase] if self.contactor_closed else 0.0
 
-    def ev_amps(self) -> float:
-        return self.load_amps if self.outlet_v() > 0 else 0.0
+    @property
+    def phases(self) -> int:
+        return len(self.supply_v)
+
+    def ev_amps(self, phase: int = 0) -> float:
+        """The EV's current on ``phase`` (0-based): the load's, where that phase is live."""
+        return self.load_amps[phase] if self.outlet_v(phase) > 0 else 0.0
+
+    def ev_amps_per_phase(self) -> tuple[float, ...]:
+        return tuple(self.ev_amps(i) for i in range(self.phases))

@@ -84,7 +84,8 @@ class Bench:
         self.relays.update(r_c=True)
         self.run(CONTACTOR_CLOSE_S + 0.25)
         assert self.fw.contactor and self.circuit.contactor_closed
-        self.circuit.load_enabled, self.circuit.load_amps = True, amps
+        self.circuit.load_enabled = True
+        self.circuit.set_load(amps)
 
     def unplug(self) -> int:
         """Unplug and stay unplugged past the firmware's debounce of state A."""
@@ -270,11 +271,11 @@ def test_overcurrent_needs_more_than_110_percent_for_more_than_6_s():
     b = Bench()
     b.charge(amps=35.2)  # exactly 110 % of 32 A: inside
     assert b.run(10) == 0
-    b.circuit.load_amps = 35.3
+    b.circuit.set_load(35.3)
     assert b.run(5.9) == 0
-    b.circuit.load_amps = 30.0  # the EV follows: the timer restarts
+    b.circuit.set_load(30.0)  # the EV follows: the timer restarts
     b.step(0.25)
-    b.circuit.load_amps = 35.3
+    b.circuit.set_load(35.3)
     assert b.run(6.0) == 0
     assert b.run(0.5) == CODE["EVSE_FAULT_OVERCURRENT"]
     assert b.fw.error_code()[0] == "OverCurrentFailure"
@@ -294,7 +295,7 @@ def test_hardware_overcurrent_trip_is_immediate():
     b = Bench()
     b.charge(amps=38.4)  # 1.2 × 32 A: not above
     assert b.step() == 0
-    b.circuit.load_amps = 38.5
+    b.circuit.set_load(38.5)
     assert b.step(0.01) == CODE["EVSE_FAULT_OVERCURRENT"]
 
 

@@ -299,7 +299,7 @@ def test_virtual_load_draws_through_the_outlet(bench: Bench, model: str) -> None
         reading = ac_load.measure()
         assert (reading.voltage, reading.current, reading.power) == (230.0, 16.0, 3680.0)
         ac_load.safe_state()
-        assert not circuit.load_enabled and circuit.load_amps == 0.0
+        assert not circuit.load_enabled and circuit.load_amps == [0.0]
     finally:
         ac_load.close()
 

@@ -62,7 +62,7 @@ class Faults(FirmwareBase):
         snap = self.circuit.at(self.now())
         f = self.circuit.faults
         return Measurements(
-            now=snap.t, supply_v=snap.supply_v[0], ev_a=snap.ev_amps(),
+            now=snap.t, supply_v=snap.supply_v, ev_a=snap.ev_amps_per_phase(),
             offered_a=self.offered_current() if self.pwm_duty() is not None else 0.0,
             temperature_c=self.board.sensor_temperature_c(), leakage_ac_ma=f.leakage_ac_ma,
             leakage_dc_ma=f.leakage_dc_ma, pe_open=f.pe_open, ln_swapped=f.ln_swapped,

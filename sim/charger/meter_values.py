@@ -13,23 +13,24 @@ from evrig.sim.charger.ocpp_link import Payload
 
 class MeterValues(FirmwareBase):
     def _update_meter(self, now: float) -> None:
-        """The charger's own meter: voltage at its supply, current through its outlet."""
+        """The charger's own meter: voltage at its supply, current through its outlet,
+        each phase."""
         dt = max(0.0, now - self._last_energy_t)
         self._last_energy_t = now
-        self.meter.energy_wh += self.meter.voltage_v * self.meter.current_a * dt / 3600.0
+        self.meter.energy_wh += self.meter.total_power_w() * dt / 3600.0
         snap = self.circuit.at(now)
-        self.meter.voltage_v = snap.supply_v[0]
-        self.meter.current_a = snap.ev_amps()
+        self.meter.voltages_v = list(snap.supply_v)
+        self.meter.currents_a = list(snap.ev_amps_per_phase())
         self.meter.offered_a = self.offered_current()
-        self.meter.power_w = None
+        self.meter.powers_w = None
         ext = self.board.external_meter()
         if ext is not None:
-            # 004 §3.6: with a MID meter the charger takes voltage, current, power (L1)
-            # and the energy register (Total Import kWh) from it.
+            # 004 §3.6: with a MID meter the charger takes voltage, current, power (per
+            # phase) and the energy register (Total Import kWh) from it.
             m = self.meter
-            m.voltage_v = ext.voltage_v[0] if ext.voltage_v else m.voltage_v
-            m.current_a = ext.current_a[0] if ext.current_a else m.current_a
-            m.power_w = ext.power_w[0] if ext.power_w else None
+            m.voltages_v = list(ext.voltage_v) or m.voltages_v
+            m.currents_a = list(ext.current_a) or m.currents_a
+            m.powers_w = list(ext.power_w) or None
             m.energy_wh = m.energy_wh if ext.import_kwh is None else ext.import_kwh * 1000.0
 
     def _meter_timers(self, now: float) -> None:

@@ -6,7 +6,7 @@ Measurand names and phases come from the configuration value (the manual writes
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 PHASES = ("L1-N", "L2-N", "L3-N", "L1-L2", "L2-L3", "L3-L1", "L1", "L2", "L3", "N")
@@ -28,27 +28,64 @@ def split_measurand(entry: str) -> tuple[str, str | None]:
     return entry, None
 
 
+_PHASE_INDEX = {"L1": 0, "L2": 1, "L3": 2, "L1-N": 0, "L2-N": 1, "L3-N": 2}
+
+
 @dataclass
 class MeterReading:
-    voltage_v: float = 230.0
+    """What the charger's meter reads, per phase (index 0 = L1)."""
+
+    voltages_v: list[float] = field(default_factory=lambda: [230.0])
+    currents_a: list[float] = field(default_factory=lambda: [0.0])
     neutral_v: float = 2.6
-    current_a: float = 0.0
     offered_a: float = 0.0
     energy_wh: float = 0.0
     temperature_c: float = 30.0
-    power_w: float | None = None  # measured by an external MID meter; else V x I
+    powers_w: list[float] | None = None  # per phase, from an external MID meter; else V x I
+
+    @property
+    def voltage_v(self) -> float:
+        """L1–N (what a single-phase charger's pages show)."""
+        return self.voltages_v[0]
+
+    @property
+    def current_a(self) -> float:
+        return self.currents_a[0]
+
+    def power_of(self, index: int) -> float | None:
+        if self.powers_w:
+            return _at(self.powers_w, index)
+        v, i = _at(self.voltages_v, index), _at(self.currents_a, index)
+        return None if v is None or i is None else v * i
+
+    def total_power_w(self) -> float:
+        phases = len(self.powers_w) if self.powers_w else len(self.voltages_v)
+        return sum(self.power_of(i) or 0.0 for i in range(phases))
 
     def value(self, measurand: str, phase: str | None) -> float | None:
+        """A measurand as MeterValues reports it. With a phase (``L2``, ``L2-N``) the
+        value of that phase (None where the meter has no such phase); without, L1 for
+        voltage and current and the total for power."""
+        index = _PHASE_INDEX.get(phase or "")
         if measurand == "Voltage":
-            return self.neutral_v if phase == "N" else self.voltage_v
-        power = self.voltage_v * self.current_a if self.power_w is None else self.power_w
+            if phase == "N":
+                return self.neutral_v
+            return _at(self.voltages_v, index or 0)
+        if measurand == "Current.Import":
+            return _at(self.currents_a, index or 0)
+        if measurand == "Power.Active.Import":
+            if index is None:
+                return self.total_power_w()
+            return self.power_of(index)
         return {
-            "Current.Import": self.current_a,
             "Current.Offered": self.offered_a,
-            "Power.Active.Import": power,
             "Energy.Active.Import.Register": self.energy_wh,
             "Temperature": self.temperature_c,
         }.get(measurand)
+
+
+def _at(values: list[float], index: int) -> float | None:
+    return values[index] if index < len(values) else None
 
 
 def sampled_values(reading: MeterReading, entries: list[str], context: str) -> list[dict[str, Any]]:

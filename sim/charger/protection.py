@@ -57,8 +57,8 @@ class Measurements:
     """What the board measures at one evaluation (spec time ``now``)."""
 
     now: float
-    supply_v: float
-    ev_a: float  # current through the outlet (the meter's CT)
+    supply_v: tuple[float, ...]  # per phase, L–N at the charger's terminals
+    ev_a: tuple[float, ...]  # per phase, current through the outlet (the meter's CTs)
     offered_a: float  # the present offered current (0 when no PWM)
     temperature_c: float
     leakage_ac_ma: float = 0.0
@@ -113,9 +113,10 @@ class Protection:
         suspends charging; the bit goes when the voltage is back (recovery auto). No
         hysteresis: the manuals give none."""
         low, high = self.voltage.limits(s.voltage_offset_v)
-        if m.supply_v > high:
+        # Each phase on its own (a three-phase unit trips on its worst phase).
+        if any(v > high for v in m.supply_v):
             return self.code["EVSE_FAULT_OVERVOLTAGE"]
-        if m.supply_v < low:
+        if any(v < low for v in m.supply_v):
             return self.code["EVSE_FAULT_UNDERVOLTAGE"]
         return 0
 
@@ -149,7 +150,7 @@ class Protection:
         # contact-level code comes alone).
         # The neutral pole the same way (0x10000 closed when expected open, 0x20000
         # open when expected closed).
-        if m.supply_v > 0:
+        if m.supply_v[0] > 0:  # the relay's sense reads the L1 pole and N
             for closed, open_code, close_code in (
                 (m.outlet_live, "EVSE_FAULT_VL_OUT_OPEN", "EVSE_FAULT_VL_OUT_CLOSE"),
                 (m.neutral_closed, "EVSE_FAULT_VN_OUT_OPEN", "EVSE_FAULT_VN_OUT_CLOSE"),
@@ -170,9 +171,10 @@ class Protection:
         current for more than 6 s; 001 Technical specification: hardware trip when
         I_L > 1.2 × I_max, immediately (the documents give no delay)."""
         code = self.code["EVSE_FAULT_OVERCURRENT"]
-        if m.ev_a > self.oc.hw_trip_factor * self.rated_a:
+        worst = max(m.ev_a, default=0.0)  # per phase: the most loaded phase decides
+        if worst > self.oc.hw_trip_factor * self.rated_a:
             return code
-        if m.ev_a > m.offered_a * (1 + self.oc.margin_pct / 100.0) and m.ev_a > 0:
+        if worst > m.offered_a * (1 + self.oc.margin_pct / 100.0) and worst > 0:
             if self._over_since is None:
                 self._over_since = m.now
             elif m.now - self._over_since > self.oc.delay_s:

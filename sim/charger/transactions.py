@@ -4,11 +4,12 @@ messages live in NV memory until the backend has them (OCPP 1.6 §3.16, §5.18).
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime
 from typing import ClassVar
 
 from evrig.sim.charger.fw_base import Authorization, FirmwareBase, Reply, Transaction, iso
-from evrig.sim.charger.metering import MeterReading, sampled_values
+from evrig.sim.charger.metering import sampled_values
 from evrig.sim.charger.ocpp_link import Payload
 
 
@@ -100,7 +101,7 @@ class Transactions(FirmwareBase):
         self.tx = None
         self.nvm.open_tx = None
         self.contactor = False
-        self.meter.current_a = 0.0
+        self.meter.currents_a = [0.0] * len(self.meter.currents_a)
         self.nvm.smart.end_transaction()
         self.finishing = self.plugged or not self._pp_removed()
         if self.variant.actuator_lock and not self.board.actuator.operate():
@@ -116,7 +117,9 @@ class Transactions(FirmwareBase):
         stop_time = stop_time or self.utc()
         meter_stop = int(energy_wh)
         data_keys = self.config.csl("StopTxnSampledData")
-        reading = MeterReading(**{**self.meter.__dict__, "energy_wh": energy_wh})
+        reading = dataclasses.replace(self.meter, energy_wh=energy_wh,
+                                      voltages_v=list(self.meter.voltages_v),
+                                      currents_a=list(self.meter.currents_a))
 
         def build() -> Payload:
             p: Payload = {

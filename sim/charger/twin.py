@@ -198,8 +198,7 @@ class ChargerTwin:
         fuse_key = self.profile.key("c_MainFuseLimit")
         per_amp = 10 if fuse_key.unit == "0.1 A" else 1
         fuse_a = fw.config.int(fuse_key.name, int(fuse_key.default)) / per_amp
-        phases = int(self.profile.ratings["phases"].value)
-        return master.ct_limit(fuse_a, [fw.circuit.ev_amps()] * phases)
+        return master.ct_limit(fuse_a, list(fw.circuit.at().ev_amps_per_phase()))
 
     def fuse_limit_a(self) -> float | None:
         return None  # no main-fuse sensing on this board (001 VendorID1 5 unused)

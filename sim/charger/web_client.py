@@ -186,9 +186,7 @@ class WebClientServer:
         twin = self.twin
         reported = fw.reported.get(1)
         meter = fw.meter
-        power_w = getattr(meter, "power_w", None)
-        if power_w is None:
-            power_w = meter.voltage_v * meter.current_a
+        power_w = meter.total_power_w()
         host_lost = "EVSE_FAULT_MISSING_HOST" in twin.board_conditions
         status = [
             ("Device Version", twin.nvm.firmware_version),

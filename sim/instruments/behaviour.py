@@ -73,7 +73,8 @@ class SourceBehaviour:
         return self.volts[phase] if self.circuit.supply.on else 0.0
 
     def _current(self) -> float:
-        return self.circuit.source_amps() if self.selected == 1 else 0.0
+        phase = self.selected - 1
+        return self.circuit.source_amps(phase) if phase < len(self.circuit.load_amps) else 0.0
 
 
 class LoadBehaviour:
@@ -88,8 +89,9 @@ class LoadBehaviour:
         circuit = self.circuit
         return {
             "mode_cc": lambda p: setattr(self, "mode", "CC"),
-            "set_current": lambda p: circuit.update(
-                lambda c: setattr(c, "load_amps", p["value"])),
+            # A single-phase load model draws on L1 (phase 1) of the outlet.
+            "set_current": lambda p: circuit.set_load(
+                p["value"], None if self.model.phases > 1 else 1),
             "load_on": lambda p: circuit.update(lambda c: setattr(c, "load_enabled", True)),
             "load_off": lambda p: circuit.update(lambda c: setattr(c, "load_enabled", False)),
             "load_query": lambda p: "1" if circuit.load_enabled else "0",
