@@ -128,6 +128,12 @@ class Profile:
                 if other not in self.rtm_codes:
                     raise Invalid(f"rtm_codes[{index}].sets_also",
                                    f"codes of this profile (0x{other:04X} is not one)")
+        shown: dict[str, int] = {}
+        for index, rtm in enumerate(self.rtm_codes.values()):
+            if rtm.condition is not None and shown.setdefault(rtm.condition, index) != index:
+                raise Invalid(f"rtm_codes[{index}].condition",
+                              f"a condition no other code shows ({rtm.condition!r} is "
+                              f"rtm_codes[{shown[rtm.condition]}])")
         if "max_current_a" not in self.ratings:
             raise Invalid("ratings.max_current_a", "the rated current (derating needs it)")
         if not any(light.kind != "indicator" for light in self.lights.values()):
@@ -146,6 +152,18 @@ class Profile:
         if name not in self.variants:
             raise self._unknown("variants", name, list(self.variants))
         return self.variants[name]
+
+    def fault(self, condition: str) -> RtmCode:
+        """The vendor's entry that shows a fault condition (design §5: the twin detects
+        conditions; the profile says what the charger shows for each)."""
+        for rtm in self.rtm_codes.values():
+            if rtm.condition == condition:
+                return rtm
+        known = [r.condition for r in self.rtm_codes.values() if r.condition]
+        raise self._unknown("conditions", condition, known)
+
+    def fault_code(self, condition: str) -> int:
+        return self.fault(condition).code
 
     def rtm(self, code_or_name: int | str) -> RtmCode:
         """By number (0x0800), hex text ("0x0800") or identifier (EVSE_FAULT_TEMPERATURE)."""

@@ -9,6 +9,7 @@ from typing import ClassVar, Literal
 
 from evrig.rig.profile_vocabulary import (
     COLOURS,
+    FAULT_CONDITIONS,
     OCPP_ERROR_CODES,
     RECOVERY,
 )
@@ -153,10 +154,15 @@ class RtmCode(_Entry):
     recovery: tuple[str, ...]
     sets_also: tuple[int, ...] = ()
     socket_only: bool = False
+    # The vendor-neutral fault condition this code shows (None: a flag such as
+    # 0x4000 auto-recovery); the twin detects conditions, the profile names the code.
+    condition: str | None = None
     auto_recovery: bool = field(init=False, default=False)
 
     def __post_init__(self) -> None:
         _one_of(self.ocpp_error_code, OCPP_ERROR_CODES, "ocpp_error_code")
+        if self.condition is not None:
+            _one_of(self.condition, FAULT_CONDITIONS, "condition")
         for word in self.recovery:
             _one_of(word, RECOVERY, "recovery")
         object.__setattr__(self, "auto_recovery", "auto" in self.recovery)

@@ -39,3 +39,14 @@ OCPP_UNITS = _words("Wh kWh varh kvarh W kW VA kVA var kvar A V Celsius Fahrenhe
 RECOVERY = ("auto", "unplug", "power_cycle", "web_clear")
 COLOURS = frozenset({"blue", "yellow", "green", "orange", "brown", "dark_grey", "red"})
 CONFIG_TYPES = ("bool", "int", "csl", "string")
+
+# Fault conditions, vendor-neutral (design §5): what the twin detects. A profile maps
+# each to what its vendor shows (EVNET: an RTM code with its OCPP errorCode and
+# recovery); a new family adds words here, not code.
+FAULT_CONDITIONS = _words(
+    "leakage_ac leakage_dc neutral_fault overcurrent overtemperature overvoltage"
+    " undervoltage phase_missing relay_fault relay_live_welded relay_live_stuck_open"
+    " relay_neutral_welded relay_neutral_stuck_open lock_failed unlock_failed"
+    " module_missing host_link_lost calibration_lost cp_level_invalid ev_diode_missing"
+    " pp_missing tamper_cover tamper_panel meter_missing"
+)

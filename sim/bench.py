@@ -33,13 +33,13 @@ RELAY_CONTACT_FAULTS: dict[str, tuple[str, str]] = {
     "neutral_weld": ("neutral_welded", "nweld"),
     "neutral_stuck_open": ("neutral_stuck_open", "nstuckopen"),
 }
-# Service-console command → the RTM condition it stands for (001 VendorID2): the
+# Service-console command → the fault condition it stands for (001 VendorID2): the
 # PCM module missing (0x0060), the RTM–host link lost (0x0400), the service cover open
 # (0x200000).
 BOARD_CONDITIONS: dict[str, str] = {
-    "pcmfail": "EVSE_FAULT_MISSING_PCM",
-    "hostfail": "EVSE_FAULT_MISSING_HOST",
-    "tamper2": "EVSE_FAULT_TAMPER2_EVENT",
+    "pcmfail": "module_missing",
+    "hostfail": "host_link_lost",
+    "tamper2": "tamper_panel",
 }
 EV_RELAYS = ("r_b", "r_c", "r_d", "cp_short", "diode_short")
 PP_PINS = {"pp_1k5": 1500, "pp_680": 680, "pp_220": 220, "pp_100": 100}
@@ -331,16 +331,16 @@ class VirtualBench:
         self._kick()
         return "OK"
 
-    def _board_condition_command(self, command: str, rtm_name: str) -> Any:
+    def _board_condition_command(self, command: str, condition: str) -> Any:
         """``<command> on|off``: a board-internal condition (001 VendorID2) on or off."""
 
         def run(args: list[str]) -> str:
             if len(args) != 1 or args[0] not in ("on", "off", "1", "0"):
                 return f"ERR usage: {command} on|off"
             if args[0] in ("on", "1"):
-                self.twin.board_conditions.add(rtm_name)
+                self.twin.board_conditions.add(condition)
             else:
-                self.twin.board_conditions.discard(rtm_name)
+                self.twin.board_conditions.discard(condition)
             self._kick()
             return "OK"
 

@@ -17,6 +17,7 @@ from evrig.rig.profile import (
     PROFILES_DIR,
     ConfigKey,
     Profile,
+    ProfileKeyError,
     available_profiles,
     load_profile,
 )
@@ -383,3 +384,19 @@ def test_other_checks_name_the_entry(bad: Callable[[Mutate], str]) -> None:
     message = bad(lambda d: d["ocpp"]["operations_csms_to_cp"].append("Heartbeat"))
     assert "ocpp.operations_csms_to_cp: expected one of " in message
     assert message.endswith("got 'Heartbeat'")
+
+
+def test_fault_conditions_map_to_the_vendors_codes(spec: Profile,
+                                                   bad: Callable[[Mutate], str]) -> None:
+    """The twin detects vendor-neutral conditions; the EVNET profile shows each as one
+    RTM code (with its errorCode and recovery), flags such as 0x4000 show none."""
+    assert spec.fault("overvoltage").hex == "0x1000"
+    assert spec.fault("relay_live_welded").name == "EVSE_FAULT_VL_OUT_OPEN"
+    assert spec.fault_code("leakage_dc") == 0x0008
+    assert spec.rtm(0x4000).condition is None
+    with pytest.raises(ProfileKeyError, match="unknown condition 'phase_missing'"):
+        spec.fault("phase_missing")  # a word of the vocabulary no EVNET code shows
+    message = bad(lambda d: d["rtm_codes"][1].update(condition="leakage_ac"))
+    assert "rtm_codes[1].condition: expected a condition no other code shows" in message
+    message = bad(lambda d: d["rtm_codes"][1].update(condition="earth_fault"))
+    assert "rtm_codes[1].condition: expected one of " in message

@@ -17,8 +17,8 @@ CP_DEBOUNCE_S = 0.1
 class Faults(FirmwareBase):
     def _check_faults(self) -> None:
         code = self.rtm
-        diode = self.profile.rtm("EVSE_FAULT_DIODE_UNPRESENT").code
-        cp_state = self.profile.rtm("EVSE_FAULT_CP_STATE").code
+        diode = self.profile.fault_code("ev_diode_missing")
+        cp_state = self.profile.fault_code("cp_level_invalid")
         if self.pilot.state == "A":
             # Faults that unplugging clears (000 App. I: the diode fault is
             # "cleared by removing the plug") — once A has lasted the debounce time: a
@@ -47,12 +47,12 @@ class Faults(FirmwareBase):
         # Conditions inside the board the firmware detects directly (module missing,
         # host link lost, service cover): the bit latches until its recovery rule.
         for name in self.board.board_faults():
-            rtm = self.profile.rtm(name)
+            rtm = self.profile.fault(name)
             if not (rtm.socket_only and not self.variant.actuator_lock):
                 code |= rtm.code
         # 001 VendorID2 0x400000: the configured external meter does not answer; set
         # while it is missing, gone with its first answer (profile recovery auto).
-        missing = self.profile.rtm("EVSE_FAULT_MISSING_EXT_EMETER").code
+        missing = self.profile.fault_code("meter_missing")
         code = (code | missing) if self.board.external_meter_missing() else (code & ~missing)
         self.rtm = self.protection.apply(code, self._measure(), self._settings())
 

@@ -88,16 +88,17 @@ class Protection:
         p = profile.protections
         self.voltage, self.neutral, self.oc, self.rcd = p.voltage, p.neutral, p.overcurrent, p.rcd
         self.rated_a = profile.ratings["max_current_a"].value
-        code = {name: profile.rtm(name).code for name in (
-            "EVSE_FAULT_RCD", "EVSE_FAULT_NEUTRAL", "EVSE_FAULT_OVERCURRENT",
-            "EVSE_FAULT_RCD_DC", "EVSE_FAULTS_POWER_RELAY", "EVSE_FAULT_TEMPERATURE",
-            "EVSE_FAULT_OVERVOLTAGE", "EVSE_FAULT_UNDERVOLTAGE", "EVSE_FAULT_VL_OUT_OPEN",
-            "EVSE_FAULT_VL_OUT_CLOSE", "EVSE_FAULT_VN_OUT_OPEN", "EVSE_FAULT_VN_OUT_CLOSE",
-            "EVSE_TAMPER_EVENT")}
+        # The rules detect vendor-neutral conditions; the profile says which code the
+        # vendor shows for each (design §5).
+        code = {name: profile.fault_code(name) for name in (
+            "leakage_ac", "neutral_fault", "overcurrent", "leakage_dc", "relay_fault",
+            "overtemperature", "overvoltage", "undervoltage", "relay_live_welded",
+            "relay_live_stuck_open", "relay_neutral_welded", "relay_neutral_stuck_open",
+            "tamper_cover")}
         self.code = code
         # The auto-recovering bits this module owns (others, e.g. the external
         # meter's 0x400000, are set and cleared by whoever owns them).
-        self.owned_auto = code["EVSE_FAULT_OVERVOLTAGE"] | code["EVSE_FAULT_UNDERVOLTAGE"]
+        self.owned_auto = code["overvoltage"] | code["undervoltage"]
         autos = [r for r in profile.rtm_codes.values() if r.auto_recovery]
         self.auto_flags = {r.code: _bits(r.sets_also) for r in autos if r.sets_also}
         self.all_flags = _bits(f for r in autos for f in r.sets_also)
@@ -115,9 +116,9 @@ class Protection:
         low, high = self.voltage.limits(s.voltage_offset_v)
         # Each phase on its own (a three-phase unit trips on its worst phase).
         if any(v > high for v in m.supply_v):
-            return self.code["EVSE_FAULT_OVERVOLTAGE"]
+            return self.code["overvoltage"]
         if any(v < low for v in m.supply_v):
-            return self.code["EVSE_FAULT_UNDERVOLTAGE"]
+            return self.code["undervoltage"]
         return 0
 
     # -- latched faults ---------------------------------------------------------------
@@ -131,18 +132,18 @@ class Protection:
         # real RCD trips somewhere between 50 and 100 % of it.
         if m.outlet_live:
             if m.leakage_ac_ma >= self.rcd.ac_ma:
-                bits |= c["EVSE_FAULT_RCD"]
+                bits |= c["leakage_ac"]
             # 001 App. II c_RCDProtectionType: 0 = AC + DC, 2 = AC only.
             if s.rcd_type != 2 and m.leakage_dc_ma >= self.rcd.dc_ma:
-                bits |= c["EVSE_FAULT_RCD_DC"]  # sets 0x0001 too (profile sets_also)
+                bits |= c["leakage_dc"]  # sets 0x0001 too (profile sets_also)
         # Neutral / PEN (001 Technical specification: V_N-PE > 70 Vrms; 001 VendorID2
         # 0x0002: L and N swapped, N–PE voltage, increased PE resistance = PE open).
         if m.ln_swapped or m.pe_open or m.n_pe_v > self.neutral.n_pe_max_v:
-            bits |= c["EVSE_FAULT_NEUTRAL"]
+            bits |= c["neutral_fault"]
         bits |= self._overcurrent(m)
         # Temperature (001 Appendix I thresholds, 000 App. I 0x0800: "more than 79").
         if self.profile.derated_current(m.temperature_c) is None:
-            bits |= c["EVSE_FAULT_TEMPERATURE"]
+            bits |= c["overtemperature"]
         # Stuck relay (001 VendorID2 0x0010 and 0x40000/0x80000). The circuit measures
         # the live conductor at the outlet, so a welded relay is the live contact
         # closed when it should be open (0x40000); 0x0010 "did not change position as
@@ -151,26 +152,26 @@ class Protection:
         # The neutral pole the same way (0x10000 closed when expected open, 0x20000
         # open when expected closed).
         if m.supply_v[0] > 0:  # the relay's sense reads the L1 pole and N
-            for closed, open_code, close_code in (
-                (m.outlet_live, "EVSE_FAULT_VL_OUT_OPEN", "EVSE_FAULT_VL_OUT_CLOSE"),
-                (m.neutral_closed, "EVSE_FAULT_VN_OUT_OPEN", "EVSE_FAULT_VN_OUT_CLOSE"),
+            for closed, welded, stuck_open in (
+                (m.outlet_live, "relay_live_welded", "relay_live_stuck_open"),
+                (m.neutral_closed, "relay_neutral_welded", "relay_neutral_stuck_open"),
             ):
                 if closed != m.relay_cmd:
-                    pole = close_code if m.relay_cmd else open_code
-                    bits |= c["EVSE_FAULTS_POWER_RELAY"] | c[pole]
+                    pole = stuck_open if m.relay_cmd else welded
+                    bits |= c["relay_fault"] | c[pole]
         # Tamper (001 VendorID2 0x100000; 004 §4.5). The EVNET documents do not say
         # whether it stops charging (004 calls it a soft fault on the COMPACT): the
         # twin treats it as any RTM fault — the contactor opens — a cover open on a
         # live unit being a safety event.
         if m.tamper:
-            bits |= c["EVSE_TAMPER_EVENT"]
+            bits |= c["tamper_cover"]
         return bits
 
     def _overcurrent(self, m: Measurements) -> int:
         """001 VendorID2 0x0004 / 000 App. I: more than 10 % above the PRESENT offered
         current for more than 6 s; 001 Technical specification: hardware trip when
         I_L > 1.2 × I_max, immediately (the documents give no delay)."""
-        code = self.code["EVSE_FAULT_OVERCURRENT"]
+        code = self.code["overcurrent"]
         worst = max(m.ev_a, default=0.0)  # per phase: the most loaded phase decides
         if worst > self.oc.hw_trip_factor * self.rated_a:
             return code

@@ -70,7 +70,7 @@ class ChargerTwin:
         self.actuator = Actuator(profile.protections.actuator.attempts)
         self.temperature_c = AMBIENT_C  # both sensors (service console ``temp``)
         self.tamper_open = False  # main cover switch
-        # Board-internal conditions by RTM name (service console `tamper2`, `pcmfail`,
+        # Board-internal fault conditions (service console `tamper2`, `pcmfail`,
         # `hostfail`): what no outside instrument can cause.
         self.board_conditions: set[str] = set()
         self.calibration_unreadable = False  # NV calibration data (console ``calfail``)
@@ -160,7 +160,7 @@ class ChargerTwin:
         self.fw = fw
         if self.calibration_unreadable:
             # 001 VendorID2 0x8000: calibration data unreadable from NV at boot.
-            fw.rtm |= self.profile.rtm("EVSE_FAULT_CAL").code
+            fw.rtm |= self.profile.fault_code("calibration_lost")
         self._task = asyncio.get_running_loop().create_task(self._run(fw))
         self._start_rs485(fw)
         self._evaluated()  # the lights follow the power at once

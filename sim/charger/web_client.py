@@ -187,7 +187,7 @@ class WebClientServer:
         reported = fw.reported.get(1)
         meter = fw.meter
         power_w = meter.total_power_w()
-        host_lost = "EVSE_FAULT_MISSING_HOST" in twin.board_conditions
+        host_lost = "host_link_lost" in twin.board_conditions
         status = [
             ("Device Version", twin.nvm.firmware_version),
             ("RTM Status", "Offline" if host_lost else "Online"),
