@@ -129,10 +129,19 @@ def test_silent_meter_is_missing_and_recovers(csms, charger, clock, spec, mid_me
     assert int(charger.status()["rs485_timeouts"]) >= spec.rs485.missing_after
 
     mark = csms.mark()
+    heard = len(mid_meter.polls)
     mid_meter.silence(False)
     if "auto" in fault.recovery:
-        csms.wait_for("StatusNotification", since=mark, timeout=RECOVER_S, connectorId=1,
-                      status="Available", errorCode="NoError")
+        try:
+            csms.wait_for("StatusNotification", since=mark, timeout=RECOVER_S, connectorId=1,
+                          status="Available", errorCode="NoError")
+        except AssertionError as exc:  # say where the poller was (a rare failure under load)
+            polls = mid_meter.polls[heard:]
+            raise AssertionError(
+                f"{exc}\nafter silence(False): meter heard {len(polls)} polls "
+                f"({sum(not p.silent for p in polls)} answered), last at "
+                f"{polls[-1].timestamp if polls else None}, now {clock.now():.3f}; "
+                f"charger: {charger.status()}") from None
         assert charger.rtm_code() & fault.code == 0
     else:
         csms.assert_none("StatusNotification", RECOVER_S, connectorId=1, errorCode="NoError")
