@@ -141,6 +141,8 @@ def test_silent_meter_is_missing_and_recovers(csms, charger, clock, spec, mid_me
                 f"{exc}\nafter silence(False): meter heard {len(polls)} polls "
                 f"({sum(not p.silent for p in polls)} answered), last at "
                 f"{polls[-1].timestamp if polls else None}, now {clock.now():.3f}; "
+                f"bench clock: lagging barriers {getattr(clock, 'lagging', None)}, hold "
+                f"lapses {getattr(clock, 'hold_lapses', None)}; "
                 f"charger: {charger.status()}") from None
         assert charger.rtm_code() & fault.code == 0
     else:
