@@ -33,9 +33,12 @@ TIMING_SENSITIVE = ["testcases/iec61851", "testcases/metering", "testcases/eol",
 SPIN = "while True: pass"
 
 
+FULL_REPORT = ROOT / "reports" / "soak-failures.txt"  # every failure's whole text
+
+
 def _failures(junit: Path) -> tuple[int, list[tuple[str, str]]]:
     """(testcases run, (id, first line of the message) of each failure or error) from
-    a JUnit XML file."""
+    a JUnit XML file; the whole text of each goes to FULL_REPORT."""
     if not junit.exists():
         return 0, [("<no junit report: pytest did not finish>", "")]
     root = ET.parse(junit).getroot()
@@ -45,9 +48,13 @@ def _failures(junit: Path) -> tuple[int, list[tuple[str, str]]]:
         for kind in ("failure", "error"):
             problem = case.find(kind)
             if problem is not None:
+                test = f"{case.get('classname')}::{case.get('name')}"
                 message = (problem.get("message") or "").strip().splitlines()[:1]
-                failed.append((f"{case.get('classname')}::{case.get('name')}",
-                               f"{kind}: {message[0][:160] if message else ''}"))
+                failed.append((test, f"{kind}: {message[0][:160] if message else ''}"))
+                FULL_REPORT.parent.mkdir(parents=True, exist_ok=True)
+                with FULL_REPORT.open("a", encoding="utf-8") as out:
+                    out.write(f"=== {test} ({kind})\n{problem.get('message') or ''}\n"
+                              f"{problem.text or ''}\n")
     return total, failed
 
 
@@ -99,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"no failures ({runs_failed} runs with a non-zero exit)" if runs_failed
               else "no failures")
         return 1 if runs_failed else 0
-    print("failures per testcase:")
+    print(f"failures per testcase (whole texts in {FULL_REPORT.relative_to(ROOT)}):")
     for test, count in failures.most_common():
         print(f"  {count:3}/{args.runs}  {test}")
         for message in sorted(messages.get(test, ())):
