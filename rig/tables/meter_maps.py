@@ -87,11 +87,13 @@ class Register:
 
 @dataclass(frozen=True)
 class SerialSettings:
-    baud: int = 9600
-    bytesize: int = 8
-    parity: str = "N"
-    stopbits: int = 1
-    id: int = 1
+    """The map's ``serial`` block, as the file gives it (checked by the loader)."""
+
+    baud: Annotated[int, Check.where(lambda v: v > 0, "a positive baud rate")] = 9600
+    bytesize: Literal[7, 8] = 8
+    parity: Literal["N", "E", "O"] = "N"
+    stopbits: Literal[1, 2] = 1
+    id: Annotated[int, between(1, 247, "a Modbus id from 1 to 247")] = 1
 
 
 @dataclass(frozen=True)
@@ -159,15 +161,6 @@ _FINITE = Check.where(math.isfinite, "a finite number")
 
 
 @dataclass(frozen=True)
-class _SerialBlock:
-    baud: Annotated[int, Check.where(lambda v: v > 0, "a positive baud rate")] = 9600
-    bytesize: Literal[7, 8] = 8
-    parity: Literal["N", "E", "O"] = "N"
-    stopbits: Literal[1, 2] = 1
-    id: Annotated[int, between(1, 247, "a Modbus id from 1 to 247")] = 1
-
-
-@dataclass(frozen=True)
 class _RegisterEntry:
     register: int
     unit: str | None = None
@@ -185,7 +178,7 @@ class _MapFile:
     description: Annotated[str, _TEXT]
     source: Annotated[str, _TEXT]
     note: str = ""
-    serial: _SerialBlock = field(default_factory=_SerialBlock)
+    serial: SerialSettings = field(default_factory=SerialSettings)
     input_registers: dict[str, _RegisterEntry] = field(default_factory=dict)
     holding_registers: dict[str, _RegisterEntry] = field(default_factory=dict)
 
@@ -221,9 +214,8 @@ def parse_map(data: Any, file: str = "<map>") -> MeterMap:
     if not registers:
         raise fail("input_registers", "the map serves no value")
     _check_overlaps(registers, fail)
-    serial = SerialSettings(**vars(parsed.serial))
     return MeterMap(model=parsed.model, description=parsed.description,
-                    source=parsed.source, serial=serial, registers=registers, file=file,
+                    source=parsed.source, serial=parsed.serial, registers=registers, file=file,
                     note=parsed.note)
 
 
