@@ -17,6 +17,7 @@ on every fresh machine.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -43,8 +44,14 @@ def _run(cmd: list[str], cwd: Path, timeout: float = 300) -> subprocess.Complete
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Built from a copy of the sources: setuptools builds in the tree's ``build/``,
+    which two builds at once (two workers, or a user's own ``pip wheel``) would share."""
+    source = tmp_path_factory.mktemp("source") / "tree"
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(
+        ".git", ".venv", "build", "reports", "*.egg-info", "__pycache__", ".*_cache"))
     out = tmp_path_factory.mktemp("wheel")
-    built = _run([sys.executable, *PIP, "wheel", "--no-deps", "-w", str(out), str(ROOT)], out)
+    built = _run([sys.executable, *PIP, "wheel", "--no-deps", "-w", str(out), str(source)],
+                 out)
     assert built.returncode == 0, built.stderr
     return next(out.glob("*.whl"))
 
