@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from evrig.rig.errors import RigFileError
@@ -40,6 +41,7 @@ from evrig.rig.profile_entries import (
     Variant,
     VoltageProtection,
 )
+from evrig.rig.profile_faults import Fault, FaultShown, fault_table
 from evrig.rig.profile_ocpp import (
     ConfigKey,
     FirmwareImage,
@@ -50,12 +52,14 @@ from evrig.rig.profile_ocpp import (
 )
 from evrig.rig.typed_yaml import NOT_IN_FILE, Invalid, from_data, load_yaml
 
-__all__ = [  # the tables' entries are built in profile_entries / profile_ocpp
+__all__ = [  # the tables' entries are built in profile_entries / _ocpp / _faults
     "ActuatorProtection",
     "ConfigKey",
     "Derating",
     "DeratingRow",
     "Document",
+    "Fault",
+    "FaultShown",
     "FirmwareImage",
     "Led",
     "LedBlink",
@@ -108,6 +112,8 @@ class Profile:
     lights: dict[str, Led]
     # EVNET firmware tables (001 VendorID1-3): a family without them leaves them out.
     rtm_codes: dict[int, RtmCode] = field(default_factory=dict)
+    # What a vendor without an RTM register shows per fault condition (profile_faults).
+    faults: dict[str, FaultShown] = field(default_factory=dict)
     evse_limits: dict[int, LimitReason] = field(default_factory=dict)
     reset_reasons: dict[int, ResetReason] = field(default_factory=dict)
     temperature_derating: Derating
@@ -134,6 +140,7 @@ class Profile:
                 raise Invalid(f"rtm_codes[{index}].condition",
                               f"a condition no other code shows ({rtm.condition!r} is "
                               f"rtm_codes[{shown[rtm.condition]}])")
+        fault_table(self.rtm_codes, self.faults)  # a condition shown two ways is refused
         if "max_current_a" not in self.ratings:
             raise Invalid("ratings.max_current_a", "the rated current (derating needs it)")
         if not any(light.kind != "indicator" for light in self.lights.values()):
@@ -153,17 +160,24 @@ class Profile:
             raise self._unknown("variants", name, list(self.variants))
         return self.variants[name]
 
-    def fault(self, condition: str) -> RtmCode:
-        """The vendor's entry that shows a fault condition (design §5: the twin detects
-        conditions; the profile says what the charger shows for each)."""
-        for rtm in self.rtm_codes.values():
-            if rtm.condition == condition:
-                return rtm
-        known = [r.condition for r in self.rtm_codes.values() if r.condition]
-        raise self._unknown("conditions", condition, known)
+    @cached_property
+    def conditions(self) -> dict[str, Fault]:
+        """Every fault condition this charger detects, as it shows it (design §5)."""
+        return fault_table(self.rtm_codes, self.faults)
+
+    def fault(self, condition: str) -> Fault:
+        """How this charger shows a fault condition and how it recovers (design §5:
+        the twin detects conditions; the profile says what the charger shows)."""
+        if condition not in self.conditions:
+            raise self._unknown("conditions", condition, list(self.conditions))
+        return self.conditions[condition]
 
     def fault_code(self, condition: str) -> int:
-        return self.fault(condition).code
+        """The RTM code that shows a condition (EV NET families)."""
+        rtm = self.fault(condition).rtm
+        if rtm is None:
+            raise self._unknown("rtm_codes", condition, [r.hex for r in self.rtm_codes.values()])
+        return rtm.code
 
     def rtm(self, code_or_name: int | str) -> RtmCode:
         """By number (0x0800), hex text ("0x0800") or identifier (EVSE_FAULT_TEMPERATURE)."""

@@ -12,7 +12,6 @@ from evrig.sim.charger.protection import Measurements, Protection, Settings
 from evrig.sim.electrical import Circuit
 
 PROFILE = load_profile("evnet-7kw")
-CODE = {r.name: r.code for r in PROFILE.rtm_codes.values()}
 
 
 def three_phase_circuit() -> Circuit:
@@ -48,13 +47,13 @@ def test_voltage_protection_trips_on_any_phase() -> None:
     protection = Protection(PROFILE)
     low, high = PROFILE.protections.voltage.limits(0)
     ok = (230.0, 230.0, 230.0)
-    assert protection.voltage_faults(_measure(ok, (0, 0, 0)), Settings()) == 0
+    assert protection.voltage_faults(_measure(ok, (0, 0, 0)), Settings()) == set()
     over_l2 = (230.0, high + 1, 230.0)
     assert protection.voltage_faults(_measure(over_l2, (0, 0, 0)), Settings()) \
-        == CODE["EVSE_FAULT_OVERVOLTAGE"]
+        == {"overvoltage"}
     under_l3 = (230.0, 230.0, low - 1)
     assert protection.voltage_faults(_measure(under_l3, (0, 0, 0)), Settings()) \
-        == CODE["EVSE_FAULT_UNDERVOLTAGE"]
+        == {"undervoltage"}
 
 
 def test_overcurrent_follows_the_most_loaded_phase() -> None:
@@ -62,14 +61,14 @@ def test_overcurrent_follows_the_most_loaded_phase() -> None:
     oc = PROFILE.protections.overcurrent
     over = 16.0 * (1 + oc.margin_pct / 100.0) + 0.5
     volts = (230.0, 230.0, 230.0)
-    code = CODE["EVSE_FAULT_OVERCURRENT"]
-    assert protection._overcurrent(_measure(volts, (16.0, 16.0, over), now=0.0)) == 0
-    assert protection._overcurrent(_measure(volts, (16.0, 16.0, over), now=oc.delay_s + 0.1)) \
-        == code
+    assert "overcurrent" not in protection.trips(
+        _measure(volts, (16.0, 16.0, over), now=0.0), Settings())
+    assert "overcurrent" in protection.trips(
+        _measure(volts, (16.0, 16.0, over), now=oc.delay_s + 0.1), Settings())
     rated = PROFILE.ratings["max_current_a"].value
     fresh = Protection(PROFILE)
-    assert fresh._overcurrent(_measure(volts, (0.0, oc.hw_trip_factor * rated + 1, 0.0))) \
-        == code
+    assert "overcurrent" in fresh.trips(
+        _measure(volts, (0.0, oc.hw_trip_factor * rated + 1, 0.0)), Settings())
 
 
 def test_meter_values_report_each_phase() -> None:

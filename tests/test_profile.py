@@ -390,8 +390,15 @@ def test_fault_conditions_map_to_the_vendors_codes(spec: Profile,
                                                    bad: Callable[[Mutate], str]) -> None:
     """The twin detects vendor-neutral conditions; the EVNET profile shows each as one
     RTM code (with its errorCode and recovery), flags such as 0x4000 show none."""
-    assert spec.fault("overvoltage").hex == "0x1000"
-    assert spec.fault("relay_live_welded").name == "EVSE_FAULT_VL_OUT_OPEN"
+    overvoltage = spec.fault("overvoltage")
+    assert overvoltage.rtm is not None and overvoltage.rtm.hex == "0x1000"
+    assert (overvoltage.ocpp_error_code, overvoltage.auto_recovery) == ("OverVoltage", True)
+    welded = spec.fault("relay_live_welded").rtm
+    assert welded is not None and welded.name == "EVSE_FAULT_VL_OUT_OPEN"
+    # One name per StatusNotification: a code of several bits first, then the lowest.
+    ranked = sorted(spec.conditions.values(), key=lambda f: f.rank)
+    assert [f.condition for f in ranked[:3]] == ["module_missing", "leakage_ac",
+                                                 "neutral_fault"]
     assert spec.fault_code("leakage_dc") == 0x0008
     assert spec.rtm(0x4000).condition is None
     with pytest.raises(ProfileKeyError, match="unknown condition 'phase_missing'"):

@@ -4,16 +4,9 @@ clock, and each profile recovery rule."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
-from evrig.rig.clock import Clock
 from evrig.rig.profile import load_profile
-from evrig.sim.charger.auth import AuthStore
-from evrig.sim.charger.board import BareBoard
-from evrig.sim.charger.config_store import ConfigStore
-from evrig.sim.charger.firmware import Authorization, Firmware, Nvm
 from evrig.sim.charger.protection import (
     CONTACTOR_CLOSE_S,
     CONTACTOR_OPEN_S,
@@ -21,82 +14,10 @@ from evrig.sim.charger.protection import (
     BoardSupply,
     pwm_duty,
 )
-from evrig.sim.charger.smart_charging import SmartCharging
-from evrig.sim.electrical import Circuit
-from tests.twin_doubles import RecordingLink
+from tests.twin_doubles import Bench
 
 PROFILE = load_profile("evnet-7kw")
 CODE = {r.name: r.code for r in PROFILE.rtm_codes.values()}
-
-
-class FakeClock(Clock):
-    def __init__(self) -> None:
-        super().__init__(1.0)
-        self.t = 0.0
-
-    def now(self) -> float:
-        return self.t
-
-
-class Bench:
-    """A Firmware with its Circuit, EV relays, PP and a clock the test moves."""
-
-    def __init__(self, variant: str = "S") -> None:
-        self.relays: dict[str, bool] = {}
-        self.pp: list[int | None] = [None]
-        self.link = RecordingLink()
-        self.clock = FakeClock()
-        self.circuit = Circuit(1)
-        self.board = BareBoard(Actuator(PROFILE.protections.actuator.attempts))
-        nvm = Nvm(config=ConfigStore(PROFILE), auth=AuthStore(), smart=SmartCharging(230, 1),
-                  firmware_version="t")
-        self.fw = Firmware(profile=PROFILE, variant=PROFILE.variant(variant), clock=self.clock,
-                           relays=lambda: dict(self.relays), pp_ohms=lambda: self.pp[0],
-                           link_factory=lambda f: self.link,  # type: ignore[arg-type,return-value]
-                           nvm=nvm, serial="T1", circuit=self.circuit, board=self.board)
-        self.fw.boot_status = "Accepted"
-        self.board.temperature_c = 25.0
-
-    def step(self, dt: float = 0.0) -> int:
-        self.clock.t += dt
-        self.fw.evaluate()
-        return self.fw.rtm
-
-    def run(self, seconds: float, tick: float = 0.25) -> int:
-        end = self.clock.t + seconds
-        while self.clock.t < end - 1e-9:
-            self.step(min(tick, end - self.clock.t))
-        return self.fw.rtm
-
-    def plug(self, pp: int | None = 220) -> None:
-        self.pp[0] = pp
-        self.relays.update(r_b=True)
-        self.step()
-
-    def authorize(self) -> None:
-        self.fw.authorization = Authorization("TAG", None, deadline=self.clock.t + 90)
-        self.step()
-
-    def charge(self, amps: float = 0.0) -> None:
-        """Plug, authorize, EV to C, wait for the contactor, EV draws ``amps``."""
-        self.plug()
-        self.authorize()
-        self.relays.update(r_c=True)
-        self.run(CONTACTOR_CLOSE_S + 0.25)
-        assert self.fw.contactor and self.circuit.contactor_closed
-        self.circuit.load_enabled = True
-        self.circuit.set_load(amps)
-
-    def unplug(self) -> int:
-        """Unplug and stay unplugged past the firmware's debounce of state A."""
-        self.relays.clear()
-        self.pp[0] = None
-        self.step()
-        return self.step(0.25)
-
-    def set_fault(self, **values: Any) -> None:
-        for key, value in values.items():
-            setattr(self.circuit.faults, key, value)
 
 
 # -- PWM and the offered current ------------------------------------------------------
@@ -356,7 +277,7 @@ def test_voltage_fault_suspends_and_resumes_the_session():
 def test_auto_flag_stays_while_another_auto_fault_is_set():
     b = Bench()
     meter = CODE["EVSE_FAULT_MISSING_EXT_EMETER"]
-    b.fw.rtm = meter | CODE["EVSE_FAULTS_AUTO_RECOVERY"]  # owned by the meter link
+    b.fw.raise_fault("meter_missing")  # detected by the RS-485 master
     b.board.meter_missing = True  # the RS-485 master still misses the meter
     _volts(b, 260)
     assert _volts(b, 230) == meter | CODE["EVSE_FAULTS_AUTO_RECOVERY"]
@@ -401,7 +322,7 @@ def test_tamper_latches_until_cleared():
 
 def test_calibration_fault_is_not_cleared_by_web_clear_or_unplug():
     b = Bench()
-    b.fw.rtm = CODE["EVSE_FAULT_CAL"]  # what the twin sets at boot with calfail on
+    b.fw.raise_fault("calibration_lost")  # what the twin does at boot with calfail on
     b.fw.clear_faults()
     b.plug()
     assert b.unplug() == CODE["EVSE_FAULT_CAL"]

@@ -34,7 +34,7 @@ class Authorizing(FirmwareBase):
                 tx.stop_id_tag = id_tag  # OCPP 1.6 §6.49: idTag = the identifier that stopped it
                 self.stop_transaction("Local")
             return
-        if self.rtm or self._inoperative():
+        if self.faulted or self._inoperative():
             return
         info = await self.authorize(id_tag)
         if info is None or info.get("status") != "Accepted":
@@ -104,7 +104,7 @@ class Authorizing(FirmwareBase):
     def on_remote_start(self, p: Payload) -> Reply:
         cid = p.get("connectorId", 1)
         profile = p.get("chargingProfile")
-        if (cid != 1 or self.tx is not None or self.rtm or self._inoperative()
+        if (cid != 1 or self.tx is not None or self.faulted or self._inoperative()
                 or (profile is not None and profile["chargingProfilePurpose"] != "TxProfile")):
             return {"status": "Rejected"}, None
         id_tag = p["idTag"]

@@ -44,7 +44,7 @@ class Charging(FirmwareBase):
         Faulted: our choice instead of state F (−12 V), so the firmware still sees
         the EV unplug (recovery `unplug`)."""
         tx = self.tx
-        if tx is None or self.finishing or self.rtm or tx.suspended_by_auth \
+        if tx is None or self.finishing or self.faulted or tx.suspended_by_auth \
                 or not self.plugged:
             return None
         return pwm_duty(self.offered_current(), self.min_a)

@@ -145,7 +145,7 @@ class CoreSession(FirmwareBase):
         return "Unavailable" if self.nvm.availability[0] == "Inoperative" else "Available"
 
     def connector_status(self) -> str:
-        if self.rtm:
+        if self.faulted:
             return "Faulted"
         tx = self.tx
         if tx is not None:

@@ -1,11 +1,12 @@
 """Protection and faults feature: the pilot's fault levels, the board's conditions, the
-protection functions (protection.py) and the RTM code with its recovery rules
-(000/001 App. I, VendorID2), the web client's Clear Faults and the OCPP errorCode."""
+protection functions (protection.py) — each a vendor-neutral condition (design §5) —
+and their recovery rules as the profile gives them (EV NET: 000/001 App. I,
+VendorID2), the web client's Clear Faults and the OCPP errorCode."""
 
 from __future__ import annotations
 
 from evrig.sim.charger.fw_base import FirmwareBase
-from evrig.sim.charger.protection import Measurements, Settings, web_clearable
+from evrig.sim.charger.protection import Measurements, Settings
 
 # An undefined CP level must last this long (spec s) before it is fault 0x0080, and
 # state A this long before it counts as an unplug that clears faults. The
@@ -16,9 +17,7 @@ CP_DEBOUNCE_S = 0.1
 
 class Faults(FirmwareBase):
     def _check_faults(self) -> None:
-        code = self.rtm
-        diode = self.profile.fault_code("ev_diode_missing")
-        cp_state = self.profile.fault_code("cp_level_invalid")
+        active = set(self.active)
         if self.pilot.state == "A":
             # Faults that unplugging clears (000 App. I: the diode fault is
             # "cleared by removing the plug") — once A has lasted the debounce time: a
@@ -26,35 +25,33 @@ class Faults(FirmwareBase):
             if self._a_since is None:
                 self._a_since = self.now()
             if self.now() - self._a_since >= CP_DEBOUNCE_S:
-                # Bits of a set code that unplugging does not clear stay, even where
-                # they overlap an unplug-clearable one (0x0060 = 0x0020 | 0x0040).
-                keep = self._held_bits("unplug", code)
-                for rtm in self.profile.rtm_codes.values():
-                    if code & rtm.code and "unplug" in rtm.recovery:
-                        code &= ~(rtm.code & ~keep)
+                active = {c for c in active if not self.profile.conditions[c].clears_on("unplug")}
         elif self.pilot.state in ("B", "C", "D") and self.pilot.low_v > -10.0:
-            code |= diode
+            active.add("ev_diode_missing")
         elif self.pilot.state in ("E", "?"):
             # A level seen while relays switch is not a fault: it must persist.
             if self._odd_pilot_since is None:
                 self._odd_pilot_since = self.now()
             elif self.now() - self._odd_pilot_since >= CP_DEBOUNCE_S:
-                code |= cp_state
+                active.add("cp_level_invalid")
         if self.pilot.state not in ("E", "?"):
             self._odd_pilot_since = None
         if self.pilot.state != "A":
             self._a_since = None
         # Conditions inside the board the firmware detects directly (module missing,
-        # host link lost, service cover): the bit latches until its recovery rule.
+        # host link lost, service cover): latched until their recovery rule.
         for name in self.board.board_faults():
-            rtm = self.profile.fault(name)
-            if not (rtm.socket_only and not self.variant.actuator_lock):
-                code |= rtm.code
-        # 001 VendorID2 0x400000: the configured external meter does not answer; set
-        # while it is missing, gone with its first answer (profile recovery auto).
-        missing = self.profile.fault_code("meter_missing")
-        code = (code | missing) if self.board.external_meter_missing() else (code & ~missing)
-        self.rtm = self.protection.apply(code, self._measure(), self._settings())
+            if not (self.profile.fault(name).socket_only and not self.variant.actuator_lock):
+                active.add(name)
+        # 001 VendorID2 0x400000: the configured external meter does not answer;
+        # present while it is missing, gone with its first answer (recovery auto).
+        if self.board.external_meter_missing():
+            active.add("meter_missing")
+        else:
+            active.discard("meter_missing")
+        active = self.protection.apply(active, self._measure(), self._settings())
+        # What this charger does not detect, it cannot show (its profile lists it).
+        self.active = {c for c in active if c in self.profile.conditions}
 
     def _measure(self) -> Measurements:
         # One instant for every quantity (Circuit.at): reading the command and each
@@ -75,35 +72,21 @@ class Faults(FirmwareBase):
         return Settings(voltage_offset_v=self.config.int(p.voltage.offset_key, 0),
                         rcd_type=self.config.int(p.rcd.type_key, 0))
 
-    def _held_bits(self, recovery: str, rtm_value: int | None = None) -> int:
-        """Bits of the codes fully set in ``rtm_value`` that ``recovery`` does not
-        clear: they stay even where they overlap a code it clears (0x0060 = 0x0020 |
-        0x0040, the PCM module missing, clears only by a power cycle)."""
-        value = self.rtm if rtm_value is None else rtm_value
-        held = 0
-        for rtm in self.profile.rtm_codes.values():
-            if rtm.code and value & rtm.code == rtm.code and recovery not in rtm.recovery:
-                held |= rtm.code
-        return held
-
     def clear_faults(self) -> None:
-        """The web client's Clear Faults (000 §2.5.1 Device Control): resets the codes
-        whose profile recovery includes web_clear; a cause still present trips again."""
-        self.rtm &= ~(web_clearable(self.profile) & ~self._held_bits("web_clear"))
+        """The web client's Clear Faults (000 §2.5.1 Device Control): clears the
+        conditions whose recovery includes web_clear; a cause still present trips
+        again at the next evaluation (000 §2.6.2 c)."""
+        self.active = {c for c in self.active
+                       if not self.profile.conditions[c].clears_on("web_clear")}
         self.protection.reset_timers()
         self.kick()
 
     def error_code(self) -> tuple[str, str | None]:
-        """(OCPP errorCode, vendorErrorCode) for the highest-priority RTM bit."""
-        if not self.rtm:
+        """(OCPP errorCode, vendorErrorCode) of the highest-ranked present condition
+        (profile_faults.fault_table). EV NET's vendorErrorCode is the whole RTM
+        register (001 VendorID2); another vendor's is its profile's, if any."""
+        if not self.active:
             return "NoError", None
-        # A code made of several bits (0x0060 = PCM missing) names the fault when all
-        # its bits are set; otherwise the lowest code set does.
-        # A flag (0x4000 auto-recovery) names the fault only when seen alone: its
-        # companion may be a higher bit (0x400000 missing meter).
-        flags = self.protection.all_flags
-        for code in sorted(self.profile.rtm_codes,
-                           key=lambda c: (bool(c & flags), -c.bit_count(), c)):
-            if code and self.rtm & code == code:
-                return self.profile.rtm_codes[code].ocpp_error_code, f"0x{self.rtm:04X}"
-        return "OtherError", f"0x{self.rtm:04X}"
+        named = min((self.profile.conditions[c] for c in self.active), key=lambda f: f.rank)
+        vendor = f"0x{self.rtm:04X}" if named.rtm is not None else named.vendor_error_code
+        return named.ocpp_error_code, vendor

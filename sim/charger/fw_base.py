@@ -137,7 +137,9 @@ class FirmwareBase:
         self.authorization: Authorization | None = None
         self.reservation: Reservation | None = None
         self.finishing = False
-        self.rtm: int = 0
+        # The fault conditions present or latched (design §5: vendor-neutral; the
+        # profile says what each shows; ``rtm`` is EV NET's register view of them).
+        self.active: set[str] = set()
         self.contactor = False
         self.pilot = PilotReading("A", 12.0, -12.0)
         self.reported: dict[int, tuple[str, str, str | None]] = {}
@@ -166,6 +168,28 @@ class FirmwareBase:
     def send(self, action: str, build: Callable[[], Payload], persistent: bool = False,
              on_result: Callable[[Payload | None], None] | None = None) -> None:
         self.link.enqueue(Outgoing(action, build, persistent, on_result))
+
+    @property
+    def faulted(self) -> bool:
+        return bool(self.active)
+
+    def raise_fault(self, condition: str) -> None:
+        """A condition the firmware detected; it stays until its recovery rule."""
+        if condition in self.profile.conditions:  # a charger detects what its profile lists
+            self.active.add(condition)
+
+    @property
+    def rtm(self) -> int:
+        """The RTM register (001 VendorID2) of the present conditions: each one's code
+        with the codes it sets too (0x0008 → 0x0001, auto faults → 0x4000 flag)."""
+        code = 0
+        for condition in self.active:
+            rtm = self.profile.conditions[condition].rtm
+            if rtm is not None:
+                code |= rtm.code
+                for other in rtm.sets_also:
+                    code |= other
+        return code
 
     @property
     def plugged(self) -> bool:

@@ -1,16 +1,17 @@
 """The twin's protection firmware: pure rules fed with measurements and the profile.
 
 Every threshold comes from the charger profile (``profile.protections``,
-``temperature_derating``, ``timing``, ``rtm_codes``); what a rule does with it is
-the manual's text, cited at each rule. The firmware (sim/charger/firmware.py) owns
-the RTM register; this module says which bits a measurement sets or clears.
+``temperature_derating``, ``timing``, the fault conditions); what a rule does with it is
+the manual's text, cited at each rule. The rules detect vendor-neutral conditions
+(design §5; profile_faults); the firmware keeps the set of present ones (faults.py)
+and the profile says what the charger shows for each (EV NET: an RTM code).
 
-Recovery (profile ``rtm_codes[].recovery``):
-  auto        — the bit follows its condition (set while present, gone when it goes),
-                with the profile's ``sets_also`` flag (0x4000) while any auto fault is set;
-  unplug      — the firmware clears it on CP state A (firmware._check_faults);
-  power_cycle — RTM bits are volatile: a new Firmware starts at 0;
-  web_clear   — ``Firmware.clear_faults()`` (web client "Clear Faults", 000 §2.5.1);
+Recovery (profile ``Fault.recovery``):
+  auto        — the fault follows its condition (present while it is, gone when it goes);
+                EV NET shows the 0x4000 flag with it (``sets_also``, fw_base.rtm);
+  unplug      — the firmware clears it on CP state A (faults._check_faults);
+  power_cycle — the fault set is volatile: a new Firmware starts with none;
+  web_clear   — ``Faults.clear_faults()`` (web client "Clear Faults", 000 §2.5.1);
   otherwise latched. A latched fault whose cause is still present trips again on the
   next evaluation (000 §2.6.2 c: "clearing a fault without removing the underlying
   problem will result in the EVNET to enter the same fault state").
@@ -19,7 +20,6 @@ Recovery (profile ``rtm_codes[].recovery``):
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 from evrig.rig.profile import Profile, Timing, VoltageProtection
@@ -81,34 +81,24 @@ class Settings:
 
 
 class Protection:
-    """The RTM bits of the electrical protections, as functions of measurements."""
+    """The conditions of the electrical protections, as functions of measurements."""
+
+    # The auto-recovering conditions this module owns (others, e.g. the external
+    # meter's meter_missing, are set and cleared by whoever detects them).
+    OWNED_AUTO = frozenset({"overvoltage", "undervoltage"})
 
     def __init__(self, profile: Profile) -> None:
         self.profile = profile
         p = profile.protections
         self.voltage, self.neutral, self.oc, self.rcd = p.voltage, p.neutral, p.overcurrent, p.rcd
         self.rated_a = profile.ratings["max_current_a"].value
-        # The rules detect vendor-neutral conditions; the profile says which code the
-        # vendor shows for each (design §5).
-        code = {name: profile.fault_code(name) for name in (
-            "leakage_ac", "neutral_fault", "overcurrent", "leakage_dc", "relay_fault",
-            "overtemperature", "overvoltage", "undervoltage", "relay_live_welded",
-            "relay_live_stuck_open", "relay_neutral_welded", "relay_neutral_stuck_open",
-            "tamper_cover")}
-        self.code = code
-        # The auto-recovering bits this module owns (others, e.g. the external
-        # meter's 0x400000, are set and cleared by whoever owns them).
-        self.owned_auto = code["overvoltage"] | code["undervoltage"]
-        autos = [r for r in profile.rtm_codes.values() if r.auto_recovery]
-        self.auto_flags = {r.code: _bits(r.sets_also) for r in autos if r.sets_also}
-        self.all_flags = _bits(f for r in autos for f in r.sets_also)
         self._over_since: float | None = None
 
     def reset_timers(self) -> None:
         self._over_since = None
 
     # -- auto-recovering faults -------------------------------------------------------
-    def voltage_faults(self, m: Measurements, s: Settings) -> int:
+    def voltage_faults(self, m: Measurements, s: Settings) -> set[str]:
         """001 App. II c_VoltageProtectionOffset, 001 VendorID2 0x1000/0x2000: a supply
         strictly outside [low - offset, high + offset] (000 App. I "by more than 10 %")
         suspends charging; the bit goes when the voltage is back (recovery auto). No
@@ -116,34 +106,34 @@ class Protection:
         low, high = self.voltage.limits(s.voltage_offset_v)
         # Each phase on its own (a three-phase unit trips on its worst phase).
         if any(v > high for v in m.supply_v):
-            return self.code["overvoltage"]
+            return {"overvoltage"}
         if any(v < low for v in m.supply_v):
-            return self.code["undervoltage"]
-        return 0
+            return {"undervoltage"}
+        return set()
 
     # -- latched faults ---------------------------------------------------------------
-    def trips(self, m: Measurements, s: Settings) -> int:
-        """Bits of latched faults whose condition is present now."""
-        c = self.code
-        bits = 0
+    def trips(self, m: Measurements, s: Settings) -> set[str]:
+        """The latched faults whose condition is present now."""
+        found: set[str] = set()
         # RCD (000 §2.1.3.1: Type A 30 mA AC + 6 mA DC; 001 Technical specification).
         # Residual current flows only through an energised outlet, so the sensor is
         # read while the outlet is live. The twin trips at the rated value (≥); a
         # real RCD trips somewhere between 50 and 100 % of it.
         if m.outlet_live:
             if m.leakage_ac_ma >= self.rcd.ac_ma:
-                bits |= c["leakage_ac"]
+                found.add("leakage_ac")
             # 001 App. II c_RCDProtectionType: 0 = AC + DC, 2 = AC only.
             if s.rcd_type != 2 and m.leakage_dc_ma >= self.rcd.dc_ma:
-                bits |= c["leakage_dc"]  # sets 0x0001 too (profile sets_also)
+                found.add("leakage_dc")  # EV NET shows 0x0001 with it (sets_also)
         # Neutral / PEN (001 Technical specification: V_N-PE > 70 Vrms; 001 VendorID2
         # 0x0002: L and N swapped, N–PE voltage, increased PE resistance = PE open).
         if m.ln_swapped or m.pe_open or m.n_pe_v > self.neutral.n_pe_max_v:
-            bits |= c["neutral_fault"]
-        bits |= self._overcurrent(m)
+            found.add("neutral_fault")
+        if self._overcurrent(m):
+            found.add("overcurrent")
         # Temperature (001 Appendix I thresholds, 000 App. I 0x0800: "more than 79").
         if self.profile.derated_current(m.temperature_c) is None:
-            bits |= c["overtemperature"]
+            found.add("overtemperature")
         # Stuck relay (001 VendorID2 0x0010 and 0x40000/0x80000). The circuit measures
         # the live conductor at the outlet, so a welded relay is the live contact
         # closed when it should be open (0x40000); 0x0010 "did not change position as
@@ -158,71 +148,36 @@ class Protection:
             ):
                 if closed != m.relay_cmd:
                     pole = stuck_open if m.relay_cmd else welded
-                    bits |= c["relay_fault"] | c[pole]
+                    found |= {"relay_fault", pole}
         # Tamper (001 VendorID2 0x100000; 004 §4.5). The EVNET documents do not say
         # whether it stops charging (004 calls it a soft fault on the COMPACT): the
         # twin treats it as any RTM fault — the contactor opens — a cover open on a
         # live unit being a safety event.
         if m.tamper:
-            bits |= c["tamper_cover"]
-        return bits
+            found.add("tamper_cover")
+        return found
 
-    def _overcurrent(self, m: Measurements) -> int:
+    def _overcurrent(self, m: Measurements) -> bool:
         """001 VendorID2 0x0004 / 000 App. I: more than 10 % above the PRESENT offered
         current for more than 6 s; 001 Technical specification: hardware trip when
         I_L > 1.2 × I_max, immediately (the documents give no delay)."""
-        code = self.code["overcurrent"]
         worst = max(m.ev_a, default=0.0)  # per phase: the most loaded phase decides
         if worst > self.oc.hw_trip_factor * self.rated_a:
-            return code
+            return True
         if worst > m.offered_a * (1 + self.oc.margin_pct / 100.0) and worst > 0:
             if self._over_since is None:
                 self._over_since = m.now
             elif m.now - self._over_since > self.oc.delay_s:
-                return code
+                return True
         else:
             self._over_since = None
-        return 0
+        return False
 
-    # -- the register -----------------------------------------------------------------
-    def apply(self, rtm: int, m: Measurements, s: Settings) -> int:
-        """The RTM register after one evaluation."""
-        rtm = (rtm & ~self.owned_auto) | self.voltage_faults(m, s)
-        rtm |= self.with_companions(self.trips(m, s))
-        return self.flags(rtm)
-
-    def with_companions(self, bits: int) -> int:
-        """``bits`` plus the profile's ``sets_also`` of each (0x0008 → 0x0001)."""
-        out = bits
-        for rtm in self.profile.rtm_codes.values():
-            if bits & rtm.code == rtm.code and rtm.code:
-                out |= _bits(rtm.sets_also)
-        return out
-
-    def flags(self, rtm: int) -> int:
-        """The auto-recovery flag (0x4000, 000 App. I) is set while an auto fault
-        that carries it is set, and goes with the last of them."""
-        need = 0
-        for code, flags in self.auto_flags.items():
-            if rtm & code == code:
-                need |= flags
-        return (rtm & ~self.all_flags) | need
-
-
-def web_clearable(profile: Profile) -> int:
-    """Bits the web client's Clear Faults resets (recovery includes web_clear)."""
-    return _bits(r.code for r in profile.rtm_codes.values() if "web_clear" in r.recovery)
-
-
-def unplug_clearable(profile: Profile) -> int:
-    return _bits(r.code for r in profile.rtm_codes.values() if "unplug" in r.recovery)
-
-
-def _bits(codes: Iterable[int]) -> int:
-    out = 0
-    for code in codes:
-        out |= code
-    return out
+    # -- the fault set ----------------------------------------------------------------
+    def apply(self, active: set[str], m: Measurements, s: Settings) -> set[str]:
+        """The present conditions after one evaluation: the voltage faults follow the
+        supply, the latched ones add to what is there."""
+        return (active - self.OWNED_AUTO) | self.voltage_faults(m, s) | self.trips(m, s)
 
 
 class Contactor:

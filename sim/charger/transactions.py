@@ -24,18 +24,18 @@ class Transactions(FirmwareBase):
         if self.tx is None:
             if self.finishing and not self.plugged and self._pp_removed():
                 self.finishing = False
-            if auth is not None and self.plugged and not self.rtm and not self.finishing:
+            if auth is not None and self.plugged and not self.faulted and not self.finishing:
                 if self.variant.pp_required and self.cable_amps() is None:
                     # 001 VendorID2 0x0200: no (valid) PP resistor on a socketed unit —
                     # the session does not start. A PP outside every band counts as
                     # missing (our choice). The authorization is dropped as for 0x0020.
-                    self.rtm |= self.profile.fault_code("pp_missing")
+                    self.raise_fault("pp_missing")
                     self.authorization = None
                     return
                 if self.variant.actuator_lock and not self.board.actuator.operate():
                     # 002 §2.4: the plug cannot be locked after the profile's attempts
                     # → fault state, no session (0x0020).
-                    self.rtm |= self.profile.fault_code("lock_failed")
+                    self.raise_fault("lock_failed")
                     self.authorization = None
                     return
                 self._start_transaction(auth)
@@ -106,7 +106,7 @@ class Transactions(FirmwareBase):
         self.finishing = self.plugged or not self._pp_removed()
         if self.variant.actuator_lock and not self.board.actuator.operate():
             # 002 §2.4: the plug cannot be unlocked after the attempts → fault (0x0040).
-            self.rtm |= self.profile.fault_code("unlock_failed")
+            self.raise_fault("unlock_failed")
         self._send_stop(tx, reason, self.meter.energy_wh)
         self.nvm.availability.update(self.scheduled_availability)  # §5.2 "Scheduled"
         self.scheduled_availability.clear()
@@ -151,7 +151,7 @@ class Transactions(FirmwareBase):
         if not self.board.actuator.operate():
             # 002 §2.4: the actuator cannot unlock after the profile's attempts → fault
             # state (0x0040); OCPP 1.6 §5.18.
-            self.rtm |= self.profile.fault_code("unlock_failed")
+            self.raise_fault("unlock_failed")
             self.kick()
             return {"status": "UnlockFailed"}, None
         after = (lambda: self.stop_transaction("UnlockCommand")) if self.tx is not None else None

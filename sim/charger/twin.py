@@ -160,7 +160,7 @@ class ChargerTwin:
         self.fw = fw
         if self.calibration_unreadable:
             # 001 VendorID2 0x8000: calibration data unreadable from NV at boot.
-            fw.rtm |= self.profile.fault_code("calibration_lost")
+            fw.raise_fault("calibration_lost")
         self._task = asyncio.get_running_loop().create_task(self._run(fw))
         self._start_rs485(fw)
         self._evaluated()  # the lights follow the power at once
