@@ -103,6 +103,7 @@ class Rig:
             host=cfg.csms.host, port=cfg.csms.port, path=cfg.csms.path,
             id_tags=dict(cfg.csms.id_tags), heartbeat_interval=cfg.csms.heartbeat_interval,
             basic_auth_password=password, ssl_context=server_ssl,
+            ping_interval_s=cfg.csms.ping_interval_s,
         ).start()
         gpio: Gpio
         if cfg.virtual:

@@ -205,6 +205,10 @@ class CsmsConfig:
     basic_auth_password_env: Annotated[str, _env_name("the Basic Auth password")] | None = None
     tls: TlsConfig | None = None
     heartbeat_interval: Annotated[int, between(0, 86400, "seconds from 0 to 86400")] = 60
+    # CSMS-side websocket pings (s): a charger that stops answering them (frozen
+    # firmware) is disconnected with close code 1011. Off by default: OCPP 1.6 leaves
+    # pinging to the charger (WebSocketPingInterval).
+    ping_interval_s: Annotated[float, between(1, 3600, "seconds from 1 to 3600")] | None = None
     id_tags: dict[str, IdTagStatus] = field(default_factory=_default_id_tags)
 
 

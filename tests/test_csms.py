@@ -11,7 +11,8 @@ import pytest
 import websockets
 from websockets.asyncio.client import connect
 
-from evrig.drivers.csms.history import subset_match
+from evrig.drivers.csms.events import CsmsDisconnected
+from evrig.drivers.csms.history import History, subset_match
 from evrig.drivers.csms.server import CsmsTimeout, CsmsViolation, MockCsms
 from evrig.rig.clock import Clock
 from evrig.rig.loop import LoopThread
@@ -141,6 +142,63 @@ def test_scripted_response_and_forbid(backend):
     cp.close()
 
 
+def test_respond_takes_the_ocpp_librarys_call_result(backend):
+    """What a test author writes first (issue 10 a): the library's own answer object."""
+    from ocpp.v16 import call_result
+
+    csms, client = backend
+    csms.respond("Authorize", call_result.Authorize(id_tag_info={"status": "Blocked"}))
+    cp = RawCp(csms.url + CP, client)
+    cp.send([2, "1", "Authorize", {"idTag": "GOOD"}])
+    assert cp.recv()[2] == {"idTagInfo": {"status": "Blocked"}}
+    csms.respond("StartTransaction", lambda req: call_result.StartTransaction(
+        transaction_id=42, id_tag_info={"status": "Accepted", "parentIdTag": None}))
+    cp.send([2, "2", "StartTransaction", {"connectorId": 1, "idTag": "GOOD", "meterStart": 0,
+                                          "timestamp": "2026-12-01T00:00:00Z"}])
+    assert cp.recv()[2] == {"transactionId": 42, "idTagInfo": {"status": "Accepted"}}
+    cp.close()
+
+
+@pytest.mark.parametrize("answer", [
+    "Accepted", 42, ["status"], "call_result.StartTransaction"])
+def test_respond_refuses_what_it_cannot_send(backend, answer):
+    from ocpp.v16 import call, call_result
+
+    csms, _ = backend
+    if answer == "call_result.StartTransaction":
+        answer = call_result.StartTransaction(transaction_id=1, id_tag_info={})
+    with pytest.raises(TypeError, match="takes an ocpp.v16.call_result object|is "
+                                        "call_result.Authorize"):
+        csms.respond("Authorize", answer)
+    with pytest.raises(TypeError, match="call_result"):
+        csms.respond("Authorize", call.Authorize(id_tag="GOOD"))  # the request, not an answer
+
+
+def test_wait_for_returns_a_call_once_checked_and_answered(backend):
+    """Issue 10 b: the returned CALL carries the CSMS's answer (the transactionId
+    given); a CALL not yet answered is not returned."""
+    csms, client = backend
+    cp = RawCp(csms.url + CP, client)
+    cp.send([2, "s1", "StartTransaction", {"connectorId": 1, "idTag": "GOOD", "meterStart": 0,
+                                           "timestamp": "2026-12-01T00:00:00Z"}])
+    given = cp.recv()[2]["transactionId"]
+    start = csms.wait_for("StartTransaction", timeout=2)
+    assert start.answer is not None and start.answer["transactionId"] == given
+    cp.close()
+
+
+def test_history_hides_a_call_until_it_is_settled():
+    history = History()
+    call = history.append(settled=False, direction="in", timestamp=0.0, message_type=2,
+                          unique_id="1", action="Heartbeat", payload={}, raw="[]")
+    assert history.find(0, "Heartbeat", "in", lambda p: True) is None
+    answer = history.append(direction="out", timestamp=0.0, message_type=3, unique_id="1",
+                            action=history.action_of("in", "1"), payload={}, raw="[]")
+    history.settle(call, answer)
+    found = history.find(0, "Heartbeat", "in", lambda p: True)
+    assert found is call and found.answer is answer and answer.action == "Heartbeat"
+
+
 def test_wait_for_times_out_with_context(backend):
     csms, _ = backend
     with pytest.raises(CsmsTimeout, match="no Heartbeat"):
@@ -158,6 +216,8 @@ def test_wait_for_cursor_asserts_order(backend):
     with pytest.raises(CsmsTimeout):  # Preparing came before: not after the cursor
         csms.wait_for("StatusNotification", status="Preparing", timeout=0.5)
     assert csms.wait_for("StatusNotification", status="Preparing", since=0).unique_id == "a"
+    with pytest.raises(CsmsTimeout):  # looking back did not move the cursor back
+        csms.wait_for("StatusNotification", status="Charging", timeout=0.5)
     cp.close()
 
 
@@ -184,6 +244,73 @@ def test_call_to_disconnected_charger_fails_fast(backend):
 
     with pytest.raises(CsmsTimeout, match="not connected"):
         csms.call(call.Reset(type="Soft"))
+
+
+def test_a_call_in_flight_fails_at_once_when_the_connection_drops(backend):
+    """Issue 10 c: not a 30 s wait ending in "did not answer"."""
+    from ocpp.v16 import call
+
+    csms, client = backend
+    cp = RawCp(csms.url + CP, client)
+    csms.wait_connected(2)
+    assert csms.subprotocol == "ocpp1.6"
+
+    async def _drop_on_the_call() -> None:
+        await cp.ws.recv()
+        await cp.ws.close(1001, "rebooting")
+
+    client.submit(_drop_on_the_call())
+    start = time.monotonic()
+    with pytest.raises(CsmsDisconnected, match=f"{CP} disconnected while Reset waited.*"
+                                               "close code 1001 'rebooting'"):
+        csms.call(call.Reset(type="Soft"), timeout=300)
+    assert time.monotonic() - start < 5
+    closed = [e for e in csms.connections if e.event == "closed"]
+    assert (closed[-1].code, closed[-1].reason) == (1001, "rebooting")
+    assert [e.subprotocol for e in csms.connections if e.event == "connected"] == ["ocpp1.6"]
+
+
+def test_a_callerror_answer_raises_the_ocpp_error_of_its_code(backend):
+    """What the README promises (issue 10 f)."""
+    from ocpp.exceptions import NotImplementedError as OcppNotImplemented
+    from ocpp.v16 import call
+
+    csms, client = backend
+    cp = RawCp(csms.url + CP, client)
+    csms.wait_connected(2)
+
+    async def _refuse() -> None:
+        frame = json.loads(await cp.ws.recv())
+        await cp.ws.send(json.dumps([4, frame[1], "NotImplemented", "no resets here", {}]))
+
+    client.submit(_refuse())
+    with pytest.raises(OcppNotImplemented, match="no resets here"):
+        csms.call(call.Reset(type="Soft"), timeout=5)
+    cp.close()
+
+
+def test_csms_pings_find_a_frozen_charge_point():
+    """Issue 10 e: with ping_interval_s a charge point that stops answering pings
+    (frozen firmware) is closed with 1011 and the event says so."""
+    loop, client = LoopThread("csms-ping"), LoopThread("frozen")
+    csms = MockCsms(loop=loop, clock=Clock(10.0), charge_point_id=CP,
+                    ping_interval_s=2.0).start()  # 0.2 s wall
+    try:
+        async def _frozen() -> object:
+            ws = await connect(csms.url + CP, subprotocols=["ocpp1.6"], ping_interval=None)
+            ws.transport.pause_reading()  # reads nothing more: no pong, no close frame
+            return ws
+
+        ws = client.run(_frozen())
+        csms.wait_connected(2)
+        csms.wait_disconnected(30)
+        closed = [e for e in csms.connections if e.event == "closed"][-1]
+        assert closed.code == 1011 and "ping" in closed.reason, closed
+        del ws
+    finally:
+        csms.stop()
+        loop.stop()
+        client.stop()
 
 
 def test_disconnect_refuses_reconnect_until_allowed(backend):

@@ -37,6 +37,9 @@ class Message:
     raw: str
     charge_point_id: str = ""
     error_code: str | None = None
+    # An incoming CALL: the CSMS's answer to it (CALLRESULT or CALLERROR), set by
+    # History.settle before any waiter sees the CALL (e.g. the transactionId given).
+    answer: Message | None = None
 
     @property
     def is_call(self) -> bool:
@@ -104,6 +107,11 @@ class History:
         self._messages: list[Message] = []
         self._cond = threading.Condition()
         self.findings: list[Finding] = []
+        # Incoming CALLs not answered yet: waiters do not see them (a frame is
+        # returned only once schema-checked and answered).
+        self._unsettled: set[int] = set()
+        # (direction, unique id) → action of each CALL: names its answer in O(1).
+        self._call_actions: dict[tuple[str, str], str] = {}
 
     def __len__(self) -> int:
         with self._cond:
@@ -117,12 +125,29 @@ class History:
         with self._cond:
             return self._messages[i]
 
-    def append(self, **fields: Any) -> Message:
+    def append(self, *, settled: bool = True, **fields: Any) -> Message:
         with self._cond:
             msg = Message(index=len(self._messages), **fields)
             self._messages.append(msg)
-            self._cond.notify_all()
+            if msg.is_call and msg.action is not None:
+                self._call_actions[(msg.direction, msg.unique_id)] = msg.action
+            if settled:
+                self._cond.notify_all()
+            else:
+                self._unsettled.add(msg.index)
             return msg
+
+    def settle(self, call: Message, answer: Message | None) -> None:
+        """``call`` was checked and answered (``answer``): waiters may now see it."""
+        with self._cond:
+            object.__setattr__(call, "answer", answer)  # frozen for readers, set once here
+            self._unsettled.discard(call.index)
+            self._cond.notify_all()
+
+    def action_of(self, direction: str, unique_id: str) -> str | None:
+        """The action of the CALL sent in ``direction`` with ``unique_id``."""
+        with self._cond:
+            return self._call_actions.get((direction, unique_id))
 
     def add_finding(self, finding: Finding) -> None:
         with self._cond:
@@ -137,6 +162,8 @@ class History:
         with self._cond:
             self._messages.clear()
             self.findings.clear()
+            self._unsettled.clear()
+            self._call_actions.clear()
             self._cond.notify_all()
 
     def calls(self, action: str | None = None, direction: str = "in") -> list[Message]:
@@ -153,9 +180,8 @@ class History:
     ) -> Message | None:
         with self._cond:
             for m in self._messages[start:]:
-                if m.is_call and m.direction == direction and m.action == action and match(
-                    m.payload
-                ):
+                if m.is_call and m.direction == direction and m.action == action and \
+                        m.index not in self._unsettled and match(m.payload):
                     return m
         return None
 

@@ -7,11 +7,17 @@ backend's state, and returns the response payload.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+
+from ocpp.charge_point import remove_nones, snake_to_camel_case
+from ocpp.v16 import call_result
+
+from evrig.drivers.csms.session import CallErrorReply
 
 Payload = dict[str, Any]
 
@@ -76,3 +82,47 @@ DEFAULT_RESPONDERS: dict[str, Responder] = {
     "DiagnosticsStatusNotification": _empty,
     "FirmwareStatusNotification": _empty,
 }
+
+
+# What ``csms.respond(action, x)`` takes, said the same way in its TypeError.
+SCRIPT_KINDS = ("an ocpp.v16.call_result object, a payload dict, a function of the request "
+                "payload returning either, a CallErrorReply, or None (the default answer)")
+Script = Payload | CallErrorReply | Callable[[Payload], Any]
+
+
+def script_for(action: str, answer: Any) -> Script:
+    """A test's scripted answer to ``action``, checked when it is given: a wrong kind
+    of object fails at ``respond()``, not as a default answer the test did not ask for."""
+    if isinstance(answer, CallErrorReply | dict) or callable(answer) and not \
+            dataclasses.is_dataclass(answer):
+        return answer
+    if _is_call_result(answer):
+        return payload_of(action, answer)
+    raise TypeError(f"csms.respond({action!r}, …) takes {SCRIPT_KINDS}; "
+                    f"got {type(answer).__module__}.{type(answer).__qualname__}")
+
+
+def answer_of(action: str, returned: Any) -> Payload | CallErrorReply:
+    """What a scripted function returned, as the payload to send."""
+    if isinstance(returned, CallErrorReply | dict):
+        return returned
+    if _is_call_result(returned):
+        return payload_of(action, returned)
+    raise TypeError(f"the function scripted for {action} returned "
+                    f"{type(returned).__qualname__}; it must return {SCRIPT_KINDS}")
+
+
+def payload_of(action: str, result: Any) -> Payload:
+    """A call_result dataclass as the wire payload (camelCase, no None fields, as the
+    ocpp library sends it)."""
+    name = type(result).__name__.removesuffix("Payload")
+    if name != action:
+        raise TypeError(f"csms.respond({action!r}, …) got call_result.{name}: the answer "
+                        f"to {action} is call_result.{action}")
+    payload: Payload = snake_to_camel_case(remove_nones(dataclasses.asdict(result)))
+    return payload
+
+
+def _is_call_result(obj: Any) -> bool:
+    return dataclasses.is_dataclass(obj) and not isinstance(obj, type) and \
+        type(obj).__module__ == call_result.__name__

@@ -7,12 +7,12 @@ Security profiles: 0 (plain ws), 1 (HTTP Basic auth), 2 (Basic auth over TLS).
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import contextlib
 import hmac
 import ssl
 from collections.abc import Callable
-from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
 
@@ -21,8 +21,22 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.http11 import Request, Response
 from websockets.typing import Subprotocol
 
+from evrig.drivers.csms.events import (
+    ConnectionEvent,
+    CsmsDisconnected,
+    CsmsTimeout,
+    CsmsViolation,
+    close_of,
+)
 from evrig.drivers.csms.history import Finding, History, Message, subset_match
-from evrig.drivers.csms.responders import DEFAULT_RESPONDERS, BackendState, Payload
+from evrig.drivers.csms.responders import (
+    DEFAULT_RESPONDERS,
+    BackendState,
+    Payload,
+    Script,
+    answer_of,
+    script_for,
+)
 from evrig.drivers.csms.session import CallErrorReply, CsmsSession
 from evrig.rig.clock import Clock
 from evrig.rig.loop import LoopThread
@@ -32,24 +46,6 @@ from evrig.rig.loop import LoopThread
 WALL_SLACK = 10
 
 SUBPROTOCOL = "ocpp1.6"
-
-
-class CsmsTimeout(AssertionError):
-    """The charge point did not send what the test waited for in time."""
-
-
-class CsmsViolation(AssertionError):
-    """The charge point broke the protocol (schema, forbidden action, garbage)."""
-
-
-@dataclass(frozen=True)
-class ConnectionEvent:
-    """A websocket connection attempt: accepted, refused (and why), or closed."""
-
-    timestamp: float
-    charge_point_id: str
-    event: str  # "connected", "closed", "refused"
-    reason: str = ""
 
 
 class MockCsms:
@@ -71,6 +67,7 @@ class MockCsms:
         basic_auth_password: str | None = None,
         ssl_context: ssl.SSLContext | None = None,
         accept_any: bool = False,
+        ping_interval_s: float | None = None,
     ) -> None:
         self.loop = loop
         self.clock = clock
@@ -81,6 +78,10 @@ class MockCsms:
         self.accept_any = accept_any
         self.basic_auth_password = basic_auth_password
         self.ssl_context = ssl_context
+        # CSMS-side websocket pings (spec s; None: off, the charger's
+        # WebSocketPingInterval drives pings): a frozen charge point that stops
+        # answering them is closed with code 1011 and shows in ``connections``.
+        self.ping_interval_s = ping_interval_s
         self.state = BackendState(
             id_tags=dict(id_tags or {}),
             heartbeat_interval=heartbeat_interval,
@@ -89,7 +90,7 @@ class MockCsms:
         self.history = History()
         self.connections: list[ConnectionEvent] = []
         self.sessions: dict[str, CsmsSession] = {}
-        self._scripts: dict[str, Any] = {}
+        self._scripts: dict[str, Script] = {}
         self._forbidden: dict[str, dict[str, Any]] = {}
         self._refusing = False
         self._cursor = 0
@@ -108,11 +109,19 @@ class MockCsms:
             subprotocols=[Subprotocol(SUBPROTOCOL)],
             process_request=self._process_request,
             ssl=self.ssl_context,
-            ping_interval=None,  # the charger's WebSocketPingInterval drives pings
+            ping_interval=self._wall(self.ping_interval_s),
+            ping_timeout=self._wall(self.ping_interval_s),
+            # A frozen peer answers no close frame either: do not wait 10 s for one.
+            close_timeout=self._wall(self.ping_interval_s) or 10,
+            # Loopback and LAN benches: deflating every frame costs CPU and gains nothing.
+            compression=None,
             max_size=2**20,
         )
         self.port = server.sockets[0].getsockname()[1]
         return server
+
+    def _wall(self, spec_s: float | None) -> float | None:
+        return None if spec_s is None else self.clock.wall(spec_s)
 
     def stop(self) -> None:
         if self._server is not None and self.loop.alive:
@@ -175,37 +184,33 @@ class MockCsms:
         cp_id = conn.request.path.split("?", 1)[0][len(self.path):]
         session = CsmsSession(cp_id, conn, self)
         self.sessions[cp_id] = session
-        self.connections.append(ConnectionEvent(self.clock.now(), cp_id, "connected"))
+        self.connections.append(ConnectionEvent(self.clock.now(), cp_id, "connected",
+                                                subprotocol=conn.subprotocol))
         self.history.notify()
         try:
             await session.start()
         except websockets.ConnectionClosed:
             pass
         finally:
+            session.ended.set()
             if self.sessions.get(cp_id) is session:
                 del self.sessions[cp_id]
-            self.connections.append(ConnectionEvent(self.clock.now(), cp_id, "closed"))
+            code, reason = close_of(conn)
+            self.connections.append(ConnectionEvent(self.clock.now(), cp_id, "closed", reason,
+                                                    code=code))
             self.history.notify()
 
     # -- answering the charge point -----------------------------------------
-    def history_action(self, unique_id: str) -> str | None:
-        for m in reversed(list(self.history)):
-            if m.unique_id == unique_id and m.is_call:
-                return m.action
-        return None
-
     def response_for(self, msg: Message) -> Payload | CallErrorReply:
         assert msg.action is not None
         rule = self._forbidden.get(msg.action)
         if rule is not None and subset_match(msg.payload, rule):
             self.add_finding("forbidden", f"{msg.action} was forbidden by the test", msg.raw)
         script = self._scripts.get(msg.action)
-        if isinstance(script, CallErrorReply):
+        if isinstance(script, CallErrorReply | dict):
             return script
-        if callable(script):
-            return script(msg.payload)
-        if isinstance(script, dict):
-            return script
+        if script is not None:
+            return answer_of(msg.action, script(msg.payload))
         responder = DEFAULT_RESPONDERS.get(msg.action)
         if responder is None:
             return CallErrorReply("NotImplemented", f"{msg.action} is not a 1.6 CP action")
@@ -223,14 +228,16 @@ class MockCsms:
     def connected(self) -> bool:
         return self.charge_point_id in self.sessions
 
-    def respond(self, action: str, handler_or_payload: Any) -> None:
-        """Script the answer to ``action``: a payload dict, a function of the
-        request payload returning one, or a :class:`CallErrorReply`. ``None``
-        restores the default."""
-        if handler_or_payload is None:
+    def respond(self, action: str, answer: Any) -> None:
+        """Script the answer to ``action``: an ``ocpp.v16.call_result`` object (e.g.
+        ``call_result.Authorize(id_tag_info={"status": "Blocked"})``), a payload dict,
+        a function of the request payload returning either, or a
+        :class:`CallErrorReply`. ``None`` restores the default. Anything else raises
+        TypeError here, naming what it takes."""
+        if answer is None:
             self._scripts.pop(action, None)
         else:
-            self._scripts[action] = handler_or_payload
+            self._scripts[action] = script_for(action, answer)
 
     def forbid(self, action: str, **match: Any) -> None:
         """Any ``action`` (matching ``match``) from now on is a finding that fails the test."""
@@ -264,7 +271,9 @@ class MockCsms:
 
         Scans history first, then waits up to ``timeout`` spec seconds. The cursor
         moves past each match, so consecutive ``wait_for`` calls assert order;
-        ``since=0`` (or ``since=csms.mark()``) scans from elsewhere.
+        ``since=0`` (or ``since=csms.mark()``) scans from elsewhere without moving
+        the cursor back: a later wait without ``since`` still starts after the
+        latest frame any wait returned.
         """
         start = self._cursor if since is None else since
 
@@ -284,7 +293,7 @@ class MockCsms:
                 f"no {action} ({want}) from {self.charge_point_id} within {timeout:g} s; "
                 f"connected={self.connected}; last frames:\n{self.history.dump()}"
             )
-        self._cursor = result.index + 1
+        self._cursor = max(self._cursor, result.index + 1)
         return result
 
     def assert_none(self, action: str, duration: float, **match: Any) -> None:
@@ -328,7 +337,22 @@ class MockCsms:
         clock = self.clock
 
         async def _call() -> Any:
-            return await clock.within(session.call(payload, suppress=False), timeout)
+            # The call races the connection: a drop ends it at once (no answer can come
+            # once every frame the connection brought was read — a charger that answers
+            # Reset and then closes has answered).
+            answer = asyncio.ensure_future(clock.within(session.call(payload, suppress=False),
+                                                        timeout))
+            ended = asyncio.ensure_future(session.ended.wait())
+            await asyncio.wait({answer, ended}, return_when=asyncio.FIRST_COMPLETED)
+            ended.cancel()
+            if not answer.done():  # the answer read last may still be on its way to it
+                await asyncio.wait({answer}, timeout=0.05)
+            if not answer.done():
+                answer.cancel()
+                raise CsmsDisconnected(
+                    f"{self.charge_point_id} disconnected while {type(payload).__name__} "
+                    f"waited for its answer ({self._close_words(session)})")
+            return answer.result()
 
         try:
             result = self.loop.run(_call(), timeout=wall_bound + 5)
@@ -342,6 +366,17 @@ class MockCsms:
             raise
         self._raise_findings()
         return result
+
+    @staticmethod
+    def _close_words(session: CsmsSession) -> str:
+        code, reason = close_of(session._connection)
+        return f"close code {code} {reason!r}"
+
+    @property
+    def subprotocol(self) -> str | None:
+        """The subprotocol negotiated with the connected charge point (ocpp1.6)."""
+        session = self.sessions.get(self.charge_point_id)
+        return session._connection.subprotocol if session is not None else None
 
     def disconnect(self, refuse_reconnect: bool = True) -> None:
         """Drop the charger's connection (and refuse new ones: the backend is 'offline')."""

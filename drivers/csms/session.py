@@ -10,6 +10,7 @@ misbehaving charger fails the test promptly and never hangs it.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import TYPE_CHECKING, Any
 
@@ -58,14 +59,20 @@ class CsmsSession(ChargePoint):
         super().__init__(charge_point_id, connection, response_timeout=30)
         self._csms = csms
         self._pending_actions: dict[str, str] = {}
+        # Set when the connection is closed and every frame it brought was handled.
+        self.ended = asyncio.Event()
 
     # -- outgoing ---------------------------------------------------------
     async def _send(self, message: str) -> None:
+        await self._send_recorded(message)
+
+    async def _send_recorded(self, message: str) -> Message | None:
         parsed = json.loads(message)
         if parsed[0] == CALL:
             self._pending_actions[parsed[1]] = parsed[2]
-        self._record("out", message, parsed)
+        sent, _ = self._record("out", message, parsed)
         await self._connection.send(message)
+        return sent
 
     # -- incoming ---------------------------------------------------------
     async def route_message(self, raw_msg: str | bytes) -> None:
@@ -81,7 +88,11 @@ class CsmsSession(ChargePoint):
         if msg is None:
             return
         if msg.message_type == CALL:
-            await self._answer(msg, valid)
+            answer = None
+            try:
+                answer = await self._answer(msg, valid)
+            finally:  # answered, or the answer failed: waiters see the CALL either way
+                self._csms.history.settle(msg, answer)
         else:
             self._response_queue.put_nowait(unpack(raw_msg))
 
@@ -100,11 +111,11 @@ class CsmsSession(ChargePoint):
             action, payload = parsed[2], parsed[3] if len(parsed) > 3 else {}
         elif mtype == CALLRESULT:
             action = (self._pending_actions.pop(unique_id, None) if direction == "in"
-                      else csms.history_action(unique_id))
+                      else csms.history.action_of("in", unique_id))
             payload = parsed[2] if len(parsed) > 2 else {}
         elif mtype == CALLERROR:
             action = (self._pending_actions.pop(unique_id, None) if direction == "in"
-                      else csms.history_action(unique_id))
+                      else csms.history.action_of("in", unique_id))
             error_code = str(parsed[2]) if len(parsed) > 2 else None
             payload = parsed[4] if len(parsed) > 4 and isinstance(parsed[4], dict) else {}
         else:
@@ -120,6 +131,7 @@ class CsmsSession(ChargePoint):
             raw=raw,
             charge_point_id=self.id,
             error_code=error_code,
+            settled=not (direction == "in" and mtype == CALL),
         )
         if direction == "in" and mtype in (CALL, CALLRESULT) and action:
             problem = schema_problem(mtype, action, unique_id, payload)
@@ -129,15 +141,13 @@ class CsmsSession(ChargePoint):
                 return msg, False
         return msg, True
 
-    async def _answer(self, msg: Message, valid: bool) -> None:
+    async def _answer(self, msg: Message, valid: bool) -> Message | None:
         if not valid:
             # A strict backend answers a malformed request with a CALLERROR.
             err = CallError(msg.unique_id, "FormationViolation", "payload violates schema", {})
-            await self._send(err.to_json())
-            return
+            return await self._send_recorded(err.to_json())
         reply = self._csms.response_for(msg)
         if isinstance(reply, CallErrorReply):
             err = CallError(msg.unique_id, reply.error_code, reply.description, {})
-            await self._send(err.to_json())
-        else:
-            await self._send(CallResult(msg.unique_id, reply).to_json())
+            return await self._send_recorded(err.to_json())
+        return await self._send_recorded(CallResult(msg.unique_id, reply).to_json())
