@@ -50,6 +50,7 @@ from evrig.rig.profile_ocpp import (
     Rs485,
     WebPage,
 )
+from evrig.rig.profile_vocabulary import RESET_CAUSES
 from evrig.rig.typed_yaml import NOT_IN_FILE, Invalid, from_data, load_yaml
 
 __all__ = [  # the tables' entries are built in profile_entries / _ocpp / _faults
@@ -141,6 +142,10 @@ class Profile:
                               f"a condition no other code shows ({rtm.condition!r} is "
                               f"rtm_codes[{shown[rtm.condition]}])")
         fault_table(self.rtm_codes, self.faults)  # a condition shown two ways is refused
+        causes = [word for r in self.reset_reasons.values() for word in r.after]
+        if self.reset_reasons and sorted(causes) != sorted(RESET_CAUSES):
+            raise Invalid("reset_reasons", "each of " + ", ".join(RESET_CAUSES) + " in the "
+                          "`after:` of exactly one reason (what the charger reports after it)")
         if "max_current_a" not in self.ratings:
             raise Invalid("ratings.max_current_a", "the rated current (derating needs it)")
         if not any(light.kind != "indicator" for light in self.lights.values()):
@@ -195,6 +200,17 @@ class Profile:
                 return reason
         raise self._unknown("evse_limits", name_or_code,
                             [r.name for r in self.evse_limits.values()])
+
+    def reset_reason_after(self, cause: str) -> int | None:
+        """The VendorID3 code the charger reports at the boot after ``cause``
+        (RESET_CAUSES); None when the profile has no reset reason table."""
+        for reason in self.reset_reasons.values():
+            if cause in reason.after:
+                return reason.code
+        if self.reset_reasons:
+            raise self._unknown("reset causes", cause, [
+                word for r in self.reset_reasons.values() for word in r.after])
+        return None
 
     def derated_current(self, temp_c: float) -> float | None:
         """Thermal current limit at ``temp_c``; the rated current below the table,

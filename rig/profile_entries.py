@@ -12,6 +12,7 @@ from evrig.rig.profile_vocabulary import (
     FAULT_CONDITIONS,
     OCPP_ERROR_CODES,
     RECOVERY,
+    RESET_CAUSES,
 )
 from evrig.rig.typed_yaml import Invalid
 
@@ -185,7 +186,18 @@ class CodedReason(_Entry):
 
 
 LimitReason = CodedReason
-ResetReason = CodedReason
+
+
+@dataclass(frozen=True, kw_only=True)
+class ResetReason(CodedReason):
+    """A reset reason (VendorID3) with the events after which the charger reports it
+    at boot (``after``: words of RESET_CAUSES)."""
+
+    after: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        for word in self.after:
+            _one_of(word, RESET_CAUSES, "after")
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -37,6 +37,9 @@ OCPP_MEASURANDS = _words(
 OCPP_PHASES = _words("L1 L2 L3 N L1-N L2-N L3-N L1-L2 L2-L3 L3-L1")
 OCPP_UNITS = _words("Wh kWh varh kvarh W kW VA kVA var kvar A V Celsius Fahrenheit K Percent")
 RECOVERY = ("auto", "unplug", "power_cycle", "web_clear")
+# What restarts a charger (the profile's reset_reasons[].after).
+RESET_CAUSES = ("power_on", "ocpp_soft_reset", "ocpp_hard_reset", "web_restart",
+                "firmware_update")
 COLOURS = frozenset({"blue", "yellow", "green", "orange", "brown", "dark_grey", "red"})
 CONFIG_TYPES = ("bool", "int", "csl", "string")
 

@@ -117,7 +117,8 @@ class VirtualBench:
         pin = session_pin(web.admin_pin_env)
         twin = self.twin
         self.web = WebClientServer(twin, lambda: pin,
-                                   restart=lambda: twin.reset("Soft", stop_reason="Reboot"))
+                                   restart=lambda: twin.reset("Soft", stop_reason="Reboot",
+                                                              cause="web_restart"))
         await self.web.start()
         self.web_url = self.web.url
         log.info("charger web client (twin): %s/index.html — admin PIN in $%s",

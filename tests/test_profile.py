@@ -386,6 +386,16 @@ def test_other_checks_name_the_entry(bad: Callable[[Mutate], str]) -> None:
     assert message.endswith("got 'Heartbeat'")
 
 
+def test_each_reset_cause_has_one_reason(spec: Profile, bad: Callable[[Mutate], str]) -> None:
+    assert spec.reset_reasons[spec.reset_reason_after("ocpp_soft_reset")].name == "CC_RST_SW"
+    assert spec.reset_reasons[spec.reset_reason_after("ocpp_hard_reset")].name == "CC_RST_EXT"
+    assert spec.reset_reason_after("power_on") == 1
+    message = bad(lambda d: d["reset_reasons"][2].pop("after"))
+    assert "reset_reasons: expected each of power_on, ocpp_soft_reset" in message
+    message = bad(lambda d: d["reset_reasons"][2].update(after=["ocpp_hard_rest"]))
+    assert "reset_reasons[2].after: expected one of " in message
+
+
 def test_fault_conditions_map_to_the_vendors_codes(spec: Profile,
                                                    bad: Callable[[Mutate], str]) -> None:
     """The twin detects vendor-neutral conditions; the EVNET profile shows each as one

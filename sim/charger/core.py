@@ -97,10 +97,13 @@ class CoreSession(FirmwareBase):
 
     def _after_boot(self) -> None:
         reason = self.nvm.reset_reason
-        self.nvm.reset_reason = 1
+        if reason is None:
+            reason = self.profile.reset_reason_after("power_on")
+        self.nvm.reset_reason = None
         self.reported.clear()
-        vendor_id = self.profile.ocpp.vendor_ids["reset_reason"]
-        self._report(0, self.connector0_status(), vendor=(vendor_id, str(reason)))
+        vendor_id = self.profile.ocpp.vendor_ids.get("reset_reason")
+        self._report(0, self.connector0_status(), vendor=(
+            (vendor_id, str(reason)) if vendor_id is not None and reason is not None else None))
         lost = self.nvm.open_tx
         if lost is not None and self.tx is None:
             # The transaction that was running when power went away ends now (§3.16.2).

@@ -85,7 +85,8 @@ class Nvm:
     open_tx: Transaction | None = None
     energy_wh: float = 0.0
     local_ids: itertools.count = field(default_factory=lambda: itertools.count(1))
-    reset_reason: int = 1  # VendorID3 code for the next boot: CC_RST_POWERON
+    # The VendorID3 code for the next boot (None: a power-on, profile reset_reasons).
+    reset_reason: int | None = None
     pending_stop_reason: str = "PowerLoss"
     last_alive: datetime | None = None  # the RTC time the board last ran (power-loss stop)
 

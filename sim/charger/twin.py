@@ -252,7 +252,8 @@ class ChargerTwin:
             self.nvm.outbox.clear()
             self.nvm.outbox.extend(keep)
 
-    async def reset(self, kind: str, stop_reason: str | None = None) -> None:
+    async def reset(self, kind: str, stop_reason: str | None = None,
+                    cause: str | None = None) -> None:
         """Soft/Hard reset (§5.14): stop the transaction with the reason, then reboot.
         ``stop_reason``: a local reboot (the web client's RESTART) stops it as "Reboot"."""
         fw = self.fw
@@ -266,7 +267,9 @@ class ChargerTwin:
                 if not any(m.action == "StopTransaction" for m in self.nvm.outbox):
                     break
                 await self.clock.asleep(0.25)
-        self.nvm.reset_reason = 3 if kind == "Soft" else 2  # CC_RST_SW / CC_RST_EXT
+        # The reason reported at the next boot (profile reset_reasons[].after).
+        self.nvm.reset_reason = self.profile.reset_reason_after(
+            cause or ("ocpp_soft_reset" if kind == "Soft" else "ocpp_hard_reset"))
         self.nvm.pending_stop_reason = reason
         await fw.link.close()
         await self.power_off()
@@ -302,7 +305,7 @@ class ChargerTwin:
         status("Installed")
         await self.clock.asleep(1)
         self.nvm.firmware_version = version
-        self.nvm.reset_reason = 3  # CC_RST_SW: "like after a firmware update" (001 VendorID3)
+        self.nvm.reset_reason = self.profile.reset_reason_after("firmware_update")
         if fw.tx is not None:
             fw.stop_transaction("Reboot")
         await fw.link.close()

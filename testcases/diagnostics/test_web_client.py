@@ -206,7 +206,7 @@ def test_restart_reboots_with_the_software_reset_reason(csms, charger, web, spec
     """Device Control → RESTART (000 §2.5.1: "power cycle the device"): the charger
     reboots — BootNotification again — and reports the reset reason of a software
     restart (001 VendorID3 CC_RST_SW: "the web UI") with connector 0's status."""
-    reason = next(r for r in spec.reset_reasons.values() if r.name == "CC_RST_SW")
+    reason = spec.reset_reasons[spec.reset_reason_after("web_restart")]
     mark = csms.mark()
     web.restart()
     boot = csms.wait_for("BootNotification", since=mark, timeout=60)

@@ -10,14 +10,22 @@ from evrig.testcases.ocpp.steps import ACCEPTED_TAG, start_charging
 BOOT_S = 60  # spec seconds a reset charger may take to come back with a BootNotification
 
 
-def _reset_keeps_unavailable(csms, kind: str) -> None:
-    """The common sequence of TC_013/TC_014: availability survives a reset."""
+def _reset_keeps_unavailable(csms, spec, kind: str) -> None:
+    """The common sequence of TC_013/TC_014: availability survives a reset; connector
+    0's first status after the boot names the reset reason the profile gives for this
+    kind of reset (EV NET: VendorID3, 001; the profile's note says why Hard is
+    CC_RST_EXT)."""
     result = csms.call(call.ChangeAvailability(connector_id=1, type="Inoperative"))
     assert result.status == "Accepted"
     csms.wait_for("StatusNotification", connectorId=1, status="Unavailable")
     assert csms.call(call.Reset(type=kind)).status == "Accepted"
     boot = csms.wait_for("BootNotification", timeout=BOOT_S)
-    csms.wait_for("StatusNotification", connectorId=0, status="Available", since=boot.index)
+    sn0 = csms.wait_for("StatusNotification", connectorId=0, status="Available",
+                        since=boot.index)
+    reason = spec.reset_reason_after("ocpp_soft_reset" if kind == "Soft" else "ocpp_hard_reset")
+    if reason is not None:
+        assert (sn0.get("vendorId"), sn0.get("vendorErrorCode")) == \
+            (spec.ocpp.vendor_ids["reset_reason"], str(reason))
     csms.wait_for("StatusNotification", connectorId=1, status="Unavailable", since=boot.index)
     csms.forbid("StatusNotification", connectorId=1, status="Available")
     csms.assert_none("StatusNotification", 5, connectorId=1)
@@ -28,19 +36,19 @@ def _reset_keeps_unavailable(csms, kind: str) -> None:
 
 
 @pytest.mark.octt("TC_013_CS")
-def test_hard_reset_without_transaction(csms):
+def test_hard_reset_without_transaction(csms, spec):
     """Connector 1 set Inoperative, then Reset(Hard): Accepted, the charger reboots
     (BootNotification), reports connector 0 Available and connector 1 still
     Unavailable (availability persists, OCPP 1.6 §5.2); Operative makes it Available."""
-    _reset_keeps_unavailable(csms, "Hard")
+    _reset_keeps_unavailable(csms, spec, "Hard")
 
 
 @pytest.mark.octt("TC_014_CS")
-def test_soft_reset_without_transaction(csms):
+def test_soft_reset_without_transaction(csms, spec):
     """As TC_013 with Reset(Soft). EVT treats the BootNotification after a soft reset
     as optional, PNA expects it; OCPP 1.6 §5.14 says the charge point reboots on either
     reset, and a reboot sends BootNotification (§4.2), so it is required here."""
-    _reset_keeps_unavailable(csms, "Soft")
+    _reset_keeps_unavailable(csms, spec, "Soft")
 
 
 def _reset_stops_transaction(csms, ev, charger, kind: str, reason: str) -> None:
