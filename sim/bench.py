@@ -234,7 +234,8 @@ class VirtualBench:
             return (f"OK connector={f.connector_status()} boot={f.boot_status} backend="
                     f"{'online' if f.link.online else 'offline'} rtm=0x{f.rtm:04X} "
                     f"limit={f.limit_reason} offered={f.offered_current():.1f} "
-                    f"temp={twin.temperature_c:.1f} {self._rs485_status()}")
+                    f"temp={twin.temperature_c:.1f} lock={f.lock_state()} "
+                    f"{self._rs485_status()}")
 
         def clear(args: list[str]) -> str:
             fw().clear_faults()

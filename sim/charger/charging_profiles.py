@@ -26,6 +26,7 @@ class ChargingProfiles(FirmwareBase):
             self.config.int("ChargeProfileMaxStackLevel", 100),
             self.config.int("ChargingScheduleMaxPeriods", 60),
             self.config.csl("ChargingScheduleAllowedChargingRateUnit"),
+            max_installed=self.config.int("MaxChargingProfilesInstalled", 10),
         )
         self.kick()
         return {"status": status}, None

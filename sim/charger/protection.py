@@ -223,6 +223,7 @@ class Actuator:
         self.attempts = attempts
         self.jammed_for: float = 0
         self.last_attempts = 0  # tries the last operation took (for diagnostics/tests)
+        self.locked = False  # the pin's position (a jammed operation leaves it as it was)
 
     def jam(self, attempts: float = math.inf) -> None:
         self.jammed_for = attempts
@@ -231,13 +232,16 @@ class Actuator:
     def jammed(self) -> bool:
         return self.jammed_for > 0
 
-    def operate(self) -> bool:
-        """One lock or unlock operation: True when one of the attempts succeeded."""
+    def operate(self, lock: bool | None = None) -> bool:
+        """One lock (``lock=True``) or unlock operation: True when one of the attempts
+        succeeded, and the pin is then where it was sent."""
         for attempt in range(1, self.attempts + 1):
             self.last_attempts = attempt
             if self.jammed_for > 0:
                 self.jammed_for -= 1
                 continue
+            if lock is not None:
+                self.locked = lock
             return True
         return False
 

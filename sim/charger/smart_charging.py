@@ -51,7 +51,7 @@ class SmartCharging:
     # -- SetChargingProfile / ClearChargingProfile -----------------------------
     def install(
         self, connector_id: int, profile: dict[str, Any], tx: TxContext | None,
-        max_stack: int, max_periods: int, units: list[str],
+        max_stack: int, max_periods: int, units: list[str], max_installed: int | None = None,
     ) -> str:
         purpose = profile["chargingProfilePurpose"]
         schedule = profile["chargingSchedule"]
@@ -70,7 +70,7 @@ class SmartCharging:
             tid = profile.get("transactionId")
             if tid is not None and tx.transaction_id is not None and tid != tx.transaction_id:
                 return "Rejected"
-        self.profiles = [
+        kept = [
             p
             for p in self.profiles
             if p.id != profile["chargingProfileId"]
@@ -80,6 +80,11 @@ class SmartCharging:
                 and p.connector_id == connector_id
             )
         ]
+        # MaxChargingProfilesInstalled (001 App. II, OCPP 1.6 §9.4): a profile that
+        # replaces one takes its place; a new one beyond the maximum is Rejected.
+        if max_installed is not None and len(kept) >= max_installed:
+            return "Rejected"
+        self.profiles = kept
         self.profiles.append(Installed(connector_id, dict(profile)))
         return "Accepted"
 

@@ -32,7 +32,7 @@ class Transactions(FirmwareBase):
                     self.raise_fault("pp_missing")
                     self.authorization = None
                     return
-                if self.variant.actuator_lock and not self.board.actuator.operate():
+                if self._locker() and not self.board.actuator.operate(lock=True):
                     # 002 §2.4: the plug cannot be locked after the profile's attempts
                     # → fault state, no session (0x0020).
                     self.raise_fault("lock_failed")
@@ -104,7 +104,12 @@ class Transactions(FirmwareBase):
         self.meter.currents_a = [0.0] * len(self.meter.currents_a)
         self.nvm.smart.end_transaction()
         self.finishing = self.plugged or not self._pp_removed()
-        if self.variant.actuator_lock and not self.board.actuator.operate():
+        # 001 App. II UnlockConnectorOnEVSideDisconnect (OCPP 1.6 §9.1): FALSE keeps
+        # the plug locked when the cable was pulled at the EV; UnlockConnector frees it.
+        keep_locked = reason == "EVDisconnected" and not self.config.bool(
+            "UnlockConnectorOnEVSideDisconnect", True)
+        if self._locker() and not keep_locked and \
+                not self.board.actuator.operate(lock=False):
             # 002 §2.4: the plug cannot be unlocked after the attempts → fault (0x0040).
             self.raise_fault("unlock_failed")
         self._send_stop(tx, reason, self.meter.energy_wh)
@@ -145,10 +150,25 @@ class Transactions(FirmwareBase):
             return {"status": "Rejected"}, None
         return {"status": "Accepted"}, lambda: self.stop_transaction("Remote")
 
+    def _locker(self) -> bool:
+        """The socket's lock is in use: a variant with an actuator whose locker is
+        enabled (001 App. II / 004 §4.2 c_LockerDisengage; true = enabled, as the
+        profile's note reads it). Disabled, no lock or unlock is ever attempted, so a
+        jammed actuator can neither fault the charger nor block a session."""
+        return self.variant.actuator_lock and self.config.bool("c_LockerDisengage", True)
+
+    def lock_state(self) -> str:
+        """locked / unlocked, or none without a lock in use (service console)."""
+        if not self._locker():
+            return "none"
+        return "locked" if self.board.actuator.locked else "unlocked"
+
     def on_unlock_connector(self, p: Payload) -> Reply:
-        if p["connectorId"] != 1 or not self.variant.actuator_lock:
+        # With the locker disabled the charger has no lock in use: NotSupported
+        # ("no connector lock", OCPP 1.6 §7.41), our reading.
+        if p["connectorId"] != 1 or not self._locker():
             return {"status": "NotSupported"}, None
-        if not self.board.actuator.operate():
+        if not self.board.actuator.operate(lock=False):
             # 002 §2.4: the actuator cannot unlock after the profile's attempts → fault
             # state (0x0040); OCPP 1.6 §5.18.
             self.raise_fault("unlock_failed")

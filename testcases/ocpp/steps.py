@@ -41,11 +41,11 @@ def start_charging(csms: Any, ev: Any, charger: Any, id_tag: str = ACCEPTED_TAG)
 
 
 def transaction_id_of(csms: Any, start_message: Any) -> int:
-    """The transactionId the backend gave the StartTransaction ``start_message``."""
-    for m in csms.history:
-        if m.direction == "out" and m.unique_id == start_message.unique_id and not m.is_call:
-            return int(m.payload["transactionId"])
-    raise AssertionError(f"no answer recorded for {start_message.brief()}")
+    """The transactionId the backend gave the StartTransaction ``start_message`` (the
+    answer ``wait_for`` returns with the CALL)."""
+    if start_message.answer is None or "transactionId" not in start_message.answer.payload:
+        raise AssertionError(f"no answer with a transactionId for {start_message.brief()}")
+    return int(start_message.answer["transactionId"])
 
 
 def read_config(csms: Any, key: str) -> str:

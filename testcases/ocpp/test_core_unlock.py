@@ -109,6 +109,47 @@ def test_unlock_failure(csms, charger, faults, spec):
     assert csms.call(call.UnlockConnector(connector_id=1)).status == "Unlocked"
 
 
+@pytest.mark.socketed
+@pytest.mark.parametrize(("setting", "after"), [("true", "unlocked"), ("false", "locked")])
+def test_ev_side_disconnect_unlocks_as_configured(csms, ev, charger, spec, setting, after):
+    """001 App. II UnlockConnectorOnEVSideDisconnect (OCPP 1.6 §9.1): the cable pulled
+    at the EV (CP to A, the plug still in the socket) ends the session; TRUE unlocks
+    the plug, FALSE keeps it locked until an UnlockConnector frees it."""
+    key = "UnlockConnectorOnEVSideDisconnect"
+    assert spec.key(key).type == "bool" and not spec.key(key).readonly
+    assert csms.call(call.ChangeConfiguration(key=key, value=setting)).status == "Accepted"
+    tx_id = start_charging(csms, ev, charger)
+    assert charger.status()["lock"] == "locked"
+    ev.set_state("A")  # the EV side only: PP stays, the plug is still in the socket
+    csms.wait_for("StopTransaction", transactionId=tx_id, reason="EVDisconnected")
+    assert charger.status()["lock"] == after
+    assert csms.call(call.UnlockConnector(connector_id=1)).status == "Unlocked"
+    assert charger.status()["lock"] == "unlocked"
+
+
+@pytest.mark.socketed
+def test_a_disabled_locker_is_never_operated(csms, ev, charger, faults, spec):
+    """001 App. II / 004 §4.2 c_LockerDisengage FALSE (locker disabled): no lock or
+    unlock is attempted, so a jammed actuator neither faults the charger (lock and
+    unlock codes) nor blocks the session; UnlockConnector has no lock to work."""
+    key = "c_LockerDisengage"
+    assert spec.key(key).default == "true"  # enabled at the factory (profile note)
+    assert csms.call(call.ChangeConfiguration(key=key, value="false")).status == "Accepted"
+    faults.lock_jam(True)
+    try:
+        tx_id = start_charging(csms, ev, charger)
+        assert charger.status()["lock"] == "none"
+        assert csms.call(call.RemoteStopTransaction(transaction_id=tx_id)).status == \
+            "Accepted"
+        csms.wait_for("StopTransaction", transactionId=tx_id, reason="Remote")
+        csms.assert_none("StatusNotification", 5, connectorId=1, status="Faulted")
+        assert charger.rtm_code() & (spec.fault_code("lock_failed")
+                                     | spec.fault_code("unlock_failed")) == 0
+        assert csms.call(call.UnlockConnector(connector_id=1)).status == "NotSupported"
+    finally:
+        faults.lock_jam(False)
+
+
 @pytest.mark.octt("TC_031_CS")
 def test_unlock_unknown_connector(csms, spec):
     """UnlockConnector for a connector id beyond NumberOfConnectors → NotSupported

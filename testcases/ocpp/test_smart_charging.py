@@ -274,3 +274,18 @@ def test_clear_charging_profile(csms, charger, clock, spec):
     assert b not in [x for _, x in _composite(csms, 60)]
     _wait_offered(clock, charger, baseline, SLACK_S)
     assert csms.call(clear).status == "Unknown"
+
+
+def test_no_more_profiles_than_max_charging_profiles_installed(csms, spec):
+    """001 App. II MaxChargingProfilesInstalled (OCPP 1.6 §9.4): that many profiles of
+    distinct stack levels are Accepted, one more is Rejected; replacing an installed
+    one (same purpose, connector and stack level) still is Accepted."""
+    _needs_smart(spec, TX_DEFAULT)
+    limit = int(spec.key("MaxChargingProfilesInstalled").default)
+    max_stack = int(spec.key("ChargeProfileMaxStackLevel").default)
+    assert limit <= max_stack + 1, "distinct stack levels cannot fill the store"
+    lo, _, _, hi = _amps(spec)
+    for level in range(limit):
+        assert _set(csms, 1, _profile(TX_DEFAULT, [(0, hi)], stack=level)) == "Accepted", level
+    assert _set(csms, 1, _profile(TX_DEFAULT, [(0, hi)], stack=limit)) == "Rejected"
+    assert _set(csms, 1, _profile(TX_DEFAULT, [(0, lo)], stack=0)) == "Accepted"
