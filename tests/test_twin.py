@@ -77,11 +77,17 @@ def test_diode_fault_reports_the_profile_mapping_and_clears_on_unplug():
     pp[0] = 220
     relays.update(r_b=True, diode_short=True)
     fw.evaluate()
+    assert fw.rtm == 0  # no PWM yet (x1): no negative half to see the diode on
+    fw.authorization = Authorization("TAG", None, deadline=fw.now() + 90)
+    fw.evaluate()  # the session starts: the PWM oscillates
+    assert fw.pwm_duty() is not None
+    fw.evaluate()  # the next look at the pilot sees the missing negative half
     rtm = PROFILE.rtm("EVSE_FAULT_DIODE_UNPRESENT")
     faulted = [p for a, p in link.sent if a == "StatusNotification" and p["status"] == "Faulted"]
     assert faulted[0]["errorCode"] == rtm.ocpp_error_code
     assert int(faulted[0]["vendorErrorCode"], 16) == rtm.code
     relays.clear()
+    pp[0] = None  # the cable leaves the socket too
     fw.evaluate()
     assert fw.rtm == rtm.code  # a glitch through state A is no unplug
     fw.clock._t0 -= 0.001  # 1 ms wall at speed 1000 = 1 spec s: A has lasted

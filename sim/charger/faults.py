@@ -26,7 +26,11 @@ class Faults(FirmwareBase):
                 self._a_since = self.now()
             if self.now() - self._a_since >= CP_DEBOUNCE_S:
                 active = {c for c in active if not self.profile.conditions[c].clears_on("unplug")}
-        elif self.pilot.state in ("B", "C", "D") and self.pilot.low_v > -10.0:
+        elif self.pilot.state in ("B", "C", "D") and self.pwm_duty() is not None \
+                and self.pilot.low_v > -10.0:
+            # The diode shows only on the negative half of an oscillating pilot
+            # (design §8, IEC 61851-1 Annex A): at a steady +12 V (x1, before the
+            # charger offers current) there is no negative half to look at.
             active.add("ev_diode_missing")
         elif self.pilot.state in ("E", "?"):
             # A level seen while relays switch is not a fault: it must persist.

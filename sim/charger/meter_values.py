@@ -22,6 +22,10 @@ class MeterValues(FirmwareBase):
         self.meter.voltages_v = list(snap.supply_v)
         self.meter.currents_a = list(snap.ev_amps_per_phase())
         self.meter.offered_a = self.offered_current()
+        # Measured, not constants (001 App. II Temperature, Voltage.N): the board's
+        # temperature sensor and the N–PE voltage its neutral monitor reads.
+        self.meter.temperature_c = self.board.sensor_temperature_c()
+        self.meter.neutral_v = self.circuit.faults.n_pe_v
         self.meter.powers_w = None
         ext = self.board.external_meter()
         if ext is not None:

@@ -37,10 +37,10 @@ class MeterReading:
 
     voltages_v: list[float] = field(default_factory=lambda: [230.0])
     currents_a: list[float] = field(default_factory=lambda: [0.0])
-    neutral_v: float = 2.6
+    neutral_v: float = 0.0  # N–PE; set from the measurement at every update
     offered_a: float = 0.0
     energy_wh: float = 0.0
-    temperature_c: float = 30.0
+    temperature_c: float = 25.0  # the board's sensor; set at every update
     powers_w: list[float] | None = None  # per phase, from an external MID meter; else V x I
 
     @property

@@ -154,11 +154,10 @@ def test_status_fields_follow_status_notification(csms, ev, web, clock, spec):
     assert clock.wait_until(lambda: agree("Preparing"), SETTLE_S, poll=0.25), \
         (web.device_status(), _last_status(csms))
     assert web.device_status()["EV Status"] != "Disconnected"
-    ev.diode(False)  # the diode fault (0x0100): Faulted
+    ev.set_state("E")  # a shorted pilot (cp_level_invalid): Faulted without a session
     csms.wait_for("StatusNotification", connectorId=1, status="Faulted")
     assert clock.wait_until(lambda: agree("Faulted"), SETTLE_S, poll=0.25), \
         (web.device_status(), _last_status(csms))
-    ev.diode(True)
     ev.unplug()
     assert clock.wait_until(lambda: agree("Available"), SETTLE_S + REACT_S, poll=0.25), \
         (web.device_status(), _last_status(csms))

@@ -106,10 +106,12 @@ def unavailable(b: Bench) -> None:
 
 
 def faulted(b: Bench) -> None:
-    """An EV whose CP diode is missing (RTM 0x0100)."""
+    """A shorted pilot (state E, the profile's cp_level_invalid fault, RTM 0x0080 on
+    EV NET): a fault that shows without a session (the diode fault needs the PWM,
+    design §8)."""
     b.offline_now()
     b.ev.plug(cable_amps=32)
-    b.ev.diode(False)
+    b.ev.set_state("E")
 
 
 STIMULI: dict[str, Callable[[Bench], None]] = {

@@ -11,22 +11,23 @@ from evrig.testcases.ocpp.steps import ACCEPTED_TAG, plug_in
 
 @pytest.mark.octt("TC_041_CS")
 def test_fault_behavior(csms, ev, charger, spec):
-    """A fault is injected (the EV's CP diode shorted while plugged in, EVR's
-    stimulus): SN Faulted with errorCode = the profile's OCPP code for RTM 0x0100 and
-    vendorErrorCode its hex; the charger refuses to start a transaction (no
-    StartTransaction for a local tag, RemoteStartTransaction Rejected); the fault
-    clears only by a recovery the profile lists for the code (unplug), then SN
-    Available with NoError. The official steps are unsure (catalogue); this follows
-    EVT's description: "refuse starting a transaction when in fault state"."""
-    fault = spec.rtm(0x0100)
+    """A fault is injected while plugged in: SN Faulted with errorCode = the profile's
+    OCPP code for it and vendorErrorCode its hex; the charger refuses to start a
+    transaction (no StartTransaction for a local tag, RemoteStartTransaction
+    Rejected); the fault clears only by a recovery the profile lists (unplug), then
+    SN Available with NoError. The official steps are unsure (catalogue); this follows
+    EVT's description: "refuse starting a transaction when in fault state". The
+    stimulus is a shorted pilot (state E, cp_level_invalid) rather than EVR's missing
+    diode: the diode shows only on an oscillating pilot (design §8), and before a
+    session the pilot is a steady +12 V."""
+    fault = spec.rtm(spec.fault_code("cp_level_invalid"))
     plug_in(csms, ev)
-    ev.diode(False)
+    ev.set_state("E")
     faulted = csms.wait_for("StatusNotification", connectorId=1, status="Faulted")
     assert faulted["errorCode"] == fault.ocpp_error_code
     assert faulted["vendorErrorCode"] == fault.hex
     assert charger.rtm_code() & fault.code
     assert charger.status()["connector"] == "Faulted"
-
     csms.forbid("StartTransaction")
     charger.present_tag(ACCEPTED_TAG)
     result = csms.call(call.RemoteStartTransaction(id_tag=ACCEPTED_TAG, connector_id=1))
@@ -35,7 +36,7 @@ def test_fault_behavior(csms, ev, charger, spec):
 
     if "auto" not in fault.recovery:
         # The cause gone is not enough: the fault is latched until a listed recovery.
-        ev.diode(True)
+        ev.set_state("B")
         csms.assert_none("StatusNotification", 5, connectorId=1, errorCode="NoError")
         assert charger.rtm_code() & fault.code
     assert "unplug" in fault.recovery, "this case recovers by unplugging"

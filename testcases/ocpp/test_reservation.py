@@ -117,18 +117,19 @@ def test_reservation_expire(csms, spec):
 
 @pytest.mark.octt("TC_048_1_CS")
 def test_reservation_faulted(csms, ev, spec):
-    """A faulted connector answers ReserveNow(1) Faulted. Fault: an EV without
-    the pilot diode (RTM EVSE_FAULT_DIODE_UNPRESENT); unplugging clears it."""
+    """A faulted connector answers ReserveNow(1) Faulted. Fault: a shorted pilot
+    (state E, the profile's cp_level_invalid; no session needed, unlike the diode
+    fault, which shows only on an oscillating pilot); unplugging clears it."""
     _needs_reservation(spec)
-    fault = spec.rtm("EVSE_FAULT_DIODE_UNPRESENT")
-    ev.diode(False)
+    fault = spec.fault("cp_level_invalid")
+    assert "unplug" in fault.recovery
     ev.plug(cable_amps=32)
+    ev.set_state("E")
     csms.wait_for("StatusNotification", connectorId=1, status="Faulted",
                   errorCode=fault.ocpp_error_code)
     _, status, _ = _reserve(csms)
     assert status == "Faulted"
     ev.unplug()
-    ev.diode(True)
     csms.wait_for("StatusNotification", connectorId=1, status="Available")
 
 
