@@ -3,6 +3,8 @@ over TLS for profile 2 (the EVNET ships configured for wss://, 000 §2.5.1)."""
 
 from __future__ import annotations
 
+import base64
+import logging
 import subprocess
 from pathlib import Path
 
@@ -10,6 +12,7 @@ import pytest
 
 from evrig.rig.assembly import Rig
 from evrig.rig.config import load_rig
+from evrig.rig.redaction import redact
 
 RIG = """
 profile: evnet-7kw
@@ -63,3 +66,32 @@ def test_wrong_password_is_refused(tmp_path, monkeypatch):
             lambda: any(c.reason == "HTTP Basic auth failed" for c in rig.csms.connections), 60)
     finally:
         rig.close()
+
+
+def test_no_secret_in_any_log_record_at_debug(tmp_path, monkeypatch, caplog):
+    """Issue 10 h: websockets logs every handshake header at DEBUG; the Basic-auth
+    header (base64 of id:password) must be redacted before any handler sees it."""
+    password = "0123456789abcdef"
+    monkeypatch.setenv("RIG_TEST_CSMS_PASSWORD", password)
+    path = tmp_path / "rig.yaml"
+    path.write_text(RIG.format(profile=1, tls=""))
+    caplog.set_level(logging.DEBUG)  # every logger, as --log-level=DEBUG
+    rig = Rig(load_rig(path))
+    try:
+        rig.csms.wait_connected(60)
+        rig.csms.wait_for("BootNotification", timeout=60)
+        cp_id = rig.config.charger.charge_point_id
+    finally:
+        rig.close()
+    token = base64.b64encode(f"{cp_id}:{password}".encode()).decode()
+    text = "\n".join(r.getMessage() for r in caplog.records)
+    assert "Authorization: [redacted]" in text, "the handshake was not logged at DEBUG"
+    assert token not in text and password not in text
+
+
+def test_redaction_covers_the_header_forms():
+    assert redact("> Authorization: Basic dXNlcjpwYXNz") == "> Authorization: [redacted]"
+    assert redact("{'authorization': 'Bearer abc.def'}") == "{'authorization': '[redacted]'}"
+    assert redact("Proxy-Authorization: Basic eA==, next") == \
+        "Proxy-Authorization: [redacted], next"
+    assert redact("no secret here") == "no secret here"

@@ -40,6 +40,7 @@ from evrig.drivers.csms.responders import (
 from evrig.drivers.csms.session import CallErrorReply, CsmsSession
 from evrig.rig.clock import Clock
 from evrig.rig.loop import LoopThread
+from evrig.rig.redaction import redacting_logger
 
 # Wall bounds around spec-time waits: a loaded machine runs spec time slower than
 # nominal; only a wedged loop should ever reach WALL_SLACK x the nominal wall time.
@@ -47,6 +48,8 @@ WALL_SLACK = 10
 
 SUBPROTOCOL = "ocpp1.6"
 
+
+WS_LOGGER = redacting_logger("evrig.csms.websockets")
 
 class MockCsms:
     """The backend side of the rig. One instance serves any number of charge points;
@@ -116,6 +119,7 @@ class MockCsms:
             # Loopback and LAN benches: deflating every frame costs CPU and gains nothing.
             compression=None,
             max_size=2**20,
+            logger=WS_LOGGER,  # redacts the charger's Authorization header at DEBUG
         )
         self.port = server.sockets[0].getsockname()[1]
         return server

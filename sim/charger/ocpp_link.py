@@ -26,6 +26,9 @@ from websockets.asyncio.client import connect
 from websockets.typing import Subprotocol
 
 from evrig.rig.clock import Clock
+from evrig.rig.redaction import redacting_logger
+
+WS_LOGGER = redacting_logger("evrig.sim.websockets")
 
 Payload = dict[str, Any]
 # A CSMS-initiated CALL handler: payload → (response payload, what to run once the
@@ -143,6 +146,7 @@ class OcppLink:
                     open_timeout=max(1.0, self.clock.wall(10)),
                     ping_interval=None,
                     close_timeout=1,
+                    logger=WS_LOGGER,  # redacts the Authorization header at DEBUG
                 ) as ws:
                     self.failures = 0
                     await self._serve(ws)
