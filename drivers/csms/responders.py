@@ -17,8 +17,6 @@ from typing import Any
 from ocpp.charge_point import remove_nones, snake_to_camel_case
 from ocpp.v16 import call_result
 
-from evrig.drivers.csms.session import CallErrorReply
-
 Payload = dict[str, Any]
 
 
@@ -36,6 +34,14 @@ class BackendState:
 
     def id_tag_info(self, id_tag: str | None) -> Payload:
         return {"status": self.id_tags.get(id_tag or "", "Invalid")}
+
+
+class CallErrorReply:
+    """Script a CALLERROR answer: ``csms.respond("Authorize", CallErrorReply("InternalError"))``."""
+
+    def __init__(self, error_code: str = "InternalError", description: str = "") -> None:
+        self.error_code = error_code
+        self.description = description
 
 
 Responder = Callable[[Payload, BackendState], Payload]

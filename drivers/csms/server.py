@@ -7,7 +7,6 @@ Security profiles: 0 (plain ws), 1 (HTTP Basic auth), 2 (Basic auth over TLS).
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import contextlib
 import hmac
@@ -23,7 +22,6 @@ from websockets.typing import Subprotocol
 
 from evrig.drivers.csms.events import (
     ConnectionEvent,
-    CsmsDisconnected,
     CsmsTimeout,
     CsmsViolation,
     close_of,
@@ -32,12 +30,13 @@ from evrig.drivers.csms.history import Finding, History, Message, subset_match
 from evrig.drivers.csms.responders import (
     DEFAULT_RESPONDERS,
     BackendState,
+    CallErrorReply,
     Payload,
     Script,
     answer_of,
     script_for,
 )
-from evrig.drivers.csms.session import CallErrorReply, CsmsSession
+from evrig.drivers.csms.session import CsmsSession
 from evrig.rig.clock import Clock
 from evrig.rig.loop import LoopThread
 from evrig.rig.redaction import redacting_logger
@@ -338,28 +337,9 @@ class MockCsms:
         # hanging the test (spec time may run slower than nominal on a busy machine).
         wall_bound = self.clock.wall(timeout) * WALL_SLACK + 5
         session._response_timeout = wall_bound
-        clock = self.clock
-
-        async def _call() -> Any:
-            # The call races the connection: a drop ends it at once (no answer can come
-            # once every frame the connection brought was read — a charger that answers
-            # Reset and then closes has answered).
-            answer = asyncio.ensure_future(clock.within(session.call(payload, suppress=False),
-                                                        timeout))
-            ended = asyncio.ensure_future(session.ended.wait())
-            await asyncio.wait({answer, ended}, return_when=asyncio.FIRST_COMPLETED)
-            ended.cancel()
-            if not answer.done():  # the answer read last may still be on its way to it
-                await asyncio.wait({answer}, timeout=0.05)
-            if not answer.done():
-                answer.cancel()
-                raise CsmsDisconnected(
-                    f"{self.charge_point_id} disconnected while {type(payload).__name__} "
-                    f"waited for its answer ({self._close_words(session)})")
-            return answer.result()
-
         try:
-            result = self.loop.run(_call(), timeout=wall_bound + 5)
+            result = self.loop.run(session.call_raced(payload, self.clock, timeout),
+                                   timeout=wall_bound + 5)
         except TimeoutError:
             raise CsmsTimeout(
                 f"{self.charge_point_id} did not answer {type(payload).__name__} "
@@ -370,11 +350,6 @@ class MockCsms:
             raise
         self._raise_findings()
         return result
-
-    @staticmethod
-    def _close_words(session: CsmsSession) -> str:
-        code, reason = close_of(session._connection)
-        return f"close code {code} {reason!r}"
 
     @property
     def subprotocol(self) -> str | None:

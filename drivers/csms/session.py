@@ -14,22 +14,18 @@ import asyncio
 import json
 from typing import TYPE_CHECKING, Any
 
+from ocpp.charge_point import remove_nones, serialize_as_dict, snake_to_camel_case
 from ocpp.exceptions import OCPPError, ValidationError
-from ocpp.messages import Call, CallError, CallResult, _validate_payload, unpack
+from ocpp.messages import Call, CallError, CallResult, _validate_payload, validate_payload
 from ocpp.v16 import ChargePoint
 
+from evrig.drivers.csms.events import CsmsDisconnected, CsmsViolation, close_of
 from evrig.drivers.csms.history import CALL, CALLERROR, CALLRESULT, Message
+from evrig.drivers.csms.responders import DEFAULT_RESPONDERS, CallErrorReply
 
 if TYPE_CHECKING:
     from evrig.drivers.csms.server import MockCsms
-
-
-class CallErrorReply:
-    """Script a CALLERROR answer: ``csms.respond("Authorize", CallErrorReply("InternalError"))``."""
-
-    def __init__(self, error_code: str = "InternalError", description: str = "") -> None:
-        self.error_code = error_code
-        self.description = description
+    from evrig.rig.clock import Clock
 
 
 def schema_problem(message_type: int, action: str, unique_id: str, payload: Any) -> str | None:
@@ -52,6 +48,37 @@ def schema_problem(message_type: int, action: str, unique_id: str, payload: Any)
     return None
 
 
+MAX_ID_CHARS = 36  # OCPP-J 1.6 §4.1.3: the unique id is at most 36 characters
+
+
+def _usable_id(parsed: list[Any]) -> bool:
+    return len(parsed) > 1 and isinstance(parsed[1], str) and 0 < len(parsed[1]) <= MAX_ID_CHARS
+
+
+def frame_problem(parsed: Any) -> str | None:
+    """Why ``parsed`` is not an OCPP-J frame (OCPP-J 1.6 §4), or None."""
+    if not isinstance(parsed, list) or not parsed:
+        return "a frame is a JSON array"
+    mtype = parsed[0]
+    if type(mtype) is not int or mtype not in (CALL, CALLRESULT, CALLERROR):
+        return f"message type {mtype!r} is not the integer 2, 3 or 4"
+    if not _usable_id(parsed):
+        return f"unique id must be a string of 1 to {MAX_ID_CHARS} characters"
+    if mtype == CALL:
+        if len(parsed) != 4:
+            return "a CALL is [2, id, action, payload]"
+        action = parsed[2]
+        if not isinstance(action, str) or not action.isidentifier() or not action.isascii():
+            return f"action {action!r} is not an action name"
+        if not isinstance(parsed[3], dict):
+            return "a CALL's payload is a JSON object"
+    elif mtype == CALLRESULT and len(parsed) != 3:
+        return "a CALLRESULT is [3, id, payload]"
+    elif mtype == CALLERROR and (len(parsed) != 5 or not isinstance(parsed[2], str)):
+        return "a CALLERROR is [4, id, errorCode, errorDescription, errorDetails]"
+    return None
+
+
 class CsmsSession(ChargePoint):
     """The CSMS end of one websocket connection."""
 
@@ -61,6 +88,9 @@ class CsmsSession(ChargePoint):
         self._pending_actions: dict[str, str] = {}
         # Set when the connection is closed and every frame it brought was handled.
         self.ended = asyncio.Event()
+        # Set by every finding on this connection.
+        self.violation = asyncio.Event()
+        self._seen_call_ids: set[str] = set()
 
     # -- outgoing ---------------------------------------------------------
     async def _send(self, message: str) -> None:
@@ -74,27 +104,91 @@ class CsmsSession(ChargePoint):
         await self._connection.send(message)
         return sent
 
+    async def call_raced(self, payload: Any, clock: Clock, timeout: float) -> Any:
+        """``call()`` racing the connection and the charger's conduct: a drop ends it
+        at once (once every frame the connection brought was read — a charger that
+        answers Reset and then closes has answered), so does any finding (a malformed
+        answer is one). The request is schema-checked here; the answer once, as it
+        arrives (``_record``)."""
+        await validate_payload(Call("0", type(payload).__name__, remove_nones(
+            snake_to_camel_case(serialize_as_dict(payload)))), "1.6")
+        self.violation.clear()
+        answer = asyncio.ensure_future(clock.within(
+            self.call(payload, suppress=False, skip_schema_validation=True), timeout))
+        ended = asyncio.ensure_future(self.ended.wait())
+        bad = asyncio.ensure_future(self.violation.wait())
+        await asyncio.wait({answer, ended, bad}, return_when=asyncio.FIRST_COMPLETED)
+        ended.cancel()
+        bad.cancel()
+        if self.violation.is_set():
+            answer.cancel()
+            raise CsmsViolation(f"{self.id} broke the protocol during {type(payload).__name__}")
+        if not answer.done():  # the answer read last may still be on its way to it
+            await asyncio.wait({answer}, timeout=0.05)
+        if not answer.done():
+            answer.cancel()
+            code, reason = close_of(self._connection)
+            raise CsmsDisconnected(f"{self.id} disconnected while {type(payload).__name__} "
+                                   f"waited for its answer (close code {code} {reason!r})")
+        return answer.result()
+
     # -- incoming ---------------------------------------------------------
     async def route_message(self, raw_msg: str | bytes) -> None:
-        if isinstance(raw_msg, bytes):
-            raw_msg = raw_msg.decode("utf-8", "replace")
+        """Every frame is recorded and judged; nothing a charger sends may end the
+        connection (a crash here would close it with 1011 and lose the finding)."""
+        text = raw_msg.decode("utf-8", "replace") if isinstance(raw_msg, bytes) else raw_msg
         try:
-            parsed = json.loads(raw_msg)
-            unpack(raw_msg)  # the library's own framing checks
-        except (ValueError, OCPPError) as exc:
-            self._csms.add_finding("unparsable", f"not an OCPP-J frame ({exc})", raw_msg)
+            await self._route(text)
+        except Exception as exc:  # noqa: BLE001 - the frame is the finding, not a crash
+            self.finding("unparsable", f"frame the CSMS could not handle "
+                         f"({type(exc).__name__}: {exc})", text)
+
+    async def _route(self, text: str) -> None:
+        try:
+            parsed = json.loads(text)  # parsed once; the library's unpack is not used
+        except (ValueError, RecursionError) as exc:
+            self.finding("unparsable", f"not JSON ({type(exc).__name__}: {exc})", text)
             return
-        msg, valid = self._record("in", raw_msg, parsed)
-        if msg is None:
+        problem = frame_problem(parsed)
+        if problem is not None:
+            self.finding("unparsable", f"not an OCPP-J frame: {problem}", text)
+            if isinstance(parsed, list) and parsed[:1] == [CALL] and _usable_id(parsed):
+                await self._send(CallError(parsed[1], "FormationViolation", problem,
+                                           {}).to_json())
             return
-        if msg.message_type == CALL:
+        mtype, unique_id = parsed[0], parsed[1]
+        if mtype == CALL:
+            if unique_id in self._seen_call_ids:
+                self.finding("unparsable", f"unique id {unique_id!r} used before on this "
+                             "connection (OCPP-J §4.1.3)", text)
+            self._seen_call_ids.add(unique_id)
+            msg, valid = self._record("in", text, parsed)
             answer = None
             try:
-                answer = await self._answer(msg, valid)
+                if msg is not None:
+                    answer = await self._answer(msg, valid)
             finally:  # answered, or the answer failed: waiters see the CALL either way
-                self._csms.history.settle(msg, answer)
+                if msg is not None:
+                    self._csms.history.settle(msg, answer)
+            return
+        if unique_id not in self._pending_actions:
+            self._record("in", text, parsed)
+            self.finding("unexpected", f"answer to no call of ours (unique id {unique_id!r})",
+                         text)
+            return  # dropped: nothing waits for it, nothing queues up
+        msg, valid = self._record("in", text, parsed)
+        if msg is None:
+            return
+        if mtype == CALLRESULT:
+            self._response_queue.put_nowait(CallResult(unique_id, msg.payload, msg.action))
         else:
-            self._response_queue.put_nowait(unpack(raw_msg))
+            self._response_queue.put_nowait(CallError(
+                unique_id, msg.error_code, parsed[3] if len(parsed) > 3 else "",
+                msg.payload))
+
+    def finding(self, kind: str, message: str, frame: str) -> None:
+        self._csms.add_finding(kind, message, frame)
+        self.violation.set()  # a call() in flight fails at once (server.MockCsms.call)
 
     def _record(
         self, direction: str, raw: str, parsed: list[Any]
@@ -104,7 +198,7 @@ class CsmsSession(ChargePoint):
         try:
             mtype, unique_id = int(parsed[0]), str(parsed[1])
         except (IndexError, TypeError, ValueError):
-            csms.add_finding("unparsable", "frame is not [type, id, ...]", raw)
+            self.finding("unparsable", "frame is not [type, id, ...]", raw)
             return None, False
         error_code = None
         if mtype == CALL:
@@ -119,7 +213,7 @@ class CsmsSession(ChargePoint):
             error_code = str(parsed[2]) if len(parsed) > 2 else None
             payload = parsed[4] if len(parsed) > 4 and isinstance(parsed[4], dict) else {}
         else:
-            csms.add_finding("unparsable", f"unknown message type {mtype}", raw)
+            self.finding("unparsable", f"unknown message type {mtype}", raw)
             return None, False
         msg = csms.history.append(
             direction=direction,
@@ -137,13 +231,14 @@ class CsmsSession(ChargePoint):
             problem = schema_problem(mtype, action, unique_id, payload)
             if problem:
                 what = action if mtype == CALL else f"{action} response"
-                csms.add_finding("schema", f"{what} violates the OCPP 1.6 schema: {problem}", raw)
+                self.finding("schema", f"{what} violates the OCPP 1.6 schema: {problem}", raw)
                 return msg, False
         return msg, True
 
     async def _answer(self, msg: Message, valid: bool) -> Message | None:
-        if not valid:
-            # A strict backend answers a malformed request with a CALLERROR.
+        if not valid and msg.action in DEFAULT_RESPONDERS:
+            # A strict backend answers a malformed request with a CALLERROR (an action
+            # it does not know gets NotImplemented from response_for, OCPP-J §4.2.3).
             err = CallError(msg.unique_id, "FormationViolation", "payload violates schema", {})
             return await self._send_recorded(err.to_json())
         reply = self._csms.response_for(msg)
