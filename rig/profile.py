@@ -30,6 +30,7 @@ from evrig.rig.profile_entries import (
     LedRow,
     LimitReason,
     NeutralProtection,
+    OfflineMode,
     OvercurrentProtection,
     PpBand,
     Protections,
@@ -69,6 +70,7 @@ __all__ = [  # the tables' entries are built in profile_entries / _ocpp / _fault
     "Measurand",
     "NeutralProtection",
     "OcppSupport",
+    "OfflineMode",
     "OvercurrentProtection",
     "PROFILES_DIR",
     "PpBand",
@@ -126,6 +128,7 @@ class Profile:
     ocpp: OcppSupport
     web_client: dict[str, WebPage] = field(default_factory=dict)
     firmware_image: FirmwareImage | None = None
+    offline_mode: OfflineMode | None = None  # None: no offline plug-in charge
     rs485: Rs485 | None = None
     file: str = field(default="", metadata=NOT_IN_FILE)  # the loader fills it in
 

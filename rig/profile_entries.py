@@ -294,6 +294,20 @@ class PpBand(_Entry):
 
 
 @dataclass(frozen=True, kw_only=True)
+class OfflineMode(_Entry):
+    """Offline plug-in charge (EV NET 000 §1.2, §2.5.1 Offline Mode Configuration):
+    the factory setting of Plug & Charge, and how long the backend must be unreachable
+    before the charger counts as offline and charges a plugged-in EV by itself."""
+
+    plug_and_charge: bool
+    after_s: float
+
+    def __post_init__(self) -> None:
+        if self.after_s < 0:
+            raise Invalid("after_s", f"seconds >= 0; got {self.after_s}")
+
+
+@dataclass(frozen=True, kw_only=True)
 class Timing(_Entry):
     contactor_open_max_s: float
     contactor_close_max_s: float

@@ -34,9 +34,10 @@ PATHS = {
     "Device Status and Control": "/index.html",
     "Charge Point Diagnostics": "/diagnostics.html",
     "Configuration of External Devices": "/external.html",
+    "Network Configuration": "/network.html",
 }
 LOGIN_PATH, CLEAR_PATH, RESTART_PATH = "/login", "/clear", "/restart"
-FUSE_PATH = "/fuse"
+FUSE_PATH, PLUG_AND_CHARGE_PATH = "/fuse", "/plugcharge"
 # Power Meter Measurements label -> measurements() key; values are numbers in the unit.
 MEASUREMENT_KEYS = {
     "Power(imported from grid)": "energy_import_kwh",  # the manual's "Power" is energy
@@ -342,6 +343,15 @@ class WebClient:
     def set_main_fuse(self, amps: float) -> None:
         """Configuration of External Devices → Change Main Fuse Rating → SET."""
         self._admin(FUSE_PATH, {"fuse": f"{amps:g}"})
+
+    def plug_and_charge(self) -> bool:
+        """Network Configuration → Offline Mode Configuration → Plug & Charge: whether
+        the charger charges a plugged-in EV while offline (000 §2.5.1)."""
+        return self._block("offline_mode")["Plug & Charge"] == "Enabled"
+
+    def set_plug_and_charge(self, enabled: bool) -> None:
+        """Plug & Charge Enable / Disable → APPLY."""
+        self._admin(PLUG_AND_CHARGE_PATH, {"mode": "enable" if enabled else "disable"})
 
     def restart(self) -> None:
         """RESTART: a software reboot (reset reason CC_RST_SW). The charger answers, then

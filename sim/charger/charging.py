@@ -43,6 +43,8 @@ class Charging(FirmwareBase):
         every other case CP is a steady +12 V (state x1, "not ready") — also when
         Faulted: our choice instead of state F (−12 V), so the firmware still sees
         the EV unplug (recovery `unplug`)."""
+        if self.plugin_session and self.plugged and not self.faulted:
+            return pwm_duty(self.offered_current(), self.min_a)  # offline plug-in charge
         tx = self.tx
         if tx is None or self.finishing or self.faulted or tx.suspended_by_auth \
                 or not self.plugged:

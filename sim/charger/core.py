@@ -150,6 +150,8 @@ class CoreSession(FirmwareBase):
     def connector_status(self) -> str:
         if self.faulted:
             return "Faulted"
+        if self.plugin_session:  # offline plug-in charge: the EV draws, or does not yet
+            return "Charging" if self.contactor else "SuspendedEV"
         tx = self.tx
         if tx is not None:
             if not self.plugged:

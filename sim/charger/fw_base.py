@@ -89,6 +89,9 @@ class Nvm:
     reset_reason: int | None = None
     pending_stop_reason: str = "PowerLoss"
     last_alive: datetime | None = None  # the RTC time the board last ran (power-loss stop)
+    # Offline Mode Configuration → Plug & Charge (000 §2.5.1, 004 §4.2): the profile's
+    # factory setting until the web client changes it. Not an OCPP key.
+    plug_and_charge: bool | None = None
 
 
 class FirmwareBase:
@@ -138,6 +141,9 @@ class FirmwareBase:
         self.authorization: Authorization | None = None
         self.reservation: Reservation | None = None
         self.finishing = False
+        # An offline plug-in charge (000 §1.2): the charger works as a simple EVSE.
+        self.plugin_session = False
+        self._offline_since: float | None = None
         # The fault conditions present or latched (design §5: vendor-neutral; the
         # profile says what each shows; ``rtm`` is EV NET's register view of them).
         self.active: set[str] = set()

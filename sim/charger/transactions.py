@@ -19,7 +19,49 @@ class Transactions(FirmwareBase):
         "UnlockConnector": "on_unlock_connector",
     }
 
+    def _drive_plugin_session(self) -> None:
+        """000 §1.2 "offline plug-in charge mode" (§2.5.1 Offline Mode Configuration,
+        002): with the backend unreachable and Plug & Charge enabled, plugging in an EV
+        starts charging at the maximum permissible current — no card, no app. Our
+        reading of "works as a simple EVSE": no OCPP transaction is opened or queued
+        (a simple EVSE has none); the session runs until the EV is unplugged, also if
+        the backend comes back meanwhile."""
+        mode = self.profile.offline_mode
+        now = self.now()
+        if self.link.online:
+            self._offline_since = None
+        elif self._offline_since is None:
+            self._offline_since = now
+        if self.plugin_session:
+            if not self.plugged:
+                self.plugin_session = False
+                if self._locker() and not self.board.actuator.operate(lock=False):
+                    self.raise_fault("unlock_failed")
+            return
+        offline = (mode is not None and self._offline_since is not None
+                   and now - self._offline_since >= mode.after_s)
+        if (offline and self.plug_and_charge() and self.plugged and self.tx is None
+                and self.authorization is None and not self.faulted and not self.finishing
+                and not self._inoperative()):
+            if self.variant.pp_required and self.cable_amps() is None:
+                self.raise_fault("pp_missing")
+                return
+            if self._locker() and not self.board.actuator.operate(lock=True):
+                self.raise_fault("lock_failed")
+                return
+            self.plugin_session = True
+
+    def plug_and_charge(self) -> bool:
+        """The Offline Mode setting: the web client's choice, else the factory's."""
+        mode = self.profile.offline_mode
+        if self.nvm.plug_and_charge is not None:
+            return self.nvm.plug_and_charge
+        return mode is not None and mode.plug_and_charge
+
     def _drive_transaction(self) -> None:
+        self._drive_plugin_session()
+        if self.plugin_session:
+            return
         auth = self.authorization
         if self.tx is None:
             if self.finishing and not self.plugged and self._pp_removed():

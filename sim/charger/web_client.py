@@ -122,7 +122,8 @@ class WebClientServer:
         if method == "GET":
             pages: dict[str, Callable[[Any, bool], str]] = {
                 "/": self._index, "/index.html": self._index, "/admin.html": self._admin,
-                "/diagnostics.html": self._diagnostics, "/external.html": self._external}
+                "/diagnostics.html": self._diagnostics, "/external.html": self._external,
+                "/network.html": self._network}
             page = pages.get(path)
             if page is None:
                 return Reply(404, _page("Not Found", [], "<p>No such page.</p>", admin))
@@ -137,13 +138,22 @@ class WebClientServer:
         if path == "/logout":
             self._sessions.discard(_cookie(headers.get("cookie", ""), SESSION_COOKIE) or "")
             return _see_other("/index.html")
-        if path not in ("/clear", "/restart", "/fuse"):
+        if path not in ("/clear", "/restart", "/fuse", "/plugcharge"):
             return Reply(404, _page("Not Found", [], "<p>No such action.</p>", admin))
         if not admin:
             return self._login_required(admin)
         if path == "/clear":
             fw.clear_faults()
             return _see_other("/index.html")
+        if path == "/plugcharge":
+            # Offline Mode Configuration → Plug & Charge Enable/Disable → APPLY (000 §2.5.1).
+            choice = form.get("mode", "")
+            if choice not in ("enable", "disable"):
+                return Reply(400, _page("Network Configuration", [],
+                                        "<p id=\"error\">choose enable or disable</p>", admin))
+            self.twin.nvm.plug_and_charge = choice == "enable"
+            fw.kick()
+            return _see_other("/network.html")
         if path == "/fuse":
             # Change Main Fuse Rating → SET (000 §2.5.1 Configuration of External Devices).
             try:
@@ -197,8 +207,9 @@ class WebClientServer:
             ("EVSE Status", fw.connector_status()),
             ("EV Status", EV_STATUS.get(fw.pilot.state, "Error")),
             ("OCPP Status", reported[0] if reported else "N/A"),
-            ("Plug&Charge",
-             "Enabled" if fw.config.bool("AllowOfflineTxForUnknownId") else "Disabled"),
+            # The Offline Mode Configuration setting (not AllowOfflineTxForUnknownId,
+            # which is about a presented unknown card).
+            ("Plug&Charge", "Enabled" if fw.plug_and_charge() else "Disabled"),
             ("Charger Limit", fw.limit_reason),
         ]
         temp = twin.temperature_c
@@ -241,6 +252,20 @@ class WebClientServer:
                      [("RTM Information", rtm), ("Network Information", network),
                       ("Log Over Network", log), ("Firmware Update Control", update)],
                      "", admin)
+
+    def _network(self, fw: Any, admin: bool) -> str:
+        on = fw.plug_and_charge()
+        offline = [("Plug & Charge", "Enabled" if on else "Disabled")]
+        form = ("<form method=\"post\" action=\"/plugcharge\">"
+                "<label><input type=\"radio\" name=\"mode\" value=\"enable\""
+                f"{' checked' if on else ''}> Enable</label> "
+                "<label><input type=\"radio\" name=\"mode\" value=\"disable\""
+                f"{'' if on else ' checked'}> Disable</label> "
+                "<button type=\"submit\">APPLY</button></form>"
+                "<p>Enabled – the charger is available for plug-in charging when offline. "
+                "Disabled – the charger is not available to charge when offline.</p>")
+        return _page("Network Configuration", [("Offline Mode Configuration", offline)],
+                     form, admin)
 
     def _external(self, fw: Any, admin: bool) -> str:
         key = self.twin.profile.key("c_MainFuseLimit")

@@ -3,7 +3,8 @@ with the backend online or gone (design §1: EV emulator, OCPP, service console 
 
 Offline means the mock CSMS dropped the link and refuses reconnects while the charger
 keeps running; sessions then start by offline authorization (LocalAuthorizeOffline /
-AllowOfflineTxForUnknownId, OCPP 1.6 §3.5.3), set before the link goes.
+AllowOfflineTxForUnknownId, OCPP 1.6 §3.5.3), set before the link goes, with the
+offline plug-in charge (profile offline_mode) switched off.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ class Bench:
     charger: Any
     clock: Any
     online: bool
+    web: Any = None  # the web client, to switch Plug & Charge off for the offline rows
 
     def connector(self) -> str:
         return self.charger.status().get("connector", "")
@@ -40,6 +42,10 @@ class Bench:
         """Prepare offline authorization, then drop the backend and wait until the
         charger knows it is offline."""
         configure(self.csms, LocalAuthorizeOffline=True, AllowOfflineTxForUnknownId=True)
+        if self.web is not None:
+            # Offline plug-in charge would start a session on plug-in by itself: the
+            # rows reached by a card (Preparing …) need it off (the keeper restores it).
+            self.web.set_plug_and_charge(False)
         self.csms.disconnect(refuse_reconnect=True)
         self.csms.wait_disconnected(10)
         assert self.clock.wait_until(lambda: self.charger.status().get("backend") == "offline",

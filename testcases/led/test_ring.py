@@ -25,13 +25,14 @@ def assert_blink_timing(obs, pattern, spec, status: str) -> None:
     assert duty is not None and abs(duty - blink.duty) <= DUTY_TOLERANCE, obs
 
 
-def test_status_pattern(led_case, csms, ev, charger, clock, led, spec):
+def test_status_pattern(led_case, csms, ev, charger, clock, led, spec, request):
     """Reach the status through real stimuli; the ring shows that row's patches for
     the online/offline column: identical = steady, different = blinking between them."""
     status, online = led_case
     stimulus = STIMULI.get(status)
     assert stimulus is not None, f"no stimulus for LED row {status}: add one to stimuli.py"
-    bench = Bench(csms, ev, charger, clock, online)
+    web = request.getfixturevalue("web") if spec.offline_mode and not online else None
+    bench = Bench(csms, ev, charger, clock, online, web)
     stimulus(bench)
     bench.wait_connector(status)
     assert (charger.status().get("backend") == "online") == online
