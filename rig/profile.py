@@ -25,6 +25,8 @@ from evrig.rig.profile_entries import (
     Derating,
     DeratingRow,
     Document,
+    FuseDerating,
+    FuseRow,
     Led,
     LedBlink,
     LedRow,
@@ -63,6 +65,8 @@ __all__ = [  # the tables' entries are built in profile_entries / _ocpp / _fault
     "Fault",
     "FaultShown",
     "FirmwareImage",
+    "FuseDerating",
+    "FuseRow",
     "Led",
     "LedBlink",
     "LedRow",
@@ -129,6 +133,7 @@ class Profile:
     web_client: dict[str, WebPage] = field(default_factory=dict)
     firmware_image: FirmwareImage | None = None
     offline_mode: OfflineMode | None = None  # None: no offline plug-in charge
+    fuse_derating: FuseDerating | None = None  # None: no FuseLimit
     rs485: Rs485 | None = None
     file: str = field(default="", metadata=NOT_IN_FILE)  # the loader fills it in
 

@@ -230,6 +230,34 @@ class Derating(_Entry):
 
 
 @dataclass(frozen=True, kw_only=True)
+class FuseRow:
+    circuit_a: float  # the circuit breaker's rating (C curve)
+    limit_a: float  # the charging current it allows
+
+
+@dataclass(frozen=True, kw_only=True)
+class FuseDerating(_Entry):
+    """A derating table by the installation's circuit breaker (EV NET 000 §2.1.3.1
+    Table 1) and the configuration key that holds the breaker's rating."""
+
+    key: str
+    rows: tuple[FuseRow, ...]
+
+    def __post_init__(self) -> None:
+        circuits = [r.circuit_a for r in self.rows]
+        if not circuits or circuits != sorted(set(circuits)):
+            raise Invalid("rows", "rows with strictly rising circuit_a")
+
+    def limit(self, circuit_a: float) -> float | None:
+        """The current a breaker of ``circuit_a`` allows: the row of the largest rating
+        not above it; None from the largest row on (no limit); 0 below the smallest."""
+        if circuit_a >= self.rows[-1].circuit_a:
+            return None
+        fitting = [r for r in self.rows if r.circuit_a <= circuit_a]
+        return fitting[-1].limit_a if fitting else 0.0
+
+
+@dataclass(frozen=True, kw_only=True)
 class VoltageProtection(_Entry):
     nominal_v: float
     software_band_pct: float

@@ -232,7 +232,7 @@ class VirtualBench:
         def status(args: list[str]) -> str:
             f = fw()
             return (f"OK connector={f.connector_status()} boot={f.boot_status} backend="
-                    f"{'online' if f.link.online else 'offline'} rtm=0x{f.rtm:04X} "
+                    f"{'online' if f.link.online else 'offline'} rtm=0x{f.rtm_seen:04X} "
                     f"limit={f.limit_reason} offered={f.offered_current():.1f} "
                     f"temp={twin.temperature_c:.1f} lock={f.lock_state()} "
                     f"{self._rs485_status()}")
@@ -244,7 +244,7 @@ class VirtualBench:
         return {
             "tag": tag,
             "status": status,
-            "rtm": lambda a: f"OK 0x{fw().rtm:04X}",
+            "rtm": lambda a: f"OK 0x{fw().rtm_seen:04X}",  # the CPU's reading
             "serial": lambda a: f"OK {twin.serial}",
             "version": lambda a: f"OK {twin.nvm.firmware_version}",
             "lockjam": lambda a: self._set_lock_jam(a),

@@ -74,7 +74,7 @@ def test_offered_current_is_the_minimum_of_the_evse_limits():
     assert (b.fw.offered_current(), b.fw.limit_reason) == (25.0, "DeviceCurrentLimit")
     b.board.ct_a = 18.0
     assert (b.fw.offered_current(), b.fw.limit_reason) == (18.0, "ExtTransformerCurrentLimit")
-    b.board.fuse_a = 16.0
+    b.fw.config.change("c_MainFuseLimit", "200")  # a 20 A breaker: 16 A (000 Table 1)
     assert (b.fw.offered_current(), b.fw.limit_reason) == (16.0, "FuseLimit")
     b.board.temperature_c = 77
     assert (b.fw.offered_current(), b.fw.limit_reason) == (16.0, "FuseLimit")

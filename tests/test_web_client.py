@@ -86,13 +86,13 @@ class StubFirmware:
     """What the twin's Charge Point Diagnostics page and Clear Faults touch."""
 
     def __init__(self) -> None:
-        self.rtm = 0x0100
+        self.rtm_seen = 0x0100  # the register as the application CPU read it
         self.firmware_status = "Idle"
         self.cleared = 0
 
     def clear_faults(self) -> None:
         self.cleared += 1
-        self.rtm = 0
+        self.rtm_seen = 0
 
 
 @pytest.fixture

@@ -38,10 +38,6 @@ class Board(Protocol):
         """EVSE limit from the CT clamp (001 VendorID1 3), None without one."""
         ...
 
-    def fuse_limit_a(self) -> float | None:
-        """EVSE limit from the main fuse (001 VendorID1 5), None without one."""
-        ...
-
     def external_meter(self) -> MeterData | None:
         """The RS-485 MID meter's last readings; None: the internal meter counts."""
         ...
@@ -62,14 +58,13 @@ class Board(Protocol):
 @dataclass
 class BareBoard:
     """A board with nothing around the firmware: ambient temperature, cover shut, no
-    CT clamp, fuse limit or external meter; a test sets the fields it needs."""
+    CT clamp or external meter; a test sets the fields it needs."""
 
     actuator: Actuator = field(default_factory=lambda: Actuator(3))
     temperature_c: float = AMBIENT_C
     tamper: bool = False
     faults: set[str] = field(default_factory=set)
     ct_a: float | None = None
-    fuse_a: float | None = None
     meter: MeterData | None = None
     meter_missing: bool = False
     resets: list[str] = field(default_factory=list)
@@ -85,9 +80,6 @@ class BareBoard:
 
     def ct_limit_a(self) -> float | None:
         return self.ct_a
-
-    def fuse_limit_a(self) -> float | None:
-        return self.fuse_a
 
     def external_meter(self) -> MeterData | None:
         return self.meter

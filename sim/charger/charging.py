@@ -20,12 +20,22 @@ class Charging(FirmwareBase):
             (0.0 if thermal is None else thermal, 2),  # above the table: fault 0x0800
             (self.board.ct_limit_a(), 3),
             (self.nvm.smart.limit_at(self.utc(), self.tx_context()), 4),
-            (self.board.fuse_limit_a(), 5),
+            (self._fuse_limit_a(), 5),
         ]
         limits = [(float(a), code) for a, code in candidates if a is not None]
         amps, code = min(limits, key=lambda x: x[0])
         self.limit_reason = self.profile.evse_limits[code].name
         return amps
+
+    def _fuse_limit_a(self) -> float | None:
+        """VendorID1 5 FuseLimit: the configured breaker rating derated by the profile's
+        table (000 §2.1.3.1 Table 1) — only without a CT clamp, which measures the
+        household against the same rating instead (profile fuse_derating note)."""
+        table = self.profile.fuse_derating
+        if table is None or self.config.bool("c_CTClamp"):
+            return None
+        per_amp = 10 if self.profile.key(table.key).unit == "0.1 A" else 1
+        return table.limit(self.config.int(table.key, 0) / per_amp)
 
     def cable_amps(self) -> float | None:
         """The cable's ampacity from PP (profile pp_bands); None on a tethered unit

@@ -123,7 +123,13 @@ class CoreSession(FirmwareBase):
         self._check_timers(now)
         self._drive_transaction()
         self._update_contactor()
-        if self.boot_status == "Accepted" and self.link.online:
+        # 001 VendorID2 0x0400: while the RTM–application CPU link is down the CPU
+        # cannot read the RTM: it reports nothing new (the backend hears of the fault
+        # once the link is back) and its pages show the last register it read.
+        rtm_readable = "host_link_lost" not in self.board.board_faults()
+        if rtm_readable:
+            self.rtm_seen = self.rtm
+        if self.boot_status == "Accepted" and self.link.online and rtm_readable:
             # OCPP 1.6 §5.2: a change of availability of connector 0 is reported too.
             self._report(0, self.connector0_status())
             self._report(1, self.connector_status())

@@ -147,6 +147,7 @@ class FirmwareBase:
         # The fault conditions present or latched (design §5: vendor-neutral; the
         # profile says what each shows; ``rtm`` is EV NET's register view of them).
         self.active: set[str] = set()
+        self.rtm_seen = 0  # the RTM register as the application CPU last read it
         self.contactor = False
         self.pilot = PilotReading("A", 12.0, -12.0)
         self.reported: dict[int, tuple[str, str, str | None]] = {}

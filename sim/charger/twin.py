@@ -200,9 +200,6 @@ class ChargerTwin:
         fuse_a = fw.config.int(fuse_key.name, int(fuse_key.default)) / per_amp
         return master.ct_limit(fuse_a, list(fw.circuit.at().ev_amps_per_phase()))
 
-    def fuse_limit_a(self) -> float | None:
-        return None  # no main-fuse sensing on this board (001 VendorID1 5 unused)
-
     def external_meter(self) -> MeterData | None:
         return self.rs485.meter_data() if self.rs485 is not None else None
 

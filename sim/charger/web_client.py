@@ -241,7 +241,7 @@ class WebClientServer:
         return _page("Admin Panel", [], _login_form(""), admin)
 
     def _diagnostics(self, fw: Any, admin: bool) -> str:
-        rtm = [("OPB Code", "1"), ("PRT Code", "1"), ("RTM Err Code", f"0x{fw.rtm:04X}")]
+        rtm = [("OPB Code", "1"), ("PRT Code", "1"), ("RTM Err Code", f"0x{fw.rtm_seen:04X}")]
         network = [("IPv4", "127.0.0.1"), ("WiFi MAC", "02:00:00:00:00:01"),
                    ("ETH MAC", "02:00:00:00:00:02")]
         log = [("Status", "Inactive"), ("IPv4", "0.0.0.0"), ("Port", "Not Set")]
