@@ -22,6 +22,7 @@ from pathlib import Path
 from evrig.rig.errors import RigFileError
 from evrig.rig.profile_entries import (
     ActuatorProtection,
+    ChargeTimes,
     Derating,
     DeratingRow,
     Document,
@@ -58,6 +59,7 @@ from evrig.rig.typed_yaml import NOT_IN_FILE, Invalid, from_data, load_yaml
 
 __all__ = [  # the tables' entries are built in profile_entries / _ocpp / _faults
     "ActuatorProtection",
+    "ChargeTimes",
     "ConfigKey",
     "Derating",
     "DeratingRow",
@@ -134,6 +136,7 @@ class Profile:
     firmware_image: FirmwareImage | None = None
     offline_mode: OfflineMode | None = None  # None: no offline plug-in charge
     fuse_derating: FuseDerating | None = None  # None: no FuseLimit
+    charge_times: ChargeTimes | None = None  # None: no charge-off periods, no delay
     rs485: Rs485 | None = None
     file: str = field(default="", metadata=NOT_IN_FILE)  # the loader fills it in
 

@@ -336,6 +336,21 @@ class OfflineMode(_Entry):
 
 
 @dataclass(frozen=True, kw_only=True)
+class ChargeTimes(_Entry):
+    """Charge-off periods and the randomized delayed start (EV NET 001 App. II,
+    004 §4.2): which configuration keys hold them and on which week days they apply
+    (0 = Monday), in the charger's clock (UTC, set from the backend's currentTime)."""
+
+    period_keys: tuple[str, ...]
+    max_delay_key: str
+    weekdays: tuple[int, ...]
+
+    def __post_init__(self) -> None:
+        if not set(self.weekdays) <= set(range(7)):
+            raise Invalid("weekdays", f"days 0 (Monday) to 6; got {self.weekdays}")
+
+
+@dataclass(frozen=True, kw_only=True)
 class Timing(_Entry):
     contactor_open_max_s: float
     contactor_close_max_s: float

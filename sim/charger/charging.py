@@ -53,6 +53,8 @@ class Charging(FirmwareBase):
         every other case CP is a steady +12 V (state x1, "not ready") — also when
         Faulted: our choice instead of state F (−12 V), so the firmware still sees
         the EV unplug (recovery `unplug`)."""
+        if self.start_held():  # a charge-off period or the randomized delayed start
+            return None
         if self.plugin_session and self.plugged and not self.faulted:
             return pwm_duty(self.offered_current(), self.min_a)  # offline plug-in charge
         tx = self.tx

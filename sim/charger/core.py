@@ -84,6 +84,7 @@ class CoreSession(FirmwareBase):
         if result is None:
             self._next_boot = self.now() + 10
             return
+        self.set_clock(result)
         self.boot_status = result["status"]
         interval = int(result.get("interval", 0))
         if self.boot_status == "Accepted":
@@ -146,7 +147,7 @@ class CoreSession(FirmwareBase):
         hb = self.config.int("HeartbeatInterval", 0)
         if hb > 0 and now >= self._next_heartbeat:
             self._next_heartbeat = now + hb
-            self.send("Heartbeat", lambda: {})
+            self.send("Heartbeat", lambda: {}, on_result=self.set_clock)
         self._meter_timers(now)
 
     # -- status ----------------------------------------------------------------------
@@ -156,13 +157,14 @@ class CoreSession(FirmwareBase):
     def connector_status(self) -> str:
         if self.faulted:
             return "Faulted"
+        held = self.start_held()  # charge-off period / randomized delay: the EVSE waits
         if self.plugin_session:  # offline plug-in charge: the EV draws, or does not yet
-            return "Charging" if self.contactor else "SuspendedEV"
+            return "SuspendedEVSE" if held else "Charging" if self.contactor else "SuspendedEV"
         tx = self.tx
         if tx is not None:
             if not self.plugged:
                 return "SuspendedEV"
-            if tx.suspended_by_auth or self.offered_current() < self.min_a:
+            if tx.suspended_by_auth or held or self.offered_current() < self.min_a:
                 return "SuspendedEVSE"
             if self.pilot.state == "D" and not self.config.bool("c_ChargingVentilatedEnabled"):
                 # The EV asks (state D) but the charger refuses without ventilation
@@ -251,7 +253,7 @@ class CoreSession(FirmwareBase):
             return {"status": "Rejected"}, None
         senders: dict[str, Callable[[], None]] = {
             "BootNotification": self._send_boot,
-            "Heartbeat": lambda: self.send("Heartbeat", lambda: {}),
+            "Heartbeat": lambda: self.send("Heartbeat", lambda: {}, on_result=self.set_clock),
             "StatusNotification": lambda: self._trigger_status(cid),
             "MeterValues": self._trigger_meter,
             # OCPP 1.6 §7 FirmwareStatus/DiagnosticsStatus "Idle": triggered and not busy.

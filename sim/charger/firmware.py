@@ -12,6 +12,7 @@ the contactor, the diagnostics the web client and console show.
 from __future__ import annotations
 
 from evrig.sim.charger.authorization import Authorizing
+from evrig.sim.charger.charge_times import ChargeTimes
 from evrig.sim.charger.charging import Charging
 from evrig.sim.charger.charging_profiles import ChargingProfiles
 from evrig.sim.charger.core import TICK_S, CoreSession
@@ -34,5 +35,5 @@ __all__ = ["CP_DEBOUNCE_S", "TICK_S", "Authorization", "Firmware", "FirmwareBase
 
 
 class Firmware(CoreSession, Authorizing, Transactions, Reservations, ChargingProfiles,
-               Maintenance, MeterValues, Faults, Charging):
+               Maintenance, MeterValues, Faults, ChargeTimes, Charging):
     """One connector, one transaction at a time (the EVNET has one outlet)."""

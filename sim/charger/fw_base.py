@@ -17,7 +17,7 @@ import itertools
 from collections import deque
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from evrig.rig.clock import Clock
@@ -92,6 +92,8 @@ class Nvm:
     # Offline Mode Configuration → Plug & Charge (000 §2.5.1, 004 §4.2): the profile's
     # factory setting until the web client changes it. Not an OCPP key.
     plug_and_charge: bool | None = None
+    # The charger's clock against the bench's UTC, set from currentTime (charge_times).
+    rtc_offset: timedelta = field(default_factory=timedelta)
 
 
 class FirmwareBase:
@@ -144,6 +146,7 @@ class FirmwareBase:
         # An offline plug-in charge (000 §1.2): the charger works as a simple EVSE.
         self.plugin_session = False
         self._offline_since: float | None = None
+        self._start_after: float | None = None  # the randomized delayed start (spec s)
         # The fault conditions present or latched (design §5: vendor-neutral; the
         # profile says what each shows; ``rtm`` is EV NET's register view of them).
         self.active: set[str] = set()
@@ -168,7 +171,8 @@ class FirmwareBase:
         return self.clock.now()
 
     def utc(self) -> datetime:
-        return self.clock.utcnow()
+        """The charger's own clock: the bench's UTC as the backend last set it."""
+        return self.clock.utcnow() + self.nvm.rtc_offset
 
     def kick(self) -> None:
         self.wake.set()
@@ -249,6 +253,8 @@ class FirmwareBase:
         def error_code(self) -> tuple[str, str | None]: ...
         def _check_faults(self) -> None: ...
         def connector_status(self) -> str: ...
+        def start_held(self) -> bool: ...
+        def set_clock(self, result: Payload | None) -> None: ...
         def connector0_status(self) -> str: ...
         def _inoperative(self) -> bool: ...
         def _report(self, connector: int, status: str,

@@ -16,7 +16,7 @@ from typing import Any
 
 from ocpp.v16 import call
 
-from evrig.testcases.ocpp.steps import ACCEPTED_TAG, configure
+from evrig.testcases.ocpp.steps import ACCEPTED_TAG, configure, without_charge_times
 
 SETTLE_S = 20.0  # spec seconds a status may take to follow its stimulus
 _profile_ids = count(9100)
@@ -29,6 +29,7 @@ class Bench:
     charger: Any
     clock: Any
     online: bool
+    spec: Any = None
     web: Any = None  # the web client, to switch Plug & Charge off for the offline rows
 
     def connector(self) -> str:
@@ -42,6 +43,7 @@ class Bench:
         """Prepare offline authorization, then drop the backend and wait until the
         charger knows it is offline."""
         configure(self.csms, LocalAuthorizeOffline=True, AllowOfflineTxForUnknownId=True)
+        without_charge_times(self.csms, self.spec)
         if self.web is not None:
             # Offline plug-in charge would start a session on plug-in by itself: the
             # rows reached by a card (Preparing …) need it off (the keeper restores it).

@@ -32,7 +32,7 @@ def test_status_pattern(led_case, csms, ev, charger, clock, led, spec, request):
     stimulus = STIMULI.get(status)
     assert stimulus is not None, f"no stimulus for LED row {status}: add one to stimuli.py"
     web = request.getfixturevalue("web") if spec.offline_mode and not online else None
-    bench = Bench(csms, ev, charger, clock, online, web)
+    bench = Bench(csms, ev, charger, clock, online, spec, web)
     stimulus(bench)
     bench.wait_connector(status)
     assert (charger.status().get("backend") == "online") == online

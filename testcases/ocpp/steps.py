@@ -23,6 +23,21 @@ def configure(csms: Any, **keys: Any) -> None:
         assert result.status == "Accepted", f"ChangeConfiguration {key}={text}: {result.status}"
 
 
+def without_charge_times(csms: Any, spec: Any) -> None:
+    """Charge-off periods off and no randomized delay (profile ``charge_times``): for
+    offline testcases about something else, so that the time of day of the run and a
+    random wait of up to c_MaxStartDelay do not decide them (the keeper restores the
+    factory values; testcases/ocpp/test_charge_times.py tests them)."""
+    rules = spec.charge_times
+    if rules is None:
+        return
+    keys: dict[str, str] = {rules.max_delay_key: "0"}
+    for key in rules.period_keys:
+        parts = spec.key(key).default.split(",")
+        keys[key] = ",".join(["disable", *parts[1:]])
+    configure(csms, **keys)
+
+
 def plug_in(csms: Any, ev: Any) -> None:
     """Cable in, EV in state B: the connector goes Preparing."""
     ev.plug(cable_amps=32)

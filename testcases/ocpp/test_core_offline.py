@@ -15,15 +15,18 @@ from evrig.testcases.ocpp.steps import (
     plug_in,
     start_charging,
     transaction_id_of,
+    without_charge_times,
 )
 
 OFFLINE_S = 60  # spec seconds the backend stays away (OCTT: ~60-65 s)
 RECONNECT_S = 60  # spec seconds the charger may take to reconnect (its back-off)
 
 
-def _go_offline(csms, charger, clock) -> int:
+def _go_offline(csms, charger, clock, spec) -> int:
     """Drop the backend and refuse reconnects; wait until the charger knows. Returns
-    the history mark of the moment."""
+    the history mark of the moment. Charge-off periods and the randomized delay are
+    switched off first (steps.without_charge_times)."""
+    without_charge_times(csms, spec)
     mark = csms.mark()
     csms.disconnect(refuse_reconnect=True)
     csms.wait_disconnected(10)
@@ -43,7 +46,7 @@ def _calls(csms, action: str, since: int = 0) -> list:
 
 
 @pytest.mark.octt("TC_036_CS")
-def test_connection_loss_during_transaction(csms, ev, charger, clock):
+def test_connection_loss_during_transaction(csms, ev, charger, clock, spec):
     """Charging with MeterValueSampleInterval set, ClockAlignedDataInterval=0: the
     backend is unreachable for ~60 s; on reconnect the charger delivers the meter
     values sampled offline (all of them, in chronological order, for the running
@@ -56,7 +59,7 @@ def test_connection_loss_during_transaction(csms, ev, charger, clock):
     tx_id = start_charging(csms, ev, charger)
     csms.wait_for("MeterValues", transactionId=tx_id, timeout=interval * 2)
     csms.wait_for("MeterValues", transactionId=tx_id, timeout=interval * 2)
-    mark = _go_offline(csms, charger, clock)
+    mark = _go_offline(csms, charger, clock, spec)
     went = clock.now()
     clock.sleep(OFFLINE_S)
     offline_for = clock.now() - went
@@ -84,9 +87,9 @@ def test_connection_loss_during_transaction(csms, ev, charger, clock):
     csms.wait_for("StatusNotification", connectorId=1, status="Finishing", since=back)
 
 
-def _offline_start(csms, ev, charger, clock, id_tag: str) -> int:
+def _offline_start(csms, ev, charger, clock, spec, id_tag: str) -> int:
     """Offline: cable in, tag presented, EV charging; returns the history mark."""
-    mark = _go_offline(csms, charger, clock)
+    mark = _go_offline(csms, charger, clock, spec)
     ev.plug(cable_amps=32)
     charger.present_tag(id_tag)
     assert clock.wait_until(lambda: charger.status()["connector"] in (
@@ -112,7 +115,7 @@ def test_offline_start_valid_id(csms, ev, charger, clock, spec):
     csms.wait_for("Authorize", idTag=ACCEPTED_TAG)
     csms.wait_for("StatusNotification", connectorId=1, status="Preparing")
     csms.wait_for("StatusNotification", connectorId=1, status="Available", timeout=timeout * 4)
-    mark = _offline_start(csms, ev, charger, clock, ACCEPTED_TAG)
+    mark = _offline_start(csms, ev, charger, clock, spec, ACCEPTED_TAG)
     assert not _calls(csms, "StartTransaction", since=mark)
     back = csms.mark()
     _back_online(csms)
@@ -126,10 +129,10 @@ def test_offline_start_valid_id(csms, ev, charger, clock, spec):
     csms.wait_for("StatusNotification", connectorId=1, status="Finishing", since=back)
 
 
-def _offline_invalid_start(csms, ev, charger, clock, stop_on_invalid: bool):
+def _offline_invalid_start(csms, ev, charger, clock, spec, stop_on_invalid: bool):
     configure(csms, LocalAuthorizeOffline=True, AllowOfflineTxForUnknownId=True,
               StopTransactionOnInvalidId=stop_on_invalid)
-    _offline_start(csms, ev, charger, clock, INVALID_TAG)
+    _offline_start(csms, ev, charger, clock, spec, INVALID_TAG)
     back = csms.mark()
     _back_online(csms)
     start = csms.wait_for("StartTransaction", since=back, connectorId=1, idTag=INVALID_TAG)
@@ -139,13 +142,13 @@ def _offline_invalid_start(csms, ev, charger, clock, stop_on_invalid: bool):
 
 
 @pytest.mark.octt("TC_037_2_CS")
-def test_offline_start_invalid_id_keep(csms, ev, charger, clock):
+def test_offline_start_invalid_id_keep(csms, ev, charger, clock, spec):
     """AllowOfflineTxForUnknownId=true, LocalAuthorizeOffline=true,
     StopTransactionOnInvalidId=false: an offline start with an unknown tag; on
     reconnect StartTransaction is answered Invalid → the transaction stays open but
     the charger stops the energy (SN SuspendedEVSE, OCPP 1.6 §4.8/§9.1); presenting
     the tag again → StopTransaction Local and SN Finishing."""
-    tx_id, back = _offline_invalid_start(csms, ev, charger, clock, stop_on_invalid=False)
+    tx_id, back = _offline_invalid_start(csms, ev, charger, clock, spec, stop_on_invalid=False)
     csms.wait_for("StatusNotification", connectorId=1, status="SuspendedEVSE", since=back)
     csms.assert_none("StopTransaction", 5)
     charger.present_tag(INVALID_TAG)
@@ -155,11 +158,11 @@ def test_offline_start_invalid_id_keep(csms, ev, charger, clock):
 
 
 @pytest.mark.octt("TC_037_3_CS")
-def test_offline_start_invalid_id_stop(csms, ev, charger, clock):
+def test_offline_start_invalid_id_stop(csms, ev, charger, clock, spec):
     """As TC_037_2 with StopTransactionOnInvalidId=true: after StartTransaction.conf
     Invalid the charger stops the transaction itself, StopTransaction reason
     DeAuthorized, SN Finishing (OCPP 1.6 §9.1 StopTransactionOnInvalidId)."""
-    tx_id, back = _offline_invalid_start(csms, ev, charger, clock, stop_on_invalid=True)
+    tx_id, back = _offline_invalid_start(csms, ev, charger, clock, spec, stop_on_invalid=True)
     stop = csms.wait_for("StopTransaction", transactionId=tx_id, since=back)
     assert stop["reason"] == "DeAuthorized"
     assert stop["idTag"] == INVALID_TAG
@@ -167,7 +170,7 @@ def test_offline_start_invalid_id_stop(csms, ev, charger, clock):
 
 
 @pytest.mark.octt("TC_038_CS")
-def test_offline_stop_transaction(csms, ev, charger, clock):
+def test_offline_stop_transaction(csms, ev, charger, clock, spec):
     """Remote-started charging; the backend goes away; the driver stops with the same
     idTag offline; on reconnect the queued StopTransaction (reason Local, that
     transactionId and idTag) and SN Finishing. (OCTT allows the reason omitted; OCPP
@@ -179,7 +182,7 @@ def test_offline_stop_transaction(csms, ev, charger, clock):
     tx_id = transaction_id_of(csms, start)
     ev.set_state("C")
     csms.wait_for("StatusNotification", connectorId=1, status="Charging")
-    mark = _go_offline(csms, charger, clock)
+    mark = _go_offline(csms, charger, clock, spec)
     charger.present_tag(ACCEPTED_TAG)
     assert clock.wait_until(lambda: charger.status()["connector"] == "Finishing", 10), \
         charger.status()
@@ -193,13 +196,13 @@ def test_offline_stop_transaction(csms, ev, charger, clock):
 
 
 @pytest.mark.octt("TC_039_CS")
-def test_offline_transaction(csms, ev, charger, clock):
+def test_offline_transaction(csms, ev, charger, clock, spec):
     """LocalAuthorizeOffline=true, AllowOfflineTxForUnknownId=true: a whole
     transaction starts and stops offline; on reconnect StartTransaction then
     StopTransaction (reason Local, the transactionId the backend gave the start), SN
     Finishing; unplugging → SN Available."""
     configure(csms, LocalAuthorizeOffline=True, AllowOfflineTxForUnknownId=True)
-    mark = _offline_start(csms, ev, charger, clock, ACCEPTED_TAG)
+    mark = _offline_start(csms, ev, charger, clock, spec, ACCEPTED_TAG)
     charger.present_tag(ACCEPTED_TAG)
     assert clock.wait_until(lambda: charger.status()["connector"] == "Finishing", 10), \
         charger.status()

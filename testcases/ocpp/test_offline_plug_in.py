@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import pytest
 
+from evrig.testcases.ocpp.steps import without_charge_times
 from evrig.testcases.pilot import iec61851 as iec
 
 SETTLE_S = 10.0  # spec seconds for the charger to react to plug-in and state C
 
 
 def _offline(csms, charger, clock, spec) -> None:
+    without_charge_times(csms, spec)  # not what this tests (test_charge_times.py is)
     csms.disconnect(refuse_reconnect=True)
     csms.wait_disconnected(10)
     assert clock.wait_until(lambda: charger.status()["backend"] == "offline", 10)
