@@ -26,6 +26,7 @@ from collections.abc import Mapping, Sequence
 from html.parser import HTMLParser
 from typing import Any
 
+from evrig.drivers.charger.web_config import CONFIG_PATHS, WebConfig
 from evrig.rig.errors import InstrumentError, MissingWire
 
 # Where each tab lives. The manual documents /index.html only; the other paths are
@@ -34,10 +35,10 @@ PATHS = {
     "Device Status and Control": "/index.html",
     "Charge Point Diagnostics": "/diagnostics.html",
     "Configuration of External Devices": "/external.html",
-    "Network Configuration": "/network.html",
+    **CONFIG_PATHS,
 }
 LOGIN_PATH, CLEAR_PATH, RESTART_PATH = "/login", "/clear", "/restart"
-FUSE_PATH, PLUG_AND_CHARGE_PATH = "/fuse", "/plugcharge"
+FUSE_PATH = "/fuse"
 # Power Meter Measurements label -> measurements() key; values are numbers in the unit.
 MEASUREMENT_KEYS = {
     "Power(imported from grid)": "energy_import_kwh",  # the manual's "Power" is energy
@@ -143,14 +144,21 @@ def parse_block(page: str, heading: str, labels: Sequence[str],
     lines = page_lines(page)
     want = _norm(heading)
     stops = {_norm(h) for h in other_headings} - {want}
-    start = next((i for i, (text, _) in enumerate(lines) if _norm(text) == want), None)
-    if start is None:
-        return {}
-    block: list[str] = []
-    for text, is_heading in lines[start + 1:]:
-        if is_heading or _norm(text) in stops:
-            break
-        block.append(text)
+    # A page may repeat its tab's name as a block heading ("Date & Time"): the block is
+    # the first occurrence with the labels under it.
+    for start in (i for i, (text, _) in enumerate(lines) if _norm(text) == want):
+        block: list[str] = []
+        for text, is_heading in lines[start + 1:]:
+            if is_heading or _norm(text) in stops:
+                break
+            block.append(text)
+        found = _labelled(block, labels)
+        if found:
+            return found
+    return {}
+
+
+def _labelled(block: list[str], labels: Sequence[str]) -> dict[str, str]:
     found: dict[str, str] = {}
     # Longest labels first: "Voltage(L1-N)" must not be taken by a shorter label.
     for label in sorted(labels, key=len, reverse=True):
@@ -197,7 +205,7 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 OK = (200, 303)
 
 
-class WebClient:
+class WebClient(WebConfig):
     """The charger's web client. ``pages`` is the profile's ``web_client`` table
     (tab, heading, fields per block)."""
 
@@ -343,15 +351,6 @@ class WebClient:
     def set_main_fuse(self, amps: float) -> None:
         """Configuration of External Devices → Change Main Fuse Rating → SET."""
         self._admin(FUSE_PATH, {"fuse": f"{amps:g}"})
-
-    def plug_and_charge(self) -> bool:
-        """Network Configuration → Offline Mode Configuration → Plug & Charge: whether
-        the charger charges a plugged-in EV while offline (000 §2.5.1)."""
-        return self._block("offline_mode")["Plug & Charge"] == "Enabled"
-
-    def set_plug_and_charge(self, enabled: bool) -> None:
-        """Plug & Charge Enable / Disable → APPLY."""
-        self._admin(PLUG_AND_CHARGE_PATH, {"mode": "enable" if enabled else "disable"})
 
     def restart(self) -> None:
         """RESTART: a software reboot (reset reason CC_RST_SW). The charger answers, then

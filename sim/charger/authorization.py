@@ -23,6 +23,12 @@ class Authorizing(FirmwareBase):
         asyncio.get_running_loop().create_task(self._present_tag(id_tag))
 
     async def _present_tag(self, id_tag: str) -> None:
+        if self.learning:
+            # NFC Configuration → ADD NEW (000 §2.5.1): the card tapped in Learn mode
+            # is memorized, not used to charge.
+            self.learning = False
+            self.nvm.web_cards[id_tag] = self.utc().date().isoformat()
+            return
         tx = self.tx
         if tx is not None:
             if id_tag == tx.id_tag:
@@ -66,7 +72,10 @@ class Authorizing(FirmwareBase):
                 if use_cache:
                     self.nvm.auth.remember(id_tag, info)
                 return info
-        # Offline (§3.5.3).
+        # Offline (§3.5.3). A card memorized through the web client's NFC Configuration
+        # is accepted offline (our reading: the charger's own card list, 000 §2.5.1).
+        if id_tag in self.nvm.web_cards:
+            return {"status": "Accepted"}
         if local is not None and cfg.bool("LocalAuthorizeOffline", True):
             return local
         if local is None and cfg.bool("AllowOfflineTxForUnknownId"):

@@ -94,6 +94,11 @@ class Nvm:
     plug_and_charge: bool | None = None
     # The charger's clock against the bench's UTC, set from currentTime (charge_times).
     rtc_offset: timedelta = field(default_factory=timedelta)
+    # The web client's NFC Configuration → Authorization List: tag → date added.
+    web_cards: dict[str, str] = field(default_factory=dict)
+    # Backend Configuration (000 §2.5.1): None = as commissioned (the rig's backend).
+    server_address: str | None = None
+    uid: str | None = None
 
 
 class FirmwareBase:
@@ -147,6 +152,7 @@ class FirmwareBase:
         self.plugin_session = False
         self._offline_since: float | None = None
         self._start_after: float | None = None  # the randomized delayed start (spec s)
+        self.learning = False  # NFC Configuration → ADD NEW: the next card is stored
         # The fault conditions present or latched (design §5: vendor-neutral; the
         # profile says what each shows; ``rtm`` is EV NET's register view of them).
         self.active: set[str] = set()

@@ -132,11 +132,23 @@ class ChargerTwin:
             firmware_version=firmware_version,
         )
 
+    def csms_address(self) -> str:
+        """The backend address as commissioned (the rig's CSMS)."""
+        return self._csms_url()
+
+    def reconnect(self) -> None:
+        """The Backend Configuration changed: drop the link; it connects again with
+        the new UID and address (web_config.act)."""
+        fw = self.fw
+        if fw is not None:
+            fw.link.cp_id = self.nvm.uid or self.charge_point_id
+            asyncio.get_running_loop().create_task(fw.link.close())
+
     def _make_link(self, fw: FirmwareBase) -> OcppLink:
         return OcppLink(
             clock=self.clock,
-            url=self._csms_url,
-            charge_point_id=self.charge_point_id,
+            url=lambda: self.nvm.server_address or self._csms_url(),
+            charge_point_id=self.nvm.uid or self.charge_point_id,
             handlers=fw.answers(),
             outbox=self.nvm.outbox,
             on_connected=fw.on_connected,

@@ -14,6 +14,7 @@ web_client.py keeps them in one table):
 - ``/diagnostics.html`` Charge Point Diagnostics: RTM Information (OPB, PRT, RTM Err
   Code), Network Information, Log Over Network, Firmware Update Control — admin;
 - ``/external.html`` Configuration of External Devices: Main Fuse Configuration — admin;
+- the configuration pages of web_config.py (Network, NFC, Backend, Date & Time) — admin;
 - POST ``/clear`` (Clear Faults) and POST ``/restart`` (RESTART) — admin.
 
 While the board is off (or rebooting) the server drops every connection unanswered:
@@ -32,10 +33,16 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import parse_qs
 
+from evrig.sim.charger import web_config
+
 SESSION_COOKIE = "evnet_session"
 MAX_BODY = 4096
 READ_TIMEOUT_S = 5.0
 NAV = (("/index.html", "Device Status and Control"),
+       ("/network.html", "Network Configuration"),
+       ("/backend.html", "Backend Configuration"),
+       ("/nfc.html", "NFC Configuration"),
+       ("/datetime.html", "Date & Time"),
        ("/admin.html", "Admin Panel"),
        ("/external.html", "Configuration of External Devices"),
        ("/diagnostics.html", "Charge Point Diagnostics"))
@@ -123,7 +130,10 @@ class WebClientServer:
             pages: dict[str, Callable[[Any, bool], str]] = {
                 "/": self._index, "/index.html": self._index, "/admin.html": self._admin,
                 "/diagnostics.html": self._diagnostics, "/external.html": self._external,
-                "/network.html": self._network}
+                **{path: self._config_page(page) for path, page in (
+                    ("/network.html", web_config.network), ("/nfc.html", web_config.nfc),
+                    ("/backend.html", web_config.backend(self.twin)),
+                    ("/datetime.html", web_config.date_time))}}
             page = pages.get(path)
             if page is None:
                 return Reply(404, _page("Not Found", [], "<p>No such page.</p>", admin))
@@ -138,22 +148,20 @@ class WebClientServer:
         if path == "/logout":
             self._sessions.discard(_cookie(headers.get("cookie", ""), SESSION_COOKIE) or "")
             return _see_other("/index.html")
-        if path not in ("/clear", "/restart", "/fuse", "/plugcharge"):
+        if path not in ("/clear", "/restart", "/fuse", *web_config.PATHS):
             return Reply(404, _page("Not Found", [], "<p>No such action.</p>", admin))
         if not admin:
             return self._login_required(admin)
         if path == "/clear":
             fw.clear_faults()
             return _see_other("/index.html")
-        if path == "/plugcharge":
-            # Offline Mode Configuration → Plug & Charge Enable/Disable → APPLY (000 §2.5.1).
-            choice = form.get("mode", "")
-            if choice not in ("enable", "disable"):
-                return Reply(400, _page("Network Configuration", [],
-                                        "<p id=\"error\">choose enable or disable</p>", admin))
-            self.twin.nvm.plug_and_charge = choice == "enable"
+        if path in web_config.PATHS:
+            error, next_page = web_config.act(self.twin, fw, path, form)
+            if error is not None:
+                return Reply(400, _page("Configuration", [],
+                                        f"<p id=\"error\">{html.escape(error)}</p>", admin))
             fw.kick()
-            return _see_other("/network.html")
+            return _see_other(next_page)
         if path == "/fuse":
             # Change Main Fuse Rating → SET (000 §2.5.1 Configuration of External Devices).
             try:
@@ -253,19 +261,10 @@ class WebClientServer:
                       ("Log Over Network", log), ("Firmware Update Control", update)],
                      "", admin)
 
-    def _network(self, fw: Any, admin: bool) -> str:
-        on = fw.plug_and_charge()
-        offline = [("Plug & Charge", "Enabled" if on else "Disabled")]
-        form = ("<form method=\"post\" action=\"/plugcharge\">"
-                "<label><input type=\"radio\" name=\"mode\" value=\"enable\""
-                f"{' checked' if on else ''}> Enable</label> "
-                "<label><input type=\"radio\" name=\"mode\" value=\"disable\""
-                f"{'' if on else ' checked'}> Disable</label> "
-                "<button type=\"submit\">APPLY</button></form>"
-                "<p>Enabled – the charger is available for plug-in charging when offline. "
-                "Disabled – the charger is not available to charge when offline.</p>")
-        return _page("Network Configuration", [("Offline Mode Configuration", offline)],
-                     form, admin)
+    def _config_page(self, page: web_config.Page) -> Callable[[Any, bool], str]:
+        def render(fw: Any, admin: bool) -> str:
+            return _page(*page(fw), admin)
+        return render
 
     def _external(self, fw: Any, admin: bool) -> str:
         key = self.twin.profile.key("c_MainFuseLimit")
