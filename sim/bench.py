@@ -276,7 +276,10 @@ class VirtualBench:
                 f"rs485_errors={c.errors if c else 0} "
                 f"rs485_timeouts={c.timeouts if c else 0} "
                 f"rs485_garbage={c.garbage if c else 0} "
-                f"rs485_exceptions={c.exceptions if c else 0}")
+                f"rs485_exceptions={c.exceptions if c else 0} "
+                f"rs485_answered={c.answered if c else 0} "
+                f"rs485_phase={(master.phase if master else 'none').replace(' ', '_')} "
+                f"rs485_task={twin.rs485_task_state()}")
 
     def _set_rs485(self, args: list[str]) -> str:
         """``rs485 none|meter|ct``: the device on RS-485 channel 1 (the web client's RS485

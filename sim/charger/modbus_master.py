@@ -36,6 +36,7 @@ INPUT_REGISTER_BASE = 30001  # the manuals' numbering; PDU address = register - 
 DEVICES = ("none", "ct", "meter")
 
 logging.getLogger("pymodbus").setLevel(logging.CRITICAL)  # the twin counts errors itself
+log = logging.getLogger(__name__)
 
 
 def pdu_address(register: int) -> int:
@@ -188,6 +189,7 @@ class ModbusMaster:
         self.on_update = on_update
         self._client_factory = client_factory
         self.counters = Counters()
+        self.phase = "idle"  # where the poll loop is (diagnostics: console rs485_phase)
         self.missing = MissingDevice(settings.missing_after)
         self.household_a: list[float] | None = None  # CT clamp, per phase
         self.meter: MeterData | None = None  # MID meter
@@ -224,8 +226,17 @@ class ModbusMaster:
                 if device != self._polling:
                     self._forget(device)
                 if device != "none":
-                    await self.poll_once(device)
+                    try:
+                        await self.poll_once(device)
+                    except Exception:  # noqa: BLE001 - a poller must never die of its bus
+                        # Counted as a failed cycle and logged with its cause; the
+                        # next cycle starts on a fresh connection.
+                        log.exception("RS-485 master: poll cycle failed")
+                        self.counters.garbage += 1
+                        self.missing.record(False)
+                        await self.close()
                     self.on_update()
+                self.phase = f"sleep since {self.clock.now():.3f}"
                 await self.clock.asleep(self.settings.poll_period_s)
         finally:
             await self.close()
@@ -329,6 +340,7 @@ class ModbusMaster:
         valid frame came back."""
         from pymodbus.exceptions import ModbusException
 
+        self.phase = f"read {register} since {self.clock.now():.3f}"
         try:
             # The response timeout in spec seconds: on the virtual bench a busy host slows
             # spec time and the meter's answer alike, so it is not read as a silent meter.

@@ -228,6 +228,18 @@ class ChargerTwin:
         self.rs485 = master
         self._rs485_task = asyncio.get_running_loop().create_task(master.run())
 
+    def rs485_task_state(self) -> str:
+        """running / done / failed:<exception> — a dead poller leaves the bench deaf."""
+        task = getattr(self, "_rs485_task", None)
+        if task is None:
+            return "none"
+        if not task.done():
+            return "running"
+        if task.cancelled():
+            return "cancelled"
+        exc = task.exception()
+        return f"failed:{type(exc).__name__}" if exc is not None else "done"
+
     async def _run(self, fw: Firmware) -> None:
         await self.clock.asleep(BOOT_DELAY_S)
         await fw.run()
