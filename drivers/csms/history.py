@@ -19,7 +19,7 @@ CALL, CALLRESULT, CALLERROR = 2, 3, 4
 MESSAGE_TYPE_NAMES = {CALL: "CALL", CALLRESULT: "CALLRESULT", CALLERROR: "CALLERROR"}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: a test's history may hold 100,000s
 class Message:
     """One OCPP-J frame.
 

@@ -195,7 +195,7 @@ class MockCsms:
         except websockets.ConnectionClosed:
             pass
         finally:
-            session.ended.set()
+            session.end()
             if self.sessions.get(cp_id) is session:
                 del self.sessions[cp_id]
             code, reason = close_of(conn)

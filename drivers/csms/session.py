@@ -14,9 +14,14 @@ import asyncio
 import json
 from typing import TYPE_CHECKING, Any
 
-from ocpp.charge_point import remove_nones, serialize_as_dict, snake_to_camel_case
+from ocpp.charge_point import (
+    camel_to_snake_case,
+    remove_nones,
+    serialize_as_dict,
+    snake_to_camel_case,
+)
 from ocpp.exceptions import OCPPError, ValidationError
-from ocpp.messages import Call, CallError, CallResult, _validate_payload, validate_payload
+from ocpp.messages import Call, CallError, CallResult, _validate_payload
 from ocpp.v16 import ChargePoint
 
 from evrig.drivers.csms.events import CsmsDisconnected, CsmsViolation, close_of
@@ -32,11 +37,13 @@ def schema_problem(message_type: int, action: str, unique_id: str, payload: Any)
     """Why ``payload`` breaks the OCPP 1.6 schema for ``action``, or None."""
     if not isinstance(payload, dict):
         return f"payload is {type(payload).__name__}, expected a JSON object"
+    # No copy: for its three Decimal actions the library rebinds ``msg.payload`` to a
+    # re-parsed copy; it never changes the dict it was given (the recorded payload).
     msg: Call | CallResult
     if message_type == CALL:
-        msg = Call(unique_id, action, json.loads(json.dumps(payload)))
+        msg = Call(unique_id, action, payload)
     else:
-        msg = CallResult(unique_id, json.loads(json.dumps(payload)), action)
+        msg = CallResult(unique_id, payload, action)
     try:
         _validate_payload(msg, "1.6")
     except NotImplementedError:
@@ -91,46 +98,65 @@ class CsmsSession(ChargePoint):
         # Set by every finding on this connection.
         self.violation = asyncio.Event()
         self._seen_call_ids: set[str] = set()
+        # The CSMS call in flight (one at a time, _call_lock): its unique id, action
+        # and the future its answer, a finding or the connection's end settles.
+        self._in_flight: asyncio.Future[tuple[int, Message, list[Any]]] | None = None
+        self._answer_id = ""
+        self._answer_action = ""
 
     # -- outgoing ---------------------------------------------------------
     async def _send(self, message: str) -> None:
         await self._send_recorded(message)
 
-    async def _send_recorded(self, message: str) -> Message | None:
+    async def _send_recorded(self, message: str, action: str | None = None) -> Message | None:
+        """Record ``message`` as it goes on the wire (parsed back: JSON types only),
+        then send it; ``action``: of the CALL an answer answers."""
         parsed = json.loads(message)
         if parsed[0] == CALL:
             self._pending_actions[parsed[1]] = parsed[2]
-        sent, _ = self._record("out", message, parsed)
+        sent, _ = self._record("out", message, parsed, action)
         await self._connection.send(message)
         return sent
 
     async def call_raced(self, payload: Any, clock: Clock, timeout: float) -> Any:
-        """``call()`` racing the connection and the charger's conduct: a drop ends it
-        at once (once every frame the connection brought was read — a charger that
-        answers Reset and then closes has answered), so does any finding (a malformed
-        answer is one). The request is schema-checked here; the answer once, as it
-        arrives (``_record``)."""
-        await validate_payload(Call("0", type(payload).__name__, remove_nones(
-            snake_to_camel_case(serialize_as_dict(payload)))), "1.6")
-        self.violation.clear()
-        answer = asyncio.ensure_future(clock.within(
-            self.call(payload, suppress=False, skip_schema_validation=True), timeout))
-        ended = asyncio.ensure_future(self.ended.wait())
-        bad = asyncio.ensure_future(self.violation.wait())
-        await asyncio.wait({answer, ended, bad}, return_when=asyncio.FIRST_COMPLETED)
-        ended.cancel()
-        bad.cancel()
-        if self.violation.is_set():
-            answer.cancel()
-            raise CsmsViolation(f"{self.id} broke the protocol during {type(payload).__name__}")
-        if not answer.done():  # the answer read last may still be on its way to it
-            await asyncio.wait({answer}, timeout=0.05)
-        if not answer.done():
-            answer.cancel()
-            code, reason = close_of(self._connection)
-            raise CsmsDisconnected(f"{self.id} disconnected while {type(payload).__name__} "
-                                   f"waited for its answer (close code {code} {reason!r})")
-        return answer.result()
+        """A CSMS CALL and its answer, racing the connection and the charger's
+        conduct: a drop ends it at once (after every frame the connection brought was
+        handled — a charger that answers Reset and then closes has answered), so does
+        any finding (a malformed answer is one). The request is schema-checked here,
+        the answer once, as it arrives (``_record``); both on the loop, without the
+        library's thread-pool hop."""
+        action = type(payload).__name__
+        body = remove_nones(snake_to_camel_case(serialize_as_dict(payload)))
+        _validate_payload(Call("0", action, body), "1.6")  # raises the library's errors
+        unique_id = str(self._unique_id_generator())
+        request = Call(unique_id, action, body)
+        async with self._call_lock:
+            if self.ended.is_set():
+                raise self._disconnected(action)
+            self.violation.clear()
+            answer = asyncio.get_running_loop().create_future()
+            self._in_flight, self._answer_id, self._answer_action = answer, unique_id, action
+            try:
+                await self._send_recorded(request.to_json())
+                mtype, msg, parsed = await clock.within(answer, timeout)
+            finally:
+                self._in_flight = None
+        if mtype == CALLERROR:
+            raise CallError(unique_id, msg.error_code, parsed[3] if len(parsed) > 3 else "",
+                            msg.payload).to_exception()
+        return getattr(self._call_result, action)(**camel_to_snake_case(msg.payload))
+
+    def _disconnected(self, action: str) -> CsmsDisconnected:
+        code, reason = close_of(self._connection)
+        return CsmsDisconnected(f"{self.id} disconnected while {action} waited for its "
+                                f"answer (close code {code} {reason!r})")
+
+    def end(self) -> None:
+        """The connection is closed and every frame it brought was handled."""
+        self.ended.set()
+        answer = self._in_flight
+        if answer is not None and not answer.done():
+            answer.set_exception(self._disconnected(self._answer_action))
 
     # -- incoming ---------------------------------------------------------
     async def route_message(self, raw_msg: str | bytes) -> None:
@@ -177,21 +203,22 @@ class CsmsSession(ChargePoint):
                          text)
             return  # dropped: nothing waits for it, nothing queues up
         msg, valid = self._record("in", text, parsed)
-        if msg is None:
-            return
-        if mtype == CALLRESULT:
-            self._response_queue.put_nowait(CallResult(unique_id, msg.payload, msg.action))
-        else:
-            self._response_queue.put_nowait(CallError(
-                unique_id, msg.error_code, parsed[3] if len(parsed) > 3 else "",
-                msg.payload))
+        waiting = self._in_flight
+        if msg is not None and valid and waiting is not None and not waiting.done() and \
+                unique_id == self._answer_id:
+            waiting.set_result((mtype, msg, parsed))
+        # An answer to a call that already timed out is recorded, and nothing waits.
 
     def finding(self, kind: str, message: str, frame: str) -> None:
         self._csms.add_finding(kind, message, frame)
-        self.violation.set()  # a call() in flight fails at once (server.MockCsms.call)
+        self.violation.set()
+        answer = self._in_flight  # a call() in flight fails at once (server.MockCsms.call)
+        if answer is not None and not answer.done():
+            answer.set_exception(CsmsViolation(
+                f"{self.id} broke the protocol during {self._answer_action}"))
 
     def _record(
-        self, direction: str, raw: str, parsed: list[Any]
+        self, direction: str, raw: str, parsed: list[Any], known_action: str | None = None
     ) -> tuple[Message | None, bool]:
         """Append the frame to history; validate what the charge point sent."""
         csms = self._csms
@@ -205,11 +232,11 @@ class CsmsSession(ChargePoint):
             action, payload = parsed[2], parsed[3] if len(parsed) > 3 else {}
         elif mtype == CALLRESULT:
             action = (self._pending_actions.pop(unique_id, None) if direction == "in"
-                      else csms.history.action_of("in", unique_id))
+                      else known_action or csms.history.action_of("in", unique_id))
             payload = parsed[2] if len(parsed) > 2 else {}
         elif mtype == CALLERROR:
             action = (self._pending_actions.pop(unique_id, None) if direction == "in"
-                      else csms.history.action_of("in", unique_id))
+                      else known_action or csms.history.action_of("in", unique_id))
             error_code = str(parsed[2]) if len(parsed) > 2 else None
             payload = parsed[4] if len(parsed) > 4 and isinstance(parsed[4], dict) else {}
         else:
@@ -239,10 +266,13 @@ class CsmsSession(ChargePoint):
         if not valid and msg.action in DEFAULT_RESPONDERS:
             # A strict backend answers a malformed request with a CALLERROR (an action
             # it does not know gets NotImplemented from response_for, OCPP-J §4.2.3).
-            err = CallError(msg.unique_id, "FormationViolation", "payload violates schema", {})
-            return await self._send_recorded(err.to_json())
+            return await self._send_error(msg, "FormationViolation", "payload violates schema")
         reply = self._csms.response_for(msg)
         if isinstance(reply, CallErrorReply):
-            err = CallError(msg.unique_id, reply.error_code, reply.description, {})
-            return await self._send_recorded(err.to_json())
-        return await self._send_recorded(CallResult(msg.unique_id, reply).to_json())
+            return await self._send_error(msg, reply.error_code, reply.description)
+        return await self._send_recorded(CallResult(msg.unique_id, reply).to_json(),
+                                          msg.action)
+
+    async def _send_error(self, msg: Message, code: str, description: str) -> Message | None:
+        err = CallError(msg.unique_id, code, description, {})
+        return await self._send_recorded(err.to_json(), msg.action)
