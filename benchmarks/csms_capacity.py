@@ -140,10 +140,11 @@ def capacity(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
             st = state[impl]
             n = st["next"]
             res = trial(impl, n, args.window, args.late, args.warmup)
+            st.setdefault("tries", {}).setdefault(n, []).append(res["holds"])
             if res["holds"]:
                 st["lo"], st["held"] = n, res
-            else:
-                st["hi"], st["failed"] = n, res
+            elif n != st["lo"] or not any(st["tries"][n]):
+                st["hi"], st["failed"] = n, res  # a failed re-confirmation is only counted
             lo, hi = st["lo"], st["hi"]
             st["next"] = max(1, (lo + hi) // 2 if lo and hi else lo or n // 2)
             if lo and hi and hi - lo <= max(10, lo // 20):
@@ -178,7 +179,9 @@ def main() -> int:
         st = state[impl]
         if not st["lo"]:
             return f"< {st['hi']}"
-        return f"{st['lo']} (fails {st['hi']})" if st["hi"] else f">= {st['lo']}"
+        tries = st["tries"][st["lo"]]
+        held = f"{st['lo']} ({sum(tries)}/{len(tries)})"
+        return f"{held} fails {st['hi']}" if st["hi"] else f">= {held}"
 
     rows = [(f"capacity, CPs held over {args.window:.0f} s", cap("ours"), cap("bare"),
              _ratio(state["ours"]["lo"], state["bare"]["lo"]))]
@@ -187,7 +190,9 @@ def main() -> int:
             o, b = (1000 * pct(rtt[i][route], q) for i in ("ours", "bare"))
             rows.append((f"round trip {name}, ms, {what}", f"{o:.3f}", f"{b:.3f}",
                          _ratio(o, b)))
-    print(f"\n{'':42s} {'ours':>16s} {'bare':>16s} {'ours/bare':>10s}")
+    print(f"\n(capacity: the count that held, in how many of the full-window trials at it; "
+          f"'>=': no count tried failed, --max {args.max})")
+    print(f"{'':42s} {'ours':>16s} {'bare':>16s} {'ours/bare':>10s}")
     for row in rows:
         print(f"{row[0]:42s} {row[1]:>16s} {row[2]:>16s} {row[3]:>10s}")
     for impl in ("ours", "bare"):
