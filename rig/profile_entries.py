@@ -22,6 +22,16 @@ def _one_of(value: object, allowed: frozenset[str] | tuple[str, ...], key: str) 
         raise Invalid(key, f"one of {', '.join(sorted(allowed))}; got {value!r}")
 
 
+def check_fault_words(condition: str | None, ocpp_error_code: str,
+                      recovery: tuple[str, ...]) -> None:
+    """A fault row's words (RTM code or faults: row) are the vocabulary's."""
+    _one_of(ocpp_error_code, OCPP_ERROR_CODES, "ocpp_error_code")
+    if condition is not None:
+        _one_of(condition, FAULT_CONDITIONS, "condition")
+    for word in recovery:
+        _one_of(word, RECOVERY, "recovery")
+
+
 # --- table entries -----------------------------------------------------------------
 @dataclass(frozen=True, kw_only=True)
 class _Entry:
@@ -161,11 +171,7 @@ class RtmCode(_Entry):
     auto_recovery: bool = field(init=False, default=False)
 
     def __post_init__(self) -> None:
-        _one_of(self.ocpp_error_code, OCPP_ERROR_CODES, "ocpp_error_code")
-        if self.condition is not None:
-            _one_of(self.condition, FAULT_CONDITIONS, "condition")
-        for word in self.recovery:
-            _one_of(word, RECOVERY, "recovery")
+        check_fault_words(self.condition, self.ocpp_error_code, self.recovery)
         object.__setattr__(self, "auto_recovery", "auto" in self.recovery)
 
     @property

@@ -18,8 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import ClassVar
 
-from evrig.rig.profile_entries import RtmCode, _Entry, _one_of
-from evrig.rig.profile_vocabulary import FAULT_CONDITIONS, OCPP_ERROR_CODES, RECOVERY
+from evrig.rig.profile_entries import RtmCode, _Entry, check_fault_words
 from evrig.rig.typed_yaml import Invalid
 
 
@@ -36,10 +35,7 @@ class FaultShown(_Entry):
     socket_only: bool = False
 
     def __post_init__(self) -> None:
-        _one_of(self.condition, FAULT_CONDITIONS, "condition")
-        _one_of(self.ocpp_error_code, OCPP_ERROR_CODES, "ocpp_error_code")
-        for word in self.recovery:
-            _one_of(word, RECOVERY, "recovery")
+        check_fault_words(self.condition, self.ocpp_error_code, self.recovery)
 
 
 @dataclass(frozen=True, kw_only=True)
