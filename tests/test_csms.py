@@ -187,6 +187,28 @@ def test_wait_for_returns_a_call_once_checked_and_answered(backend):
     cp.close()
 
 
+def test_each_call_carries_its_own_answer(backend):
+    """Two Heartbeats in a row, the first answered by a script, the second by the
+    default: each CALL wait_for returns carries the answer sent for it (same unique
+    id, same payload as on the wire), not a neighbour's."""
+    csms, client = backend
+    cp = RawCp(csms.url + CP, client)
+    csms.respond("Heartbeat", {"currentTime": "2030-01-01T00:00:00Z"})
+    cp.send([2, "h1", "Heartbeat", {}])
+    first_wire = cp.recv()
+    csms.respond("Heartbeat", None)
+    cp.send([2, "h2", "Heartbeat", {}])
+    second_wire = cp.recv()
+    first, second = csms.wait_for("Heartbeat", timeout=2), csms.wait_for("Heartbeat", timeout=2)
+    assert first_wire[2] == {"currentTime": "2030-01-01T00:00:00Z"}
+    assert second_wire[2] != first_wire[2]
+    for call, wire in ((first, first_wire), (second, second_wire)):
+        assert call.answer is not None
+        assert call.answer.unique_id == call.unique_id == wire[1]
+        assert call.answer.payload == wire[2] and call.answer.index > call.index
+    cp.close()
+
+
 def test_history_hides_a_call_until_it_is_settled():
     history = History()
     call = history.append(settled=False, direction="in", timestamp=0.0, message_type=2,

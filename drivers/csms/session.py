@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 
 from ocpp.charge_point import (
@@ -56,6 +57,7 @@ def schema_problem(message_type: int, action: str, unique_id: str, payload: Any)
 
 
 MAX_ID_CHARS = 36  # OCPP-J 1.6 §4.1.3: the unique id is at most 36 characters
+SEEN_CALL_IDS = 10_000  # unique ids remembered per connection for the reuse check
 
 
 def _usable_id(parsed: list[Any]) -> bool:
@@ -97,7 +99,10 @@ class CsmsSession(ChargePoint):
         self.ended = asyncio.Event()
         # Set by every finding on this connection.
         self.violation = asyncio.Event()
-        self._seen_call_ids: set[str] = set()
+        # Unique ids of the latest CALLs on this connection (a reuse is a finding).
+        # Bounded: a charger connected for weeks must not grow it without end, and a
+        # reuse further back than this window is beyond what a test can tell apart.
+        self._seen_call_ids: OrderedDict[str, None] = OrderedDict()
         # The CSMS call in flight (one at a time, _call_lock): its unique id, action
         # and the future its answer, a finding or the connection's end settles.
         self._in_flight: asyncio.Future[tuple[int, Message, list[Any]]] | None = None
@@ -187,7 +192,9 @@ class CsmsSession(ChargePoint):
             if unique_id in self._seen_call_ids:
                 self.finding("unparsable", f"unique id {unique_id!r} used before on this "
                              "connection (OCPP-J §4.1.3)", text)
-            self._seen_call_ids.add(unique_id)
+            self._seen_call_ids[unique_id] = None
+            if len(self._seen_call_ids) > SEEN_CALL_IDS:
+                self._seen_call_ids.popitem(last=False)
             msg, valid = self._record("in", text, parsed)
             answer = None
             try:
