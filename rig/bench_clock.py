@@ -22,6 +22,12 @@
   finds the bench where it left it: eight steps inside a 60 s reservation stay inside
   it whatever the load. A hold longer than ``HOLD_MAX_WALL`` (the thread blocked on
   something this module does not know of) is logged and lets time go on.
+- Bytes on a virtual cable are invisible to the barrier: a pty passes them through
+  the kernel's flip buffer, a worker thread that a busy machine runs late, and meanwhile
+  no loop has anything to do. A Modbus master therefore holds spec time while its
+  request is on the wire (``in_flight``), until the answer is read — or at most a wall
+  cap, since a silent or late meter sends nothing for it to read: then the master's
+  response timeout runs in spec time as on a real bus.
 - Timing assertions compare stamps made where the event happens (the twin, a virtual
   instrument, the EV emulator's writes), not the test's own polling.
 
@@ -97,6 +103,8 @@ class BenchClock(Clock):
         self._actors: dict[int, _Actor] = {}  # thread ident -> the thread's state
         self._lapsed: _Actor | None = None  # the actor whose hold lapsed, until it waits
         self._pauses = 0  # paused() blocks open: spec time stands still, no lapse
+        self._flights: dict[int, float] = {}  # in_flight() blocks open -> wall deadline
+        self._flight_ids = itertools.count()
         self.hold_lapses = 0  # diagnostics: holds that ran out (0 on a healthy suite)
         self.lagging = 0  # barriers a loop missed (diagnostics; 0 on a healthy bench)
         self._running = True
@@ -163,13 +171,28 @@ class BenchClock(Clock):
             with self._lock:
                 self._pauses -= 1
 
+    @contextlib.contextmanager
+    def in_flight(self, wall_cap: float) -> Iterator[None]:
+        key = next(self._flight_ids)
+        with self._lock:
+            self._flights[key] = time.monotonic() + wall_cap
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._flights.pop(key, None)
+
+    def _in_flight(self, wall: float) -> bool:
+        with self._lock:
+            return any(wall < deadline for deadline in self._flights.values())
+
     def _held(self) -> bool:
         """Whether a test thread is busy: running its own steps, or about to run
         because what it waited for has happened. Spec time waits for it then, so a
         test thread held back by a busy machine sees the bench where it left it."""
-        if self._pauses:
-            return True
         wall = time.monotonic()
+        if self._pauses or self._in_flight(wall):
+            return True
         for actor in list(self._actors.values()):
             ready = actor.ready
             if actor.busy_since is None and ready is not None:

@@ -174,6 +174,12 @@ class Clock:
         ``ready``: the condition that ends the wait, if any (no-op on the wall clock)."""
         return contextlib.nullcontext()
 
+    def in_flight(self, wall_cap: float) -> contextlib.AbstractContextManager[None]:
+        """Bytes are on a virtual cable for the block (a request until its answer is
+        read): spec time stands still, at most ``wall_cap`` wall seconds. A no-op on the
+        wall clock, where a real cable has its own time."""
+        return contextlib.nullcontext()
+
     def paused(self) -> contextlib.AbstractContextManager[None]:
         """Spec time stands still for the block: nothing on the bench is looked at (a
         framework test that does not use the rig). A no-op on the wall clock."""

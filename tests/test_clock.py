@@ -178,6 +178,23 @@ def test_a_paused_bench_stands_still_without_lapse_and_resumes_without_a_jump():
         clock.close()
 
 
+def test_bytes_in_flight_hold_spec_time_up_to_their_wall_cap():
+    """A request on a virtual cable: spec time stands still until the block ends (the
+    answer was read), or until the wall cap for a cable where nothing comes back."""
+    clock = BenchClock(SPEED)
+    try:
+        t0 = clock.now()
+        with clock.in_flight(5.0):
+            time.sleep(0.2)
+            assert clock.now() == t0
+        with clock.in_flight(0.1):
+            time.sleep(0.4)
+            assert clock.now() - t0 > 0.1 * SPEED  # capped: a silent meter times out
+        assert clock.hold_lapses == 0
+    finally:
+        clock.close()
+
+
 def test_within_gives_the_result_or_times_out_in_spec_seconds(bench):
     clock, loop = bench
 

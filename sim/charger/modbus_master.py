@@ -32,6 +32,11 @@ from evrig.rig.profile import Rs485
 # The response timeout is kept in spec seconds on the bench clock (``Clock.within``);
 # pymodbus's own wall timeout is only a bound for a wedged line, never reached first.
 WALL_BOUND_S = 10.0
+# Wall seconds a request may hold spec time on the virtual bench while it is on the wire
+# (Clock.in_flight): long enough for a busy host's kernel to pass the bytes through the
+# pty's flip buffer and the meter's answer back, short enough that a silent or late
+# meter (nothing to read) costs little wall time before the spec-time timeout runs.
+IN_FLIGHT_WALL_S = 0.25
 INPUT_REGISTER_BASE = 30001  # the manuals' numbering; PDU address = register - base
 DEVICES = ("none", "ct", "meter")
 
@@ -344,9 +349,12 @@ class ModbusMaster:
         try:
             # The response timeout in spec seconds: on the virtual bench a busy host slows
             # spec time and the meter's answer alike, so it is not read as a silent meter.
-            response = await self.clock.within(client.read_input_registers(
-                pdu_address(register), count=2, device_id=self.settings.device_id),
-                self.settings.response_timeout_s)
+            # Spec time waits while the request and its answer cross the cable, which
+            # no event loop sees (rig/bench_clock.py, in_flight).
+            with self.clock.in_flight(IN_FLIGHT_WALL_S):
+                response = await self.clock.within(client.read_input_registers(
+                    pdu_address(register), count=2, device_id=self.settings.device_id),
+                    self.settings.response_timeout_s)
         except (ModbusException, OSError, ValueError, TimeoutError) as exc:
             task = asyncio.current_task()
             if task is not None and task.cancelling():
