@@ -60,9 +60,14 @@ class Variant(_Entry):
     actuator_lock: bool
     charge_point_model: str
     charge_point_vendor: str
+    # How the unit is wired (1 or 3 phases): a product that can be installed either way
+    # (COMPACT 3SLC/3TLC) has a variant per wiring, so the bench's phases are one fact.
+    phases: int
 
     def __post_init__(self) -> None:
         _one_of(self.connector, ("socket", "tethered"), "connector")
+        if self.phases not in (1, 3):
+            raise Invalid("phases", f"1 or 3; got {self.phases!r}")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -165,6 +170,9 @@ class RtmCode(_Entry):
     recovery: tuple[str, ...]
     sets_also: tuple[int, ...] = ()
     socket_only: bool = False
+    # False: a "soft" fault, reported while the session goes on (004 §4.5 terminal-panel
+    # tamper); True: the charger stops charging while it is present.
+    stops_charging: bool = True
     # The vendor-neutral fault condition this code shows (None: a flag such as
     # 0x4000 auto-recovery); the twin detects conditions, the profile names the code.
     condition: str | None = None

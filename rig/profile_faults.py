@@ -33,6 +33,7 @@ class FaultShown(_Entry):
     display: str | None = None  # what a character display shows while it is present
     vendor_error_code: str | None = None  # StatusNotification.vendorErrorCode, if any
     socket_only: bool = False
+    stops_charging: bool = True  # False: a soft fault, the session goes on
 
     def __post_init__(self) -> None:
         check_fault_words(self.condition, self.ocpp_error_code, self.recovery)
@@ -51,6 +52,7 @@ class Fault:
     rtm: RtmCode | None = None  # EV NET: the code of the RTM register
     display: str | None = None
     vendor_error_code: str | None = None
+    stops_charging: bool = True  # False: reported while the session goes on
 
     @property
     def auto_recovery(self) -> bool:
@@ -73,7 +75,8 @@ def fault_table(rtm_codes: Mapping[int, RtmCode],
         assert rtm.condition is not None
         out[rtm.condition] = Fault(
             condition=rtm.condition, ocpp_error_code=rtm.ocpp_error_code,
-            recovery=rtm.recovery, rank=rank, socket_only=rtm.socket_only, rtm=rtm)
+            recovery=rtm.recovery, rank=rank, socket_only=rtm.socket_only, rtm=rtm,
+            stops_charging=rtm.stops_charging)
     for index, row in enumerate(shown.values()):
         if row.condition in out:
             raise Invalid(f"faults.{row.condition}",
@@ -81,5 +84,6 @@ def fault_table(rtm_codes: Mapping[int, RtmCode],
         out[row.condition] = Fault(
             condition=row.condition, ocpp_error_code=row.ocpp_error_code,
             recovery=row.recovery, rank=len(ranked) + index, socket_only=row.socket_only,
-            display=row.display, vendor_error_code=row.vendor_error_code)
+            display=row.display, vendor_error_code=row.vendor_error_code,
+            stops_charging=row.stops_charging)
     return out

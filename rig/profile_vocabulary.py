@@ -51,5 +51,6 @@ FAULT_CONDITIONS = _words(
     " undervoltage phase_missing relay_fault relay_live_welded relay_live_stuck_open"
     " relay_neutral_welded relay_neutral_stuck_open lock_failed unlock_failed"
     " module_missing host_link_lost calibration_lost cp_level_invalid ev_diode_missing"
-    " pp_missing tamper_cover tamper_panel meter_missing"
+    " pp_missing tamper_cover tamper_panel meter_missing phase_config_mismatch"
+    " ct_missing"
 )

@@ -60,7 +60,7 @@ class VirtualBench:
         self._relay_pins = {name: getattr(ev_pins, name) for name in EV_RELAYS}
         self._pp_pins = {getattr(ev_pins, name): ohms for name, ohms in PP_PINS.items()}
         self.csms_url = csms_url
-        self.circuit = Circuit(int(profile.ratings["phases"].value))
+        self.circuit = Circuit(profile.variant(config.variant).phases)
         # RS-485 channel 1: a null-modem pty pair. The charger's port (ports[1]) is
         # always there, as on the board; the rig's meter emulator opens ports[0]
         # (``meter_port``) when instruments.meter.port is 'sim' — else nothing answers.

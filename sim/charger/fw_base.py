@@ -133,7 +133,7 @@ class FirmwareBase:
         self.nvm = nvm
         self.serial = serial
         self.config = nvm.config
-        self.circuit = circuit or Circuit(int(profile.ratings["phases"].value))
+        self.circuit = circuit or Circuit(variant.phases)
         # The board around the firmware: sensors, actuator, RS-485, board-level actions.
         self.board: Board = board or BareBoard(Actuator(profile.protections.actuator.attempts))
         self.link = link_factory(self)

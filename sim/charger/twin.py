@@ -61,7 +61,7 @@ class ChargerTwin:
         self.serial = serial
         self._password = password
         self._ssl = ssl_context
-        self.circuit = circuit or Circuit(int(profile.ratings["phases"].value))
+        self.circuit = circuit or Circuit(self.variant.phases)
         self.nvm = self._fresh_nvm(firmware_version)
         self.fw: Firmware | None = None
         self._task: asyncio.Task[None] | None = None
@@ -127,8 +127,7 @@ class ChargerTwin:
         return Nvm(
             config=ConfigStore(self.profile),
             auth=AuthStore(),
-            smart=SmartCharging(ratings["nominal_voltage_v"].value,
-                                int(ratings["phases"].value)),
+            smart=SmartCharging(ratings["nominal_voltage_v"].value, self.variant.phases),
             firmware_version=firmware_version,
         )
 
@@ -222,7 +221,7 @@ class ChargerTwin:
         settings = self.profile.rs485
         if self.rs485_port is None or settings is None:
             return
-        phases = int(self.profile.ratings["phases"].value)
+        phases = self.variant.phases
         master = ModbusMaster(port=self.rs485_port, clock=self.clock, settings=settings,
                               phases=phases, device=self.rs485_device, on_update=fw.kick)
         self.rs485 = master
