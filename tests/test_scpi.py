@@ -130,18 +130,41 @@ def test_chroma_61500_three_phase_transcript() -> None:
     src, link = source("chroma-61500", [
         *ok("INST:COUP ALL"), *ok("VOLT:AC 230"),
         *ok("INST:COUP NONE"), *ok("INST:NSEL 2"), *ok("VOLT:AC 207.5"),
-        *ok("INST:NSEL 3"), ("MEAS:VOLT:ACDC?", "230.1"),
-        *ok("INST:NSEL 2"), ("MEAS:VOLT:ACDC?", "207.4"),
-        *ok("INST:NSEL 1"), ("MEAS:VOLT:ACDC?", "230.0"),
-        ("MEAS:VOLT:ACDC?", "230.0"), ("MEAS:CURR:AC?", "0.04"), ("MEAS:POW:AC?", "8.3"),
-        ("MEAS:POW:AC:PFAC?", "1.0"), ("MEAS:FREQ?", "50"),
+        *ok("INST:NSEL 3"), ("MEAS:VOLT:ACDC?", "230.1"), ("MEAS:CURR:AC?", "0.0"),
+        *ok("INST:NSEL 2"), ("MEAS:VOLT:ACDC?", "207.4"), ("MEAS:CURR:AC?", "0.0"),
+        *ok("INST:NSEL 1"), ("MEAS:VOLT:ACDC?", "230.0"), ("MEAS:CURR:AC?", "0.04"),
+        ("MEAS:POW:AC?", "8.3"), ("MEAS:POW:AC:PFAC?", "1.0"), ("MEAS:FREQ?", "50"),
     ])
     src.set_voltage(230)
     src.set_voltage(207.5, phase=2)
-    assert src.measure().phase_voltages == (230.0, 207.4, 230.1)
+    reading = src.measure()
+    assert reading.phase_voltages == (230.0, 207.4, 230.1)
+    assert reading.phase_currents == (0.04, 0.0, 0.0) and reading.voltage == 230.0
     link.assert_done()
     with pytest.raises(ValueError, match="phase 4 does not exist"):
         src.set_voltage(230, phase=4)
+
+
+def test_three_phase_load_sets_and_reads_each_phase() -> None:
+    """IT8600 three-phase frame: one setpoint for all phases, or one phase alone (a
+    fault on L2 only); readings per phase, L1 first."""
+    link = Transcript(opening("ITECH Ltd.,IT8627,800001234567890002,1.00-1.00", "FUNC CURR") + [
+        *ok("INST:COUP ALL"), *ok("CURR 16"),
+        *ok("INST:COUP NONE"), *ok("INST:NSEL 2"), *ok("CURR 18"),
+        *ok("INST:NSEL 3"), ("MEAS:VOLT?", "229.9"), ("MEAS:CURR?", "15.9"),
+        *ok("INST:NSEL 2"), ("MEAS:VOLT?", "230.1"), ("MEAS:CURR?", "17.9"),
+        *ok("INST:NSEL 1"), ("MEAS:VOLT?", "230.0"), ("MEAS:CURR?", "16.0"),
+        ("MEAS:POW?", "3680"), ("MEAS:PFAC?", "1.0"), ("MEAS:FREQ?", "50"),
+    ])
+    ac_load = AcLoad(load_model("itech-it8600-3ph"), RESOURCE, 1.0, link=link)
+    ac_load.set_current(16)
+    ac_load.set_current(18, phase=2)
+    reading = ac_load.measure()
+    assert reading.phase_currents == (16.0, 17.9, 15.9) and reading.current == 16.0
+    assert reading.phase_voltages == (230.0, 230.1, 229.9)
+    link.assert_done()
+    with pytest.raises(ValueError, match="phase 4 does not exist"):
+        ac_load.set_current(6, phase=4)
 
 
 def test_keysight_ac6800_source_transcript() -> None:

@@ -26,8 +26,10 @@ class AcLoad(ScpiInstrument):
             self.close()
             raise
 
-    def set_current(self, amps: float) -> None:
+    def set_current(self, amps: float, phase: int | None = None) -> None:
+        """The EV's draw on every phase, or on ``phase`` (1-based) alone."""
         self.model.check_range("current", amps, "A")
+        self.address(phase)
         self.send("set_current", value=amps)
 
     def enable(self, on: bool) -> None:
@@ -37,16 +39,17 @@ class AcLoad(ScpiInstrument):
         return self.ask_bool("load_query")
 
     def measure(self) -> Reading:
-        """What the load measures, with the reading's time window (Reading.t_start)."""
+        """What the load measures: voltage and current per phase, the rest on phase 1;
+        with the reading's time window (Reading.t_start)."""
         return self.timed(self._measure)
 
     def _measure(self) -> Reading:
-        voltage = self.ask_float("measure_voltage")
-        return Reading(voltage=voltage, current=self.ask_float("measure_current"),
+        volts, amps = self.per_phase("measure_voltage", "measure_current")
+        return Reading(voltage=volts[0], current=amps[0],
                        power=self.ask_float("measure_power"),
                        power_factor=self.ask_optional("measure_power_factor"),
                        frequency=self.ask_optional("measure_frequency"),
-                       phase_voltages=(voltage,))
+                       phase_voltages=volts, phase_currents=amps)
 
     def safe_state(self) -> None:
         """Load off and its setpoint at zero: nothing draws when it is next enabled."""

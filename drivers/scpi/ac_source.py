@@ -23,19 +23,8 @@ class AcSource(ScpiInstrument):
     def set_voltage(self, volts: float, phase: int | None = None) -> None:
         """L–N voltage of every phase, or of ``phase`` (1-based) alone."""
         self.model.check_range("voltage", volts, "V")
-        if phase is not None:
-            self._select(phase)
-        elif self.model.has("couple_phases"):
-            self.send("couple_phases")
+        self.address(phase)
         self.send("set_voltage", value=volts)
-
-    def _select(self, phase: int) -> None:
-        if not 1 <= phase <= self.model.phases or not self.model.has("select_phase"):
-            raise ValueError(f"{self.model.model}: phase {phase} does not exist (the model has "
-                             f"{self.model.phases} phase(s), {self.model.file})")
-        if self.model.has("decouple_phases"):
-            self.send("decouple_phases")
-        self.send("select_phase", phase=phase)
 
     def set_frequency(self, hz: float) -> None:
         self.model.check_range("frequency", hz, "Hz")
@@ -48,24 +37,17 @@ class AcSource(ScpiInstrument):
         return self.ask_bool("output_query")
 
     def measure(self) -> Reading:
-        """What the source measures at its output (phase 1 on a multi-phase source),
-        with the reading's time window (Reading.t_start)."""
+        """What the source measures at its output: voltage and current per phase, the
+        rest on phase 1 of a multi-phase source; with the reading's time window."""
         return self.timed(self._measure)
 
     def _measure(self) -> Reading:
-        phases: tuple[float, ...] = ()
-        if self.model.phases > 1 and self.model.has("select_phase"):
-            volts = []
-            for phase in range(self.model.phases, 0, -1):  # ends on phase 1 selected
-                self.send("select_phase", phase=phase)
-                volts.append(self.ask_float("measure_voltage"))
-            phases = tuple(reversed(volts))
-        voltage = self.ask_float("measure_voltage")
-        return Reading(voltage=voltage, current=self.ask_float("measure_current"),
+        volts, amps = self.per_phase("measure_voltage", "measure_current")
+        return Reading(voltage=volts[0], current=amps[0],
                        power=self.ask_float("measure_power"),
                        power_factor=self.ask_optional("measure_power_factor"),
                        frequency=self.ask_optional("measure_frequency"),
-                       phase_voltages=phases or (voltage,))
+                       phase_voltages=volts, phase_currents=amps)
 
     def safe_state(self) -> None:
         """Output off: no voltage on the charger's terminals."""

@@ -41,6 +41,7 @@ class Reading:
     power_factor: float | None = None
     frequency: float | None = None
     phase_voltages: tuple[float, ...] = ()
+    phase_currents: tuple[float, ...] = ()  # L1 first; on a one-phase model (current,)
     # The reading's time window in spec seconds (None without a clock): the instrument
     # sampled somewhere between sending the first query and receiving the last answer.
     # An SCPI instrument gives no stamp of its own; a testcase timing an event from
@@ -174,6 +175,35 @@ class ScpiInstrument:
         if answer in ("0", "OFF"):
             return False
         raise self._error(f"expected 0/1 from {self.model.command(verb)!r}, got {answer!r}")
+
+    # -- phases (a multi-phase model: all coupled, or one selected) ---------------------
+    def address(self, phase: int | None) -> None:
+        """Before a setting: every phase (``None``: coupled, where the model couples) or
+        ``phase`` (1-based) alone; ValueError for a phase the model does not have."""
+        if phase is None:
+            if self.model.has("couple_phases"):
+                self.send("couple_phases")
+            return
+        if not 1 <= phase <= self.model.phases or not self.model.has("select_phase"):
+            if phase == 1 and self.model.phases == 1:
+                return  # a one-phase model: its only phase
+            raise ValueError(f"{self.model.model}: phase {phase} does not exist (the model has "
+                             f"{self.model.phases} phase(s), {self.model.file})")
+        if self.model.has("decouple_phases"):
+            self.send("decouple_phases")
+        self.send("select_phase", phase=phase)
+
+    def per_phase(self, *verbs: str) -> list[tuple[float, ...]]:
+        """Each of ``verbs`` read on every phase, L1 first; ends with phase 1 selected,
+        so the plain readings that follow are L1's. A one-phase model: no selection."""
+        if self.model.phases == 1 or not self.model.has("select_phase"):
+            return [(self.ask_float(verb),) for verb in verbs]
+        columns: list[list[float]] = [[] for _ in verbs]
+        for phase in range(self.model.phases, 0, -1):
+            self.send("select_phase", phase=phase)
+            for column, verb in zip(columns, verbs, strict=True):
+                column.append(self.ask_float(verb))
+        return [tuple(reversed(column)) for column in columns]
 
     def timed(self, measure: Callable[[], Reading]) -> Reading:
         """``measure()`` with the reading's time window (Reading.t_start/t_end)."""

@@ -78,32 +78,63 @@ class SourceBehaviour:
 
 
 class LoadBehaviour:
-    """An AC electronic load in constant-current mode on the charger's outlet."""
+    """An AC electronic load in constant-current mode on the charger's outlet; a
+    multi-phase model sets all its phases at once (coupled) or the selected one."""
 
     def __init__(self, model: ModelTable, circuit: Circuit) -> None:
         self.model = model
         self.circuit = circuit
         self.mode = "CC"
+        self.coupled = True
+        self.selected = 1
 
     def verbs(self) -> dict[str, Verb]:
         circuit = self.circuit
         return {
             "mode_cc": lambda p: setattr(self, "mode", "CC"),
-            # A single-phase load model draws on L1 (phase 1) of the outlet.
-            "set_current": lambda p: circuit.set_load(
-                p["value"], None if self.model.phases > 1 else 1),
+            "couple_phases": lambda p: setattr(self, "coupled", True),
+            "decouple_phases": lambda p: setattr(self, "coupled", False),
+            "select_phase": lambda p: self._select(p["phase"]),
+            "set_current": lambda p: self._set_current(p["value"]),
             "load_on": lambda p: circuit.update(lambda c: setattr(c, "load_enabled", True)),
             "load_off": lambda p: circuit.update(lambda c: setattr(c, "load_enabled", False)),
             "load_query": lambda p: "1" if circuit.load_enabled else "0",
-            "measure_voltage": lambda p: _num(circuit.outlet_v()),
-            "measure_current": lambda p: _num(circuit.ev_amps()),
-            "measure_power": lambda p: _num(_power(circuit.at())),
+            "measure_voltage": lambda p: _num(self._volts(circuit.at())),
+            "measure_current": lambda p: _num(self._amps(circuit.at())),
+            "measure_power": lambda p: _num(self._power(circuit.at())),
             "measure_power_factor": lambda p: _num(RESISTIVE_PF),
             "measure_frequency": lambda p: _num(
                 circuit.supply.hz if circuit.outlet_v() > 0 else 0.0),
         }
 
+    def _select(self, phase: int) -> None:
+        if not 1 <= phase <= self.model.phases:
+            raise ValueError(phase)
+        self.selected = phase
 
-def _power(snap: Snapshot) -> float:
-    """Real power at the load's terminals, from one instant of the circuit."""
-    return snap.outlet_v() * snap.ev_amps()
+    def _phase(self) -> int:
+        """The 0-based outlet phase addressed; a one-phase model draws on L1."""
+        return self.selected - 1 if self.model.phases > 1 else 0
+
+    def _wired(self) -> bool:
+        return self._phase() < len(self.circuit.load_amps)
+
+    def _set_current(self, amps: float) -> None:
+        if self.model.phases == 1:
+            self.circuit.set_load(amps, 1)
+        elif self.coupled:
+            self.circuit.set_load(amps, None)
+        elif self._wired():  # a three-phase load on a one-phase outlet: L2/L3 unwired
+            self.circuit.set_load(amps, self.selected)
+
+    def _volts(self, snap: Snapshot) -> float:
+        return snap.outlet_v(self._phase()) if self._wired() else 0.0
+
+    def _amps(self, snap: Snapshot) -> float:
+        return snap.ev_amps(self._phase()) if self._wired() else 0.0
+
+    def _power(self, snap: Snapshot) -> float:
+        """Real power at the addressed phase's terminals, from one instant."""
+        if not self._wired():
+            return 0.0
+        return snap.outlet_v(self._phase()) * snap.ev_amps(self._phase())
