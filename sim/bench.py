@@ -21,6 +21,7 @@ from evrig.sim.charger.twin import ChargerTwin
 from evrig.sim.charger.web_client import WebClientServer, session_pin
 from evrig.sim.electrical import Circuit
 from evrig.sim.ev_board import VirtualCpBoard, VirtualPpResistor, twin_pilot
+from evrig.sim.external_devices import external_devices_commands, external_devices_status
 from evrig.sim.instruments.tcs34725 import virtual_i2c
 from evrig.sim.pins import PinBank
 from evrig.sim.pty_pair import PtyPair
@@ -235,7 +236,7 @@ class VirtualBench:
                     f"{'online' if f.link.online else 'offline'} rtm=0x{f.rtm_seen:04X} "
                     f"limit={f.limit_reason} offered={f.offered_current():.1f} "
                     f"temp={twin.temperature_c:.1f} lock={f.lock_state()} "
-                    f"{self._rs485_status()}")
+                    f"{external_devices_status(twin)}")
 
         def clear(args: list[str]) -> str:
             fw().clear_faults()
@@ -256,60 +257,8 @@ class VirtualBench:
                for command, name in BOARD_CONDITIONS.items()},
             "calfail": lambda a: self._set_flag("calibration_unreadable", a),
             "clear": clear,
-            "rs485": lambda a: self._set_rs485(a),
-            "fuse": lambda a: self._set_fuse(a),
+            **external_devices_commands(twin, self._kick),
         }
-
-    def _rs485_status(self) -> str:
-        """Console fields of RS-485 channel 1: the device the charger expects, the web
-        client's Main Fuse Limit / Main Fuse Reading (000 §2.5.1) in A, and the bus
-        counters (errors = timeouts + garbage/bad CRC + exception answers)."""
-        twin = self.twin
-        key = twin.profile.key("c_MainFuseLimit")
-        fuse_a = twin.nvm.config.int(key.name, int(key.default)) / (
-            10 if key.unit == "0.1 A" else 1)
-        master = twin.rs485
-        c = master.counters if master is not None else None
-        reading = master.fuse_reading() if master is not None else 0.0
-        return (f"rs485={twin.rs485_device()} fuse_limit={fuse_a:.1f} "
-                f"fuse_reading={reading:.1f} rs485_polls={c.polls if c else 0} "
-                f"rs485_errors={c.errors if c else 0} "
-                f"rs485_timeouts={c.timeouts if c else 0} "
-                f"rs485_garbage={c.garbage if c else 0} "
-                f"rs485_exceptions={c.exceptions if c else 0} "
-                f"rs485_answered={c.answered if c else 0} "
-                f"rs485_phase={(master.phase if master else 'none').replace(' ', '_')} "
-                f"rs485_task={twin.rs485_task_state()}")
-
-    def _set_rs485(self, args: list[str]) -> str:
-        """``rs485 none|meter|ct``: the device on RS-485 channel 1 (the web client's RS485
-        bus setting, 004 §4.2 'Not Set / Energy Meter / CT/Clamp'); ``ct`` is c_CTClamp."""
-        if len(args) != 1 or args[0] not in ("none", "meter", "ct"):
-            return "ERR usage: rs485 none|meter|ct"
-        twin = self.twin
-        twin.rs485_meter = args[0] == "meter"
-        ct = "true" if args[0] == "ct" else "false"
-        if twin.nvm.config.str("c_CTClamp") != ct:
-            twin.nvm.config.set_local("c_CTClamp", ct)
-        self._kick()
-        return "OK"
-
-    def _set_fuse(self, args: list[str]) -> str:
-        """``fuse <amps>``: the web client's Change Main Fuse Rating (000 §2.5.1), stored
-        as c_MainFuseLimit in the key's unit (tenths of an ampere)."""
-        if self.twin.fw is None or not self.twin.powered:
-            return "ERR charger is powered off"
-        try:
-            amps = float(args[0]) if len(args) == 1 else float("nan")
-        except ValueError:
-            amps = float("nan")
-        if amps != amps:
-            return "ERR usage: fuse <amps>"
-        reason = self.twin.set_main_fuse(amps)
-        if reason is not None:
-            return f"ERR {reason}"
-        self._kick()
-        return "OK"
 
     def _set_lock_jam(self, args: list[str]) -> str:
         """``lockjam on|off`` or ``lockjam <n>``: the next n lock/unlock tries fail."""

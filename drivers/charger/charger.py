@@ -85,6 +85,14 @@ class Charger:
             raise ValueError(f"device must be none, meter or ct, got {device!r}")
         self.console.command(f"rs485 {device}")
 
+    def configure_phases(self, phases: int) -> None:
+        """Configuration of External Devices → Phases Number (004 §4.2), service console
+        ``phases``; ``status()["phases"]`` shows it. A setting that does not match the
+        wiring is a fault (the profile's phase_config_mismatch / undervoltage)."""
+        if phases not in (1, 3):
+            raise ValueError(f"phases must be 1 or 3, got {phases!r}")
+        self.console.command(f"phases {phases}")
+
     def set_main_fuse(self, amps: float) -> None:
         """The web client's Change Main Fuse Rating (000 §2.5.1; c_MainFuseLimit); the
         service console's ``fuse <amps>`` on a rig without the web client."""

@@ -188,7 +188,7 @@ class CoreSession(FirmwareBase):
     def _report(self, connector: int, status: str,
                 vendor: tuple[str, str] | None = None) -> None:
         error, vendor_code = self.error_code() if connector == 1 else ("NoError", None)
-        key = (status, error, vendor_code)
+        key = (status, error, vendor_code, self.fault_events if connector == 1 else 0)
         if self.reported.get(connector) == key and vendor is None:
             return
         self.reported[connector] = key

@@ -44,6 +44,11 @@ class Faults(FirmwareBase):
             self._a_since = None
         # Conditions inside the board the firmware detects directly (module missing,
         # host link lost, service cover): latched until their recovery rule.
+        events = set(self.board.board_faults()) | ({"tamper_cover"} if self.board.cover_open()
+                                                     else set())
+        if events - self._events_seen:
+            self.fault_events += 1  # a new occurrence: reported even if still latched
+        self._events_seen = events
         for name in self.board.board_faults():
             if not (self.profile.fault(name).socket_only and not self.variant.actuator_lock):
                 active.add(name)
@@ -53,6 +58,13 @@ class Faults(FirmwareBase):
             active.add("meter_missing")
         else:
             active.discard("meter_missing")
+        # 004 §4.2 "Incorrect setting will result in a fault state!": a wired phase
+        # beyond the Phases Number carries mains voltage the firmware does not expect
+        # (fewer phases wired than configured is the undervoltage above). Present while
+        # the setting is wrong (recovery auto).
+        active.discard("phase_config_mismatch")
+        if self._unexpected_phase():
+            active.add("phase_config_mismatch")
         active = self.protection.apply(active, self._measure(), self._settings())
         # What this charger does not detect, it cannot show (its profile lists it).
         self.active = {c for c in active if c in self.profile.conditions}
@@ -62,14 +74,24 @@ class Faults(FirmwareBase):
         # pole at different times could latch a false relay fault (0x10010).
         snap = self.circuit.at(self.now())
         f = self.circuit.faults
+        # The firmware measures the phases it is configured for (004 §4.2 Phases
+        # Number): a configured phase that is not wired reads 0 V (an undervoltage).
+        configured = self.phases_configured()
+        supply_v = (tuple(snap.supply_v) + (0.0,) * configured)[:configured]
+        ev_a = (snap.ev_amps_per_phase() + (0.0,) * configured)[:configured]
         return Measurements(
-            now=snap.t, supply_v=snap.supply_v, ev_a=snap.ev_amps_per_phase(),
+            now=snap.t, supply_v=supply_v, ev_a=ev_a,
             offered_a=self.offered_current() if self.pwm_duty() is not None else 0.0,
             temperature_c=self.board.sensor_temperature_c(), leakage_ac_ma=f.leakage_ac_ma,
             leakage_dc_ma=f.leakage_dc_ma, pe_open=f.pe_open, ln_swapped=f.ln_swapped,
             n_pe_v=f.n_pe_v, relay_cmd=snap.relay_cmd,
             outlet_live=snap.live_closed and snap.supply_v[0] > 0,
             neutral_closed=snap.neutral_closed, tamper=self.board.cover_open())
+
+    def _unexpected_phase(self) -> bool:
+        volts = self.circuit.at(self.now()).supply_v
+        present = self.profile.protections.voltage.hw_undervoltage_v
+        return any(v >= present for v in volts[self.phases_configured():])
 
     def _settings(self) -> Settings:
         p = self.profile.protections

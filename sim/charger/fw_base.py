@@ -99,6 +99,9 @@ class Nvm:
     # Backend Configuration (000 §2.5.1): None = as commissioned (the rig's backend).
     server_address: str | None = None
     uid: str | None = None
+    # Configuration of External Devices → Phases Number (004 §4.2); None = as
+    # commissioned: the unit's wiring (the bench's variant).
+    phases: int | None = None
 
 
 class FirmwareBase:
@@ -143,6 +146,11 @@ class FirmwareBase:
         self.scheduled_availability: dict[int, str] = {}
         self._odd_pilot_since: float | None = None
         self._a_since: float | None = None
+        # Tamper and other board events seen at the last evaluation, and how many
+        # times one has begun: each occurrence is reported (004 §4.5 "Further tamper
+        # events will be reported to the OCPP backend at every occurrence").
+        self._events_seen: set[str] = set()
+        self.fault_events = 0
         self.boot_status: str | None = None  # None until the first BootNotification answer
         self.tx: Transaction | None = None
         self.authorization: Authorization | None = None
@@ -159,7 +167,7 @@ class FirmwareBase:
         self.rtm_seen = 0  # the RTM register as the application CPU last read it
         self.contactor = False
         self.pilot = PilotReading("A", 12.0, -12.0)
-        self.reported: dict[int, tuple[str, str, str | None]] = {}
+        self.reported: dict[int, tuple[str, str, str | None, int]] = {}
         self._next_boot = 0.0
         self._next_heartbeat = 0.0
         self._next_sample = 0.0
@@ -187,9 +195,15 @@ class FirmwareBase:
              on_result: Callable[[Payload | None], None] | None = None) -> None:
         self.link.enqueue(Outgoing(action, build, persistent, on_result))
 
+    def phases_configured(self) -> int:
+        """The Phases Number setting: the phases the firmware measures and protects."""
+        return self.nvm.phases or self.variant.phases
+
     @property
     def faulted(self) -> bool:
-        return bool(self.active)
+        """A present condition stops charging (Faulted); a "soft" one (004 §4.5
+        terminal-panel tamper, profile stops_charging: false) is only reported."""
+        return any(self.profile.conditions[c].stops_charging for c in self.active)
 
     def raise_fault(self, condition: str) -> None:
         """A condition the firmware detected; it stays until its recovery rule."""

@@ -103,6 +103,18 @@ class ChargerTwin:
             self.nvm.config.set_local(key.name, value)
         return reason
 
+    def phases_configured(self) -> int:
+        return self.nvm.phases or self.variant.phases
+
+    def set_phases(self, phases: int) -> str | None:
+        """Phases Number (004 §4.2); why it is refused, or None. A unit rated for one
+        phase has no such setting."""
+        rated = int(self.profile.ratings["phases"].value)
+        if phases > rated:
+            return f"{self.profile.model} has {rated} phase(s); no Phases Number {phases}"
+        self.nvm.phases = phases
+        return None
+
     def supply_ok(self, supply_v: float) -> bool:
         """Whether the board runs at this supply voltage (hardware shutdown levels)."""
         return self.board_supply.board_on(supply_v)
