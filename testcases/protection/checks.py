@@ -106,6 +106,20 @@ def expect_fault(b: Bench, code: int, timeout: float = REACT_S) -> dict[str, Any
     return sn.payload
 
 
+def expect_soft_fault(b: Bench, code: int, timeout: float = REACT_S) -> dict[str, Any]:
+    """A fault the profile marks stops_charging: false — the RTM bit, and a
+    StatusNotification with its errorCode and the code in vendorErrorCode whose status
+    is not Faulted (004 §4.5: the charger keeps operating)."""
+    entry = b.spec.rtm(code)
+    sn = b.csms.wait_for("StatusNotification", timeout=timeout, connectorId=1,
+                         errorCode=entry.ocpp_error_code)
+    assert sn["status"] != "Faulted", f"{entry.hex} {entry.name} is soft: {sn.payload}"
+    assert int(sn["vendorErrorCode"], 16) & code == code, sn.payload
+    value = rtm(b)
+    assert value is not None and value & code == code
+    return sn.payload
+
+
 def expect_no_fault(b: Bench, hold_s: float = HOLD_S) -> None:
     """No RTM bit for ``hold_s`` and nothing Faulted reported meanwhile."""
     mark = b.csms.mark()

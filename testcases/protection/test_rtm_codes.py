@@ -10,7 +10,10 @@ from typing import Any
 
 import pytest
 
+from evrig.fixtures.params import run_profile
+from evrig.rig.profile import available_profiles, load_profile
 from evrig.testcases.protection.checks import (
+    HOLD_S,
     RULES,
     Bench,
     apply_rule,
@@ -19,6 +22,7 @@ from evrig.testcases.protection.checks import (
     expect_drawing,
     expect_fault,
     expect_latched,
+    expect_soft_fault,
     expect_stopped,
     limit_offer,
     offered_a,
@@ -26,13 +30,20 @@ from evrig.testcases.protection.checks import (
 from evrig.testcases.protection.stimuli import NOT_PRODUCIBLE, STIMULI, Stimulus
 
 
-def _params() -> list[Any]:
-    out: list[Any] = []
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """The stimuli of the codes this rig's profile lists (another family's codes, such
+    as the EV NET 7 kW's 0x0060, are not the unit's), each with every rule."""
+    if "stim" not in metafunc.fixturenames:
+        return
+    codes = run_profile(metafunc.config).rtm_codes
+    params: list[Any] = []
     for stim in STIMULI:
+        if stim.code not in codes:
+            continue
         marks = [pytest.mark.socketed] if stim.socketed else []
         for rule in RULES:
-            out.append(pytest.param(stim, rule, marks=marks, id=f"{stim.id}-{rule}"))
-    return out
+            params.append(pytest.param(stim, rule, marks=marks, id=f"{stim.id}-{rule}"))
+    metafunc.parametrize(("stim", "rule"), params)
 
 
 @pytest.fixture
@@ -50,13 +61,15 @@ def test_every_code_has_a_stimulus_or_a_reason(spec):
     for code, entry in spec.rtm_codes.items():
         assert code in produced or code in flags or code in NOT_PRODUCIBLE, \
             f"{entry.hex} {entry.name}: no stimulus and no reason"
+    shipped = [load_profile(name).rtm_codes for name in available_profiles()]
     for stim in STIMULI:
-        assert stim.code in spec.rtm_codes, f"{stim.id}: not a code of the profile"
-        assert stim.socketed or not spec.rtm(stim.code).socket_only, \
-            f"{stim.id}: socket_only in the profile, not marked socketed"
+        assert any(stim.code in codes for codes in shipped), \
+            f"{stim.id}: not a code of any shipped profile"
+        if stim.code in spec.rtm_codes:
+            assert stim.socketed or not spec.rtm(stim.code).socket_only, \
+                f"{stim.id}: socket_only in the profile, not marked socketed"
 
 
-@pytest.mark.parametrize(("stim", "rule"), _params())
 def test_rtm_fault_and_recovery(bench: Bench, stim: Stimulus, rule: str):
     """Produce the code's condition; expect the RTM bit (+ sets_also), SN Faulted with
     the profile's errorCode and the code in vendorErrorCode, the load dead; then
@@ -68,6 +81,23 @@ def test_rtm_fault_and_recovery(bench: Bench, stim: Stimulus, rule: str):
         limit_offer(b, draw)
         charge(b, draw)
     stim.apply(b)
+    if not b.spec.fault(entry.condition).stops_charging:
+        # A "soft" fault (004 §4.5 terminal-panel tamper): reported, the session goes on.
+        expect_soft_fault(b, stim.code, timeout=stim.timeout)
+        if stim.setup == "charging":
+            expect_drawing(b, draw)
+        if stim.remove is not None:
+            stim.remove(b)
+        mark = b.csms.mark()
+        if rule != "auto":
+            apply_rule(b, rule)
+        if rule in entry.recovery:
+            expect_cleared(b, stim.code, mark)
+        else:  # still reported: the bit stays until a rule the profile lists
+            b.clock.sleep(HOLD_S)
+            assert (b.charger.rtm_code() & stim.code) == stim.code, \
+                f"{entry.hex} cleared by {rule}; its recovery is {entry.recovery}"
+        return
     expect_fault(b, stim.code, timeout=stim.timeout)
     if stim.setup == "charging" and stim.outlet_dead:
         expect_stopped(b)
