@@ -4,7 +4,7 @@ keys, measurands, supported operations, firmware image, web client pages, RS-485
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 from evrig.rig.profile_entries import _Entry, _one_of
@@ -113,11 +113,20 @@ class FirmwareImage(_Entry):
 
 @dataclass(frozen=True, kw_only=True)
 class WebPage(_Entry):
-    """One block of the web client: the labels a driver parses ("RTM Err Code" …)."""
+    """One block of the web client: the labels a driver parses ("RTM Err Code" …).
+    ``keys``: what each printed label measures, as a quantity name both the twin and
+    the driver know (``voltage_l2_v``, ``energy_import_kwh`` …: sim/charger/
+    web_measurements.py) — so two families' different labels read alike."""
 
     tab: str
     heading: str
     fields: tuple[str, ...]
+    keys: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for label in self.keys:
+            if label not in self.fields:
+                raise Invalid(f"keys.{label}", f"a label of fields ({', '.join(self.fields)})")
 
 
 @dataclass(frozen=True, kw_only=True)

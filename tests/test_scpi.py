@@ -131,7 +131,9 @@ def test_chroma_61500_three_phase_transcript() -> None:
         *ok("INST:COUP ALL"), *ok("VOLT:AC 230"),
         *ok("INST:COUP NONE"), *ok("INST:NSEL 2"), *ok("VOLT:AC 207.5"),
         *ok("INST:NSEL 3"), ("MEAS:VOLT:ACDC?", "230.1"), ("MEAS:CURR:AC?", "0.0"),
+        ("MEAS:POW:AC?", "0.0"),
         *ok("INST:NSEL 2"), ("MEAS:VOLT:ACDC?", "207.4"), ("MEAS:CURR:AC?", "0.0"),
+        ("MEAS:POW:AC?", "0.0"),
         *ok("INST:NSEL 1"), ("MEAS:VOLT:ACDC?", "230.0"), ("MEAS:CURR:AC?", "0.04"),
         ("MEAS:POW:AC?", "8.3"), ("MEAS:POW:AC:PFAC?", "1.0"), ("MEAS:FREQ?", "50"),
     ])
@@ -152,7 +154,9 @@ def test_three_phase_load_sets_and_reads_each_phase() -> None:
         *ok("INST:COUP ALL"), *ok("CURR 16"),
         *ok("INST:COUP NONE"), *ok("INST:NSEL 2"), *ok("CURR 18"),
         *ok("INST:NSEL 3"), ("MEAS:VOLT?", "229.9"), ("MEAS:CURR?", "15.9"),
+        ("MEAS:POW?", "3655"),
         *ok("INST:NSEL 2"), ("MEAS:VOLT?", "230.1"), ("MEAS:CURR?", "17.9"),
+        ("MEAS:POW?", "4119"),
         *ok("INST:NSEL 1"), ("MEAS:VOLT?", "230.0"), ("MEAS:CURR?", "16.0"),
         ("MEAS:POW?", "3680"), ("MEAS:PFAC?", "1.0"), ("MEAS:FREQ?", "50"),
     ])
@@ -162,6 +166,7 @@ def test_three_phase_load_sets_and_reads_each_phase() -> None:
     reading = ac_load.measure()
     assert reading.phase_currents == (16.0, 17.9, 15.9) and reading.current == 16.0
     assert reading.phase_voltages == (230.0, 230.1, 229.9)
+    assert reading.power == 3680 + 4119 + 3655  # all phases
     link.assert_done()
     with pytest.raises(ValueError, match="phase 4 does not exist"):
         ac_load.set_current(6, phase=4)

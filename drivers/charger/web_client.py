@@ -35,21 +35,11 @@ PATHS = {
     "Device Status and Control": "/index.html",
     "Charge Point Diagnostics": "/diagnostics.html",
     "Configuration of External Devices": "/external.html",
+    "Device Configuration": "/device.html",  # 004 §4.2: Firmware Update Control (COMPACT)
     **CONFIG_PATHS,
 }
 LOGIN_PATH, CLEAR_PATH, RESTART_PATH = "/login", "/clear", "/restart"
 FUSE_PATH = "/fuse"
-# Power Meter Measurements label -> measurements() key; values are numbers in the unit.
-MEASUREMENT_KEYS = {
-    "Power(imported from grid)": "energy_import_kwh",  # the manual's "Power" is energy
-    "Power(exported to grid)": "energy_export_kwh",
-    "Active Power": "active_power_kw",
-    "Voltage(L1-N)": "voltage_v",
-    "Voltage(N)": "neutral_v",
-    "Current": "current_a",
-    "Temperature(Package)": "temperature_package_c",
-    "Temperature(Relay)": "temperature_relay_c",
-}
 _BLOCK_TAGS = {"p", "div", "br", "tr", "li", "ul", "ol", "table", "tbody", "thead",
                "section", "form", "dt", "dd", "dl", "h1", "h2", "h3", "h4", "h5", "h6",
                "legend", "fieldset", "caption", "header", "footer", "nav", "main", "hr",
@@ -311,9 +301,12 @@ class WebClient(WebConfig):
         return self._block("device_status")
 
     def measurements(self) -> dict[str, float]:
-        """Power Meter Measurements as numbers in the printed unit (kWh, kW, V, A, °C)."""
+        """Power Meter Measurements as numbers in the printed unit (kWh, kW, V, A, °C),
+        by the quantity names of the profile's ``keys`` (``voltage_v``, ``current_l2_a``
+        …; sim/charger/web_measurements.py)."""
         raw = self._block("measurements")
-        return {MEASUREMENT_KEYS.get(label, label): number(value) for label, value in raw.items()}
+        keys = self.pages["measurements"].keys  # the profile names what each label is
+        return {keys.get(label, label): number(value) for label, value in raw.items()}
 
     def diagnostics(self) -> dict[str, Any]:
         """Charge Point Diagnostics: ``rtm`` (the RTM Err Code as an int), ``opb``,
@@ -325,6 +318,9 @@ class WebClient(WebConfig):
                                "prt": int(number(rtm["PRT Code"])),
                                "labels": rtm}
         if "firmware_update" in self.pages:
+            fw_entry = self.pages["firmware_update"]
+            if fw_entry.tab != self.pages["rtm_information"].tab:  # COMPACT: its own tab
+                text = self.page(fw_entry.tab)
             with_fw = parse_block(text, self.pages["firmware_update"].heading,
                                   self.pages["firmware_update"].fields,
                                   [p.heading for p in self.pages.values()])

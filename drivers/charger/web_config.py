@@ -18,6 +18,7 @@ CONFIG_PATHS = {
     "NFC Configuration": "/nfc.html",
     "Backend Configuration": "/backend.html",
     "Date & Time": "/datetime.html",
+    "Time & Charge Times Configuration": "/datetime.html",  # 004 §4.2 (COMPACT)
 }
 
 

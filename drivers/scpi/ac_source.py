@@ -42,12 +42,12 @@ class AcSource(ScpiInstrument):
         return self.timed(self._measure)
 
     def _measure(self) -> Reading:
-        volts, amps = self.per_phase("measure_voltage", "measure_current")
-        return Reading(voltage=volts[0], current=amps[0],
-                       power=self.ask_float("measure_power"),
+        volts, amps, watts = self.per_phase("measure_voltage", "measure_current",
+                                            "measure_power")
+        return Reading(voltage=volts[0], current=amps[0], power=sum(watts),
                        power_factor=self.ask_optional("measure_power_factor"),
                        frequency=self.ask_optional("measure_frequency"),
-                       phase_voltages=volts, phase_currents=amps)
+                       phase_voltages=volts, phase_currents=amps, phase_powers=watts)
 
     def safe_state(self) -> None:
         """Output off: no voltage on the charger's terminals."""

@@ -42,6 +42,7 @@ class Reading:
     frequency: float | None = None
     phase_voltages: tuple[float, ...] = ()
     phase_currents: tuple[float, ...] = ()  # L1 first; on a one-phase model (current,)
+    phase_powers: tuple[float, ...] = ()  # L1 first; ``power`` is their sum (all phases)
     # The reading's time window in spec seconds (None without a clock): the instrument
     # sampled somewhere between sending the first query and receiving the last answer.
     # An SCPI instrument gives no stamp of its own; a testcase timing an event from

@@ -18,6 +18,10 @@ class MeterValues(FirmwareBase):
         dt = max(0.0, now - self._last_energy_t)
         self._last_energy_t = now
         self.meter.energy_wh += self.meter.total_power_w() * dt / 3600.0
+        phases = len(self.meter.voltages_v)
+        energies = (self.meter.energies_wh + [0.0] * phases)[:phases]
+        self.meter.energies_wh = [e + (self.meter.power_of(i) or 0.0) * dt / 3600.0
+                                  for i, e in enumerate(energies)]
         snap = self.circuit.at(now)
         self.meter.voltages_v = list(snap.supply_v)
         self.meter.currents_a = list(snap.ev_amps_per_phase())

@@ -40,6 +40,7 @@ class MeterReading:
     neutral_v: float = 0.0  # N–PE; set from the measurement at every update
     offered_a: float = 0.0
     energy_wh: float = 0.0
+    energies_wh: list[float] = field(default_factory=lambda: [0.0])  # per phase, own meter
     temperature_c: float = 25.0  # the board's sensor; set at every update
     powers_w: list[float] | None = None  # per phase, from an external MID meter; else V x I
 

@@ -14,6 +14,7 @@ web_client.py keeps them in one table):
 - ``/diagnostics.html`` Charge Point Diagnostics: RTM Information (OPB, PRT, RTM Err
   Code), Network Information, Log Over Network, Firmware Update Control — admin;
 - ``/external.html`` Configuration of External Devices: Main Fuse Configuration — admin;
+- ``/device.html`` Device Configuration: Firmware Update Control (004 §4.2) — admin;
 - the configuration pages of web_config.py (Network, NFC, Backend, Date & Time) — admin;
 - POST ``/clear`` (Clear Faults) and POST ``/restart`` (RESTART) — admin.
 
@@ -34,6 +35,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from evrig.sim.charger import web_config
+from evrig.sim.charger.web_measurements import printed
 
 SESSION_COOKIE = "evnet_session"
 MAX_BODY = 4096
@@ -45,6 +47,7 @@ NAV = (("/index.html", "Device Status and Control"),
        ("/datetime.html", "Date & Time"),
        ("/admin.html", "Admin Panel"),
        ("/external.html", "Configuration of External Devices"),
+       ("/device.html", "Device Configuration"),
        ("/diagnostics.html", "Charge Point Diagnostics"))
 PUBLIC = {"/", "/index.html", "/admin.html"}
 EV_STATUS = {"A": "Disconnected", "B": "Connected", "C": "Charging", "D": "Charging",
@@ -130,6 +133,7 @@ class WebClientServer:
             pages: dict[str, Callable[[Any, bool], str]] = {
                 "/": self._index, "/index.html": self._index, "/admin.html": self._admin,
                 "/diagnostics.html": self._diagnostics, "/external.html": self._external,
+                "/device.html": self._device,
                 **{path: self._config_page(page) for path, page in (
                     ("/network.html", web_config.network), ("/nfc.html", web_config.nfc),
                     ("/backend.html", web_config.backend(self.twin)),
@@ -204,7 +208,6 @@ class WebClientServer:
         twin = self.twin
         reported = fw.reported.get(1)
         meter = fw.meter
-        power_w = meter.total_power_w()
         host_lost = "host_link_lost" in twin.board_conditions
         status = [
             ("Device Version", twin.nvm.firmware_version),
@@ -219,18 +222,21 @@ class WebClientServer:
             # which is about a presented unknown card).
             ("Plug&Charge", "Enabled" if fw.plug_and_charge() else "Disabled"),
             ("Charger Limit", fw.limit_reason),
+            # 004 §4.2 (COMPACT): the hardware's e-fuse model string, printed as 004's
+            # example prints it for the unit's rated phases, and the Phases Number.
+            ("Device Model(efuse)", f"{int(twin.profile.ratings['phases'].value)} phases, "
+                                    "model 01, revision 01 (8101)"),
+            ("Phases configured", str(fw.phases_configured())),
         ]
+        shown = twin.profile.web_client.get("device_status")
+        if shown is not None:  # the labels this family's page prints, in its order
+            values = dict(status)
+            status = [(label, values.get(label, "N/A")) for label in shown.fields]
         temp = twin.temperature_c
-        measurements = [
-            ("Power(imported from grid)", f"{meter.energy_wh / 1000:.3f} kWh"),
-            ("Power(exported to grid)", "0.000 kWh"),
-            ("Active Power", f"{power_w / 1000:.3f} kW"),
-            ("Voltage(L1-N)", f"{meter.voltage_v:.1f} V"),
-            ("Voltage(N)", f"{meter.neutral_v:.1f} V"),
-            ("Current", f"{meter.current_a:.3f} A"),
-            ("Temperature(Package)", f"{temp:.0f}° C"),
-            ("Temperature(Relay)", f"{temp:.0f}° C"),
-        ]
+        entry = twin.profile.web_client.get("measurements")
+        labels = entry.fields if entry is not None else ()
+        measurements = [(label, printed(entry.keys.get(label, label), meter, (temp, temp)))
+                        for label in labels if entry is not None]
         control = (
             "<h2>Device Control</h2><table>"
             "<tr><td>Stop Wifi Scan</td><td><form method=\"post\" action=\"/stopscan\">"
@@ -253,13 +259,16 @@ class WebClientServer:
         network = [("IPv4", "127.0.0.1"), ("WiFi MAC", "02:00:00:00:00:01"),
                    ("ETH MAC", "02:00:00:00:00:02")]
         log = [("Status", "Inactive"), ("IPv4", "0.0.0.0"), ("Port", "Not Set")]
-        update = [("Status", fw.firmware_status), ("Progress", "0%"),
-                  ("Custom vendor err", "0x0000"), ("Internal vendor err", "0x0000"),
-                  ("Update finish err", "0x0000")]
         return _page("Charge Point Diagnostics",
                      [("RTM Information", rtm), ("Network Information", network),
-                      ("Log Over Network", log), ("Firmware Update Control", update)],
+                      ("Log Over Network", log), ("Firmware Update Control", _update(fw))],
                      "", admin)
+
+    def _device(self, fw: Any, admin: bool) -> str:
+        """Device Configuration (004 §4.2, COMPACT): Firmware Update Control with the
+        Device Version; the EV NET shows the same block on its diagnostics page."""
+        update = [("Device Version", self.twin.nvm.firmware_version), *_update(fw)]
+        return _page("Device Configuration", [("Firmware Update Control", update)], "", admin)
 
     def _config_page(self, page: web_config.Page) -> Callable[[Any, bool], str]:
         def render(fw: Any, admin: bool) -> str:
@@ -278,6 +287,12 @@ class WebClientServer:
                 "<button type=\"submit\">SET</button></form>")
         return _page("Configuration of External Devices", [("Main Fuse Configuration", fuse)],
                      form, admin)
+
+
+def _update(fw: Any) -> list[tuple[str, str]]:
+    return [("Status", fw.firmware_status), ("Progress", "0%"),
+            ("Custom vendor err", "0x0000"), ("Internal vendor err", "0x0000"),
+            ("Update finish err", "0x0000")]
 
 
 # -- HTML and HTTP helpers -------------------------------------------------------------------

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from itertools import count
 from typing import Any
 
@@ -20,6 +21,7 @@ from evrig.testcases.ocpp.steps import ACCEPTED_TAG, configure, without_charge_t
 
 SETTLE_S = 20.0  # spec seconds a status may take to follow its stimulus
 _profile_ids = count(9100)
+_reservation_ids = count(9200)
 
 
 @dataclass
@@ -113,6 +115,18 @@ def unavailable(b: Bench) -> None:
     b.offline_now()
 
 
+def reserved(b: Bench) -> None:
+    """ReserveNow for connector 1, an hour ahead (OCPP 1.6 §5.13); the reservation
+    stays while the backend is gone (the keeper cancels it after the test)."""
+    expiry = b.csms.state.utcnow() + timedelta(hours=1)
+    result = b.csms.call(call.ReserveNow(
+        connector_id=1, expiry_date=expiry.isoformat().replace("+00:00", "Z"),
+        id_tag=ACCEPTED_TAG, reservation_id=next(_reservation_ids)))
+    assert result.status == "Accepted", f"ReserveNow: {result.status}"
+    b.wait_connector("Reserved")
+    b.offline_now()
+
+
 def faulted(b: Bench) -> None:
     """A shorted pilot (state E, the profile's cp_level_invalid fault, RTM 0x0080 on
     EV NET): a fault that shows without a session (the diode fault needs the PWM,
@@ -129,6 +143,7 @@ STIMULI: dict[str, Callable[[Bench], None]] = {
     "SuspendedEV": suspended_ev,
     "SuspendedEVSE": suspended_evse,
     "Finishing": finishing,
+    "Reserved": reserved,
     "Unavailable": unavailable,
     "Faulted": faulted,
 }

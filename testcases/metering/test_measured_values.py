@@ -43,7 +43,7 @@ def test_temperature_and_neutral_voltage_are_measured(csms, charger, faults, web
             assert values["Voltage.N"] == pytest.approx(n_pe_v, abs=0.5)
             page = web.measurements()
             assert page["neutral_v"] == pytest.approx(n_pe_v, abs=0.5)
-            assert page["temperature_package_c"] == pytest.approx(temp_c, abs=1)
+            assert page["temperature_c"] == pytest.approx(temp_c, abs=1)
     finally:
         charger.set_temperature(None)
         faults.neutral_voltage(0)
