@@ -25,9 +25,10 @@
 - Bytes on a virtual cable are invisible to the barrier: a pty passes them through
   the kernel's flip buffer, a worker thread that a busy machine runs late, and meanwhile
   no loop has anything to do. A Modbus master therefore holds spec time while its
-  request is on the wire (``in_flight``), until the answer is read — or at most a wall
-  cap, since a silent or late meter sends nothing for it to read: then the master's
-  response timeout runs in spec time as on a real bus.
+  request is on the wire (``in_flight``), until its answer's bytes are read; a meter
+  that will not answer now (silent, or late) says so when it has the request
+  (``delivered``), and then the master's response timeout runs in spec time as on a
+  real bus. A wall cap bounds a flight nobody ends (no meter on the cable).
 - Timing assertions compare stamps made where the event happens (the twin, a virtual
   instrument, the EV emulator's writes), not the test's own polling.
 
@@ -50,7 +51,7 @@ from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
-from evrig.rig.clock import Clock, TimerHandle
+from evrig.rig.clock import Clock, Flight, TimerHandle
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +104,7 @@ class BenchClock(Clock):
         self._actors: dict[int, _Actor] = {}  # thread ident -> the thread's state
         self._lapsed: _Actor | None = None  # the actor whose hold lapsed, until it waits
         self._pauses = 0  # paused() blocks open: spec time stands still, no lapse
-        self._flights: dict[int, float] = {}  # in_flight() blocks open -> wall deadline
+        self._flights: dict[int, tuple[str, float]] = {}  # open flights: wire, wall deadline
         self._flight_ids = itertools.count()
         self.hold_lapses = 0  # diagnostics: holds that ran out (0 on a healthy suite)
         self.lagging = 0  # barriers a loop missed (diagnostics; 0 on a healthy bench)
@@ -171,20 +172,25 @@ class BenchClock(Clock):
             with self._lock:
                 self._pauses -= 1
 
-    @contextlib.contextmanager
-    def in_flight(self, wall_cap: float) -> Iterator[None]:
+    def in_flight(self, wall_cap: float, wire: str) -> Flight:
         key = next(self._flight_ids)
         with self._lock:
-            self._flights[key] = time.monotonic() + wall_cap
-        try:
-            yield
-        finally:
+            self._flights[key] = (wire, time.monotonic() + wall_cap)
+
+        def end() -> None:
             with self._lock:
                 self._flights.pop(key, None)
 
+        return Flight(end)
+
+    def delivered(self, wire: str) -> None:
+        with self._lock:
+            for key in [k for k, (w, _) in self._flights.items() if w == wire]:
+                del self._flights[key]
+
     def _in_flight(self, wall: float) -> bool:
         with self._lock:
-            return any(wall < deadline for deadline in self._flights.values())
+            return any(wall < deadline for _, deadline in self._flights.values())
 
     def _held(self) -> bool:
         """Whether a test thread is busy: running its own steps, or about to run

@@ -36,6 +36,25 @@ def _settle(future: asyncio.Future[T], value: T) -> None:
         future.set_result(value)
 
 
+class Flight:
+    """A request on a virtual cable (Clock.in_flight): ``end()`` once the answer is
+    read; a context manager that ends it on exit."""
+
+    def __init__(self, on_end: Callable[[], None] | None = None) -> None:
+        self._on_end = on_end
+
+    def end(self) -> None:
+        on_end, self._on_end = self._on_end, None
+        if on_end is not None:
+            on_end()
+
+    def __enter__(self) -> Flight:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.end()
+
+
 class Clock:
     """Wall time at a fixed speed: a real rig (speed 1) and the framework's unit tests."""
 
@@ -174,11 +193,16 @@ class Clock:
         ``ready``: the condition that ends the wait, if any (no-op on the wall clock)."""
         return contextlib.nullcontext()
 
-    def in_flight(self, wall_cap: float) -> contextlib.AbstractContextManager[None]:
-        """Bytes are on a virtual cable for the block (a request until its answer is
-        read): spec time stands still, at most ``wall_cap`` wall seconds. A no-op on the
-        wall clock, where a real cable has its own time."""
-        return contextlib.nullcontext()
+    def in_flight(self, wall_cap: float, wire: str) -> Flight:
+        """Bytes are on virtual cable ``wire`` (a request until its answer is read):
+        spec time stands still until the flight ends — the block's end, ``end()``, or
+        ``delivered(wire)`` from the far end — at most ``wall_cap`` wall seconds. A
+        no-op on the wall clock, where a real cable has its own time."""
+        return Flight()
+
+    def delivered(self, wire: str) -> None:
+        """The far end of ``wire`` has the request and sends nothing now (a silent or
+        a late meter): the flights on it end, so its timing runs in spec time."""
 
     def paused(self) -> contextlib.AbstractContextManager[None]:
         """Spec time stands still for the block: nothing on the bench is looked at (a

@@ -179,17 +179,26 @@ def test_a_paused_bench_stands_still_without_lapse_and_resumes_without_a_jump():
 
 
 def test_bytes_in_flight_hold_spec_time_up_to_their_wall_cap():
-    """A request on a virtual cable: spec time stands still until the block ends (the
-    answer was read), or until the wall cap for a cable where nothing comes back."""
+    """A request on a virtual cable: spec time stands still until the flight ends (the
+    answer was read, or the far end says nothing will come now), or until the wall cap
+    when nobody ends it."""
     clock = BenchClock(SPEED)
     try:
         t0 = clock.now()
-        with clock.in_flight(5.0):
+        with clock.in_flight(5.0, "rs485"):
             time.sleep(0.2)
             assert clock.now() == t0
-        with clock.in_flight(0.1):
+        flight = clock.in_flight(5.0, "rs485")
+        other = clock.in_flight(5.0, "can")
+        clock.delivered("rs485")  # the meter heard it and stays silent
+        other.end()
+        time.sleep(0.2)
+        assert clock.now() - t0 > 0.1 * SPEED
+        flight.end()  # ending twice is harmless
+        t1 = clock.now()
+        with clock.in_flight(0.1, "rs485"):
             time.sleep(0.4)
-            assert clock.now() - t0 > 0.1 * SPEED  # capped: a silent meter times out
+            assert clock.now() - t1 > 0.1 * SPEED  # capped: nobody at the far end
         assert clock.hold_lapses == 0
     finally:
         clock.close()

@@ -54,7 +54,7 @@ from pymodbus.constants import ExcCodes
 from pymodbus.datastore import ModbusBaseDeviceContext
 
 from evrig.drivers.meter.polls import Poll, describe_poll  # describe_poll: re-exported (cli)
-from evrig.drivers.meter.rtu import LineCounters, RtuSlave
+from evrig.drivers.meter.rtu import RS485_WIRE, LineCounters, RtuSlave
 from evrig.rig.clock import Clock
 from evrig.rig.errors import InstrumentError
 from evrig.rig.loop import LoopThread
@@ -364,6 +364,11 @@ class MeterEmulator:
             self._polls.append(poll)
             self._polled.notify_all()
             delay = self._delay
+            silent = self._silent
+        if silent or delay:
+            # Nothing crosses the cable now: the master's timeout runs in spec time
+            # (on the virtual bench; a no-op on a real one).
+            self.clock.delivered(RS485_WIRE)
         if self.on_poll is not None:
             try:
                 self.on_poll(poll)

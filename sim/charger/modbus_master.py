@@ -26,17 +26,19 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from evrig.drivers.meter.rtu import RS485_WIRE
 from evrig.rig.clock import Clock
 from evrig.rig.profile import Rs485
+from evrig.sim.charger.answer_framer import AnswerFramer
 
 # The response timeout is kept in spec seconds on the bench clock (``Clock.within``);
 # pymodbus's own wall timeout is only a bound for a wedged line, never reached first.
 WALL_BOUND_S = 10.0
 # Wall seconds a request may hold spec time on the virtual bench while it is on the wire
-# (Clock.in_flight): long enough for a busy host's kernel to pass the bytes through the
-# pty's flip buffer and the meter's answer back, short enough that a silent or late
-# meter (nothing to read) costs little wall time before the spec-time timeout runs.
-IN_FLIGHT_WALL_S = 0.25
+# (Clock.in_flight). The flight ends when the answer's bytes are read, or when the meter
+# says it will not answer now (silent, late: Clock.delivered); the cap only bounds a
+# cable with nobody at the far end, and is far above a busy host's pty delay.
+IN_FLIGHT_WALL_S = 1.0
 INPUT_REGISTER_BASE = 30001  # the manuals' numbering; PDU address = register - base
 DEVICES = ("none", "ct", "meter")
 
@@ -116,68 +118,6 @@ class Counters:
 
 class _NoFrame(Exception):
     """A request without a valid answer frame."""
-
-
-class AnswerFramer:
-    """The master's end of RTU framing, as pymodbus's ``trace_packet`` hook.
-
-    pymodbus passes the request through it (``sending``), then, on every read, all bytes
-    received since that request, and frames what the hook returns. This returns nothing
-    until the bytes hold the one answer the request allows — this id, this function
-    (or its exception), the byte count asked for, a good CRC — and then exactly that
-    frame, found wherever it lies in the noise. Each byte is looked at a bounded number
-    of times, so no burst can hold the loop; bytes of no answer (noise, bad CRC, late
-    answers between requests) are counted in :attr:`stray`.
-    """
-
-    def __init__(self) -> None:
-        from pymodbus.framer import FramerRTU
-
-        self._check_crc = FramerRTU.check_CRC
-        self._expect: list[tuple[bytes, int]] = []  # (header, frame size) allowed
-        self._passthrough = True  # a request this does not know: pymodbus frames it
-        self._seen = 0  # of the bytes pymodbus holds, those already looked at
-        self._tail = b""  # the last bytes, where an answer may have begun
-        self.received = 0  # bytes since the request
-        self.stray = 0
-
-    def reset(self) -> None:
-        """A new connection: pymodbus starts from an empty buffer."""
-        self._expect, self._seen, self._tail = [], 0, b""
-
-    def __call__(self, sending: bool, data: bytes) -> bytes:
-        if sending:
-            self.reset()
-            self.received = 0
-            self._passthrough = not (len(data) >= 6 and data[1] in (3, 4))
-            if not self._passthrough:  # read registers: the count is in bytes 4..5
-                size = 5 + 2 * int.from_bytes(data[4:6], "big")
-                self._expect = [(data[:2] + bytes((size - 5,)), size),
-                                (bytes((data[0], data[1] | 0x80)), 5)]
-            return data
-        new = data[self._seen:] if len(data) >= self._seen else data
-        self._seen = len(data)
-        self.received += len(new)
-        if self._passthrough:
-            return data
-        self.stray += len(new)
-        return self._hunt(self._tail + new) if self._expect else b""
-
-    def _hunt(self, window: bytes) -> bytes:
-        """The allowed answer in ``window`` (the kept tail + new bytes), or b""."""
-        for header, size in self._expect:
-            start = window.find(header)
-            while 0 <= start <= len(window) - size:
-                frame = window[start:start + size]
-                if self._check_crc(frame[:-2], int.from_bytes(frame[-2:], "big")):
-                    self._expect, self._tail = [], b""
-                    self.stray -= size
-                    self._seen -= size  # pymodbus drops the frame it decodes
-                    return frame
-                start = window.find(header, start + 1)
-        longest = max(size for _header, size in self._expect)
-        self._tail = window[-(longest - 1):]
-        return b""
 
 
 class ModbusMaster:
@@ -351,7 +291,8 @@ class ModbusMaster:
             # spec time and the meter's answer alike, so it is not read as a silent meter.
             # Spec time waits while the request and its answer cross the cable, which
             # no event loop sees (rig/bench_clock.py, in_flight).
-            with self.clock.in_flight(IN_FLIGHT_WALL_S):
+            with self.clock.in_flight(IN_FLIGHT_WALL_S, RS485_WIRE) as flight:
+                self._framer.on_answer = flight.end
                 response = await self.clock.within(client.read_input_registers(
                     pdu_address(register), count=2, device_id=self.settings.device_id),
                     self.settings.response_timeout_s)
