@@ -25,14 +25,22 @@ test: $(STAMP) typecheck-tree
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	@mkdir -p reports
-	@socketed=0; tethered=0; \
+	@socketed=0; tethered=0; compact3=0; compact1=0; \
 	$(BIN)/pytest tests testcases -n $(WORKERS) --dist loadgroup -q -m "not tethered" \
 	    --rig rigs/sim.yaml \
 	    --junitxml=reports/junit.xml --alluredir=reports/allure-results || socketed=$$?; \
 	$(BIN)/pytest testcases -n $(WORKERS) -q -m "not socketed" --rig rigs/sim-t2.yaml \
 	    --junitxml=reports/junit-t2.xml --alluredir=reports/allure-results || tethered=$$?; \
-	if [ $$socketed -ne 0 ] || [ $$tethered -ne 0 ]; then \
-	    echo "make test: FAILED (pytest exit codes: socketed $$socketed, tethered $$tethered)"; \
+	$(BIN)/pytest testcases -n $(WORKERS) -q -m "not tethered" --rig rigs/sim-compact-3ph.yaml \
+	    --junitxml=reports/junit-compact-3ph.xml --alluredir=reports/allure-results \
+	    || compact3=$$?; \
+	$(BIN)/pytest testcases -n $(WORKERS) -q -m "not socketed" --rig rigs/sim-compact-1ph.yaml \
+	    --junitxml=reports/junit-compact-1ph.xml --alluredir=reports/allure-results \
+	    || compact1=$$?; \
+	if [ $$socketed -ne 0 ] || [ $$tethered -ne 0 ] || [ $$compact3 -ne 0 ] \
+	        || [ $$compact1 -ne 0 ]; then \
+	    echo "make test: FAILED (pytest exit codes: EV NET socketed $$socketed, EV NET" \
+	         "tethered $$tethered, COMPACT 3-phase $$compact3, COMPACT 1-phase $$compact1)"; \
 	    exit 1; \
 	fi
 

@@ -152,7 +152,8 @@ def test_real_bench_refuses_xdist_workers(tmp_path: Path) -> None:
 
 @pytest.mark.skipif(shutil.which("make") is None, reason="no make here")
 def test_make_test_runs_every_bench_and_fails_at_the_end(tmp_path: Path) -> None:
-    """Makefile: a failed socketed run does not stop the tethered run; make fails after."""
+    """Makefile: a failed socketed run does not stop the other benches' runs; make fails
+    after, naming each run's exit code."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     calls = tmp_path / "calls"
@@ -169,6 +170,7 @@ def test_make_test_runs_every_bench_and_fails_at_the_end(tmp_path: Path) -> None
                            f"STAMP={stamp}"], capture_output=True, text=True, timeout=60)
     assert proc.returncode != 0
     ran = calls.read_text().splitlines()
-    assert ran[:2] == ["ruff", "mypy"] and len(ran) == 4, ran
+    assert ran[:2] == ["ruff", "mypy"] and len(ran) == 6, ran
     assert "rigs/sim.yaml" in ran[2] and "rigs/sim-t2.yaml" in ran[3]
-    assert "socketed 1, tethered 0" in proc.stdout
+    assert "rigs/sim-compact-3ph.yaml" in ran[4] and "rigs/sim-compact-1ph.yaml" in ran[5]
+    assert "socketed 1, EV NET tethered 0, COMPACT 3-phase 1, COMPACT 1-phase 1" in proc.stdout

@@ -16,6 +16,10 @@ from evrig.rig.errors import MissingWire
 from evrig.testcases.ocpp.steps import start_charging
 from evrig.testcases.protection.checks import bits
 
+# A MID meter testcase needs a MID meter on RS-485 (004 §3.6: Eastron SDM230/SDM630); on
+# a bench with a CT clamp it does not apply (deselected: fixtures/applicability.py).
+pytestmark = pytest.mark.applies(meter=("sdm230", "sdm630"))
+
 MID_VALUES = ("voltage_l1", "current_l1", "power_l1", "import_kwh")
 # Our stimulus: readings no internal meter of the bench would produce.
 READINGS = {"voltage_l1": 231.7, "current_l1": 9.3, "power_l1": 2140.0, "import_kwh": 1234.5}
