@@ -25,6 +25,12 @@ from typing import Any, Protocol, TypeVar
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
+# The name of the RS-485 cable on the bench clock (Clock.in_flight / delivered): the
+# charger's master holds spec time while a request crosses it, the meter ends the hold
+# when it has the request and will not answer now (rig/bench_clock.py). Here in the
+# kernel because both ends of the cable use it: the twin (sim) and the meter (drivers).
+RS485_WIRE = "rs485"
+
 
 class TimerHandle(Protocol):
     def cancel(self) -> None: ...

@@ -54,8 +54,8 @@ from pymodbus.constants import ExcCodes
 from pymodbus.datastore import ModbusBaseDeviceContext
 
 from evrig.drivers.meter.polls import Poll, describe_poll  # describe_poll: re-exported (cli)
-from evrig.drivers.meter.rtu import RS485_WIRE, LineCounters, RtuSlave
-from evrig.rig.clock import Clock
+from evrig.drivers.meter.rtu import LineCounters, RtuSlave
+from evrig.rig.clock import RS485_WIRE, Clock
 from evrig.rig.errors import InstrumentError
 from evrig.rig.loop import LoopThread
 from evrig.rig.tables.meter_maps import MeterMap, Register, float_to_words, load_map

@@ -40,11 +40,6 @@ from pymodbus.datastore import ModbusBaseDeviceContext
 from pymodbus.framer import FramerRTU
 from pymodbus.pdu import DecodePDU, ExceptionResponse, ModbusPDU
 
-# The name of the RS-485 cable on the bench clock (Clock.in_flight / delivered): the
-# charger's master holds spec time while a request crosses it, the meter ends the hold
-# when it has the request and will not answer now (rig/bench_clock.py).
-RS485_WIRE = "rs485"
-
 MAX_ADU = 256  # Modbus over serial line V1.02 §2.5.1: id + PDU (253) + CRC
 # A USB-RS485 adapter hands bytes over in packets (FTDI: every 16 ms by default), so one
 # frame can arrive in two reads that far apart: never take less as the end of a frame.

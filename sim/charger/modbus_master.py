@@ -26,8 +26,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from evrig.drivers.meter.rtu import RS485_WIRE
-from evrig.rig.clock import Clock
+from evrig.rig.clock import RS485_WIRE, Clock
 from evrig.rig.profile import Rs485
 from evrig.sim.charger.answer_framer import AnswerFramer
 
