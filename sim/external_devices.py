@@ -40,10 +40,7 @@ def external_devices_commands(twin: ChargerTwin, kick: Callable[[], None]) -> di
         c_CTClamp."""
         if len(args) != 1 or args[0] not in ("none", "meter", "ct"):
             return "ERR usage: rs485 none|meter|ct"
-        twin.rs485_meter = args[0] == "meter"
-        ct = "true" if args[0] == "ct" else "false"
-        if twin.nvm.config.str("c_CTClamp") != ct:
-            twin.nvm.config.set_local("c_CTClamp", ct)
+        twin.set_rs485_device(args[0])
         kick()
         return "OK"
 

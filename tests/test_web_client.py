@@ -98,7 +98,8 @@ class StubFirmware:
 @pytest.fixture
 def served() -> Iterator[tuple[Any, WebClientServer, LoopThread]]:
     loop = LoopThread("web-test")
-    twin = SimpleNamespace(powered=True, fw=StubFirmware())
+    twin = SimpleNamespace(powered=True, fw=StubFirmware(),
+                           profile=SimpleNamespace(web_client={}))  # no COMPACT blocks
     server = WebClientServer(twin, lambda: "246810")
     loop.run(server.start(), timeout=5)
     try:

@@ -14,6 +14,7 @@ The admin PIN is read from the environment variable the rig file names
 
 from __future__ import annotations
 
+import html
 import http.client
 import http.cookiejar
 import os
@@ -26,6 +27,7 @@ from collections.abc import Mapping, Sequence
 from html.parser import HTMLParser
 from typing import Any
 
+from evrig.drivers.charger.web_compact import COMPACT_PATHS, WebCompact
 from evrig.drivers.charger.web_config import CONFIG_PATHS, WebConfig
 from evrig.rig.errors import InstrumentError, MissingWire
 
@@ -37,6 +39,7 @@ PATHS = {
     "Configuration of External Devices": "/external.html",
     "Device Configuration": "/device.html",  # 004 §4.2: Firmware Update Control (COMPACT)
     **CONFIG_PATHS,
+    **COMPACT_PATHS,
 }
 LOGIN_PATH, CLEAR_PATH, RESTART_PATH = "/login", "/clear", "/restart"
 FUSE_PATH = "/fuse"
@@ -49,6 +52,7 @@ _CELL_TAGS = {"td", "th"}
 _SKIP_TAGS = {"script", "style", "head"}
 _NUMBER = re.compile(r"[-+]?\d+(?:[.,]\d+)?")
 _HEX = re.compile(r"0x[0-9a-fA-F]+")
+_ERROR = re.compile(r"<p[^>]*id=\"error\"[^>]*>(?P<text>[^<]*)</p>")
 
 
 # -- parsing ---------------------------------------------------------------------------------
@@ -195,7 +199,7 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 OK = (200, 303)
 
 
-class WebClient(WebConfig):
+class WebClient(WebConfig, WebCompact):
     """The charger's web client. ``pages`` is the profile's ``web_client`` table
     (tab, heading, fields per block)."""
 
@@ -272,7 +276,9 @@ class WebClient(WebConfig):
             self.login()
             status, body = self._request(path, form)
         if status not in OK:
-            raise InstrumentError(self.name, self.url + path, f"HTTP {status}")
+            reason = _ERROR.search(body)  # the charger says why it refused
+            raise InstrumentError(self.name, self.url + path, f"HTTP {status}" + (
+                f": {html.unescape(reason['text'])}" if reason else ""))
         return body
 
     def page(self, tab: str) -> str:

@@ -102,6 +102,9 @@ class Nvm:
     # Configuration of External Devices → Phases Number (004 §4.2); None = as
     # commissioned: the unit's wiring (the bench's variant).
     phases: int | None = None
+    # Locker Configuration → Unlock Connector On Charging Session End (004 §4.2, web
+    # only, no configuration key); None = the factory's Enable (or no such setting).
+    unlock_on_session_end: bool | None = None
 
 
 class FirmwareBase:

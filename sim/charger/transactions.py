@@ -35,7 +35,8 @@ class Transactions(FirmwareBase):
         if self.plugin_session:
             if not self.plugged:
                 self.plugin_session = False
-                if self._locker() and not self.board.actuator.operate(lock=False):
+                if self._locker() and self._unlock_at_end("EVDisconnected") and \
+                        not self.board.actuator.operate(lock=False):
                     self.raise_fault("unlock_failed")
             return
         offline = (mode is not None and self._offline_since is not None
@@ -146,11 +147,7 @@ class Transactions(FirmwareBase):
         self.meter.currents_a = [0.0] * len(self.meter.currents_a)
         self.nvm.smart.end_transaction()
         self.finishing = self.plugged or not self._pp_removed()
-        # 001 App. II UnlockConnectorOnEVSideDisconnect (OCPP 1.6 §9.1): FALSE keeps
-        # the plug locked when the cable was pulled at the EV; UnlockConnector frees it.
-        keep_locked = reason == "EVDisconnected" and not self.config.bool(
-            "UnlockConnectorOnEVSideDisconnect", True)
-        if self._locker() and not keep_locked and \
+        if self._locker() and self._unlock_at_end(reason) and \
                 not self.board.actuator.operate(lock=False):
             # 002 §2.4: the plug cannot be unlocked after the attempts → fault (0x0040).
             self.raise_fault("unlock_failed")
@@ -199,13 +196,31 @@ class Transactions(FirmwareBase):
         jammed actuator can neither fault the charger nor block a session."""
         return self.variant.actuator_lock and self.config.bool("c_LockerDisengage", True)
 
+    def _unlock_at_end(self, reason: str) -> bool:
+        """Whether the plug is unlocked when a session ends. 004 §4.2 Unlock Connector On
+        Charging Session End: Disable keeps it locked (a cord meant to stay affixed,
+        unlocked by hand). 001 App. II UnlockConnectorOnEVSideDisconnect (OCPP 1.6
+        §9.1): FALSE keeps it locked when the cable was pulled at the EV. Either way
+        UnlockConnector (OCPP, web client) frees it."""
+        if self.nvm.unlock_on_session_end is False:
+            return False
+        return not (reason == "EVDisconnected"
+                    and not self.config.bool("UnlockConnectorOnEVSideDisconnect", True))
+
+    def web_unlock(self) -> str:
+        """The web client's Device Control → Unlock Connector (004 §4.2): as OCPP's
+        UnlockConnector (§5.18) — the session, if any, stops as "Local" (a local
+        action, not the backend's UnlockCommand: our reading)."""
+        reply, _ = self.on_unlock_connector({"connectorId": 1}, stop_reason="Local")
+        return str(reply["status"])
+
     def lock_state(self) -> str:
         """locked / unlocked, or none without a lock in use (service console)."""
         if not self._locker():
             return "none"
         return "locked" if self.board.actuator.locked else "unlocked"
 
-    def on_unlock_connector(self, p: Payload) -> Reply:
+    def on_unlock_connector(self, p: Payload, stop_reason: str = "UnlockCommand") -> Reply:
         # With the locker disabled the charger has no lock in use: NotSupported
         # ("no connector lock", OCPP 1.6 §7.41), our reading.
         if p["connectorId"] != 1 or not self._locker():
@@ -216,5 +231,8 @@ class Transactions(FirmwareBase):
             self.raise_fault("unlock_failed")
             self.kick()
             return {"status": "UnlockFailed"}, None
-        after = (lambda: self.stop_transaction("UnlockCommand")) if self.tx is not None else None
+        if stop_reason == "Local" and self.tx is not None:
+            self.stop_transaction(stop_reason)  # no answer to send first: at once
+            return {"status": "Unlocked"}, None
+        after = (lambda: self.stop_transaction(stop_reason)) if self.tx is not None else None
         return {"status": "Unlocked"}, after

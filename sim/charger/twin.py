@@ -195,6 +195,14 @@ class ChargerTwin:
             except Exception:  # what shows the state must never stop the firmware
                 log.exception("twin: a state listener failed")
 
+    def set_rs485_device(self, device: str) -> None:
+        """RS485 Bus Device Connected Configuration (004 §4.2): ``none`` (Not Set),
+        ``meter`` (Energy Meter) or ``ct`` (CT/Clamp, = c_CTClamp true)."""
+        self.rs485_meter = device == "meter"
+        ct = "true" if device == "ct" else "false"
+        if self.nvm.config.str("c_CTClamp") != ct:
+            self.nvm.config.set_local("c_CTClamp", ct)
+
     def rs485_device(self) -> str:
         """What the charger expects on RS-485 channel 1: "ct" when c_CTClamp is true,
         else "meter" when a MID meter is set up on the charger, else "none" (profile
@@ -266,6 +274,11 @@ class ChargerTwin:
             c.contactor_cmd, c.contactor_pending = False, None
 
         self.circuit.update(drop_out)
+        if "locker_configuration" in self.profile.web_client and \
+                self.nvm.unlock_on_session_end is not False:
+            # 004 §4.2: with Unlock Connector On Charging Session End enabled "the
+            # locker automatically disengages if the charger loses power".
+            self.actuator.locked = False
         self._evaluated()  # the lights go dark with the board
         # Take both tasks before the first await: the supply follower may power the
         # board on again meanwhile, and its new tasks are not ours to cancel.

@@ -34,25 +34,14 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import parse_qs
 
-from evrig.sim.charger import web_config
-from evrig.sim.charger.web_measurements import printed
+from evrig.sim.charger import web_compact, web_config, web_pages
+from evrig.sim.charger.web_pages import login_form as _login_form
+from evrig.sim.charger.web_pages import page as _page
 
 SESSION_COOKIE = "evnet_session"
 MAX_BODY = 4096
 READ_TIMEOUT_S = 5.0
-NAV = (("/index.html", "Device Status and Control"),
-       ("/network.html", "Network Configuration"),
-       ("/backend.html", "Backend Configuration"),
-       ("/nfc.html", "NFC Configuration"),
-       ("/datetime.html", "Date & Time"),
-       ("/admin.html", "Admin Panel"),
-       ("/external.html", "Configuration of External Devices"),
-       ("/device.html", "Device Configuration"),
-       ("/diagnostics.html", "Charge Point Diagnostics"))
 PUBLIC = {"/", "/index.html", "/admin.html"}
-EV_STATUS = {"A": "Disconnected", "B": "Connected", "C": "Charging", "D": "Charging",
-             "E": "Error", "F": "Error"}
-
 
 class Reply:
     def __init__(self, status: int, body: str = "", headers: dict[str, str] | None = None,
@@ -130,20 +119,12 @@ class WebClientServer:
         path = path.split("?", 1)[0]
         admin = _cookie(headers.get("cookie", ""), SESSION_COOKIE) in self._sessions
         if method == "GET":
-            pages: dict[str, Callable[[Any, bool], str]] = {
-                "/": self._index, "/index.html": self._index, "/admin.html": self._admin,
-                "/diagnostics.html": self._diagnostics, "/external.html": self._external,
-                "/device.html": self._device,
-                **{path: self._config_page(page) for path, page in (
-                    ("/network.html", web_config.network), ("/nfc.html", web_config.nfc),
-                    ("/backend.html", web_config.backend(self.twin)),
-                    ("/datetime.html", web_config.date_time))}}
-            page = pages.get(path)
-            if page is None:
+            render = self._pages().get(path)
+            if render is None:
                 return Reply(404, _page("Not Found", [], "<p>No such page.</p>", admin))
             if path not in PUBLIC and not admin:
                 return self._login_required(admin)
-            return Reply(200, page(fw, admin))
+            return Reply(200, render(fw, admin))
         if method != "POST":
             return Reply(405, _page("Method Not Allowed", [], "", admin), {"Allow": "GET, POST"})
         form = {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace")).items()}
@@ -152,36 +133,59 @@ class WebClientServer:
         if path == "/logout":
             self._sessions.discard(_cookie(headers.get("cookie", ""), SESSION_COOKIE) or "")
             return _see_other("/index.html")
-        if path not in ("/clear", "/restart", "/fuse", *web_config.PATHS):
+        if path not in ("/clear", "/restart", "/fuse", *web_config.PATHS, *web_compact.PATHS):
             return Reply(404, _page("Not Found", [], "<p>No such action.</p>", admin))
         if not admin:
             return self._login_required(admin)
         if path == "/clear":
             fw.clear_faults()
             return _see_other("/index.html")
-        if path in web_config.PATHS:
-            error, next_page = web_config.act(self.twin, fw, path, form)
-            if error is not None:
-                return Reply(400, _page("Configuration", [],
-                                        f"<p id=\"error\">{html.escape(error)}</p>", admin))
-            fw.kick()
-            return _see_other(next_page)
+        if path == "/restart":
+            if self._restart is not None:
+                # Answer first, then go down: the browser sees the page, then nothing.
+                asyncio.get_running_loop().call_later(0.05, self._spawn_restart)
+            return Reply(200, _page("Device Status and Control", [],
+                                    "<p id=\"restart\">Restarting&hellip;</p>", admin))
         if path == "/fuse":
             # Change Main Fuse Rating → SET (000 §2.5.1 Configuration of External Devices).
             try:
-                refused = self.twin.set_main_fuse(float(form.get("fuse", "")))
+                error = self.twin.set_main_fuse(float(form.get("fuse", "")))
             except ValueError:
-                refused = "not a number"
-            if refused is not None:
-                return Reply(400, _page("Configuration of External Devices", [],
-                                        f"<p id=\"error\">{html.escape(refused)}</p>", admin))
-            fw.kick()
-            return _see_other("/external.html")
-        if self._restart is not None:
-            # Answer first, then go down: the browser sees the page, then nothing.
-            asyncio.get_running_loop().call_later(0.05, self._spawn_restart)
-        return Reply(200, _page("Device Status and Control", [],
-                                "<p id=\"restart\">Restarting&hellip;</p>", admin))
+                error = "not a number"
+            next_page = "/external.html"
+        elif path in web_config.PATHS:
+            error, next_page = web_config.act(self.twin, fw, path, form)
+        else:
+            error, next_page = web_compact.act(self.twin, fw, path, form)
+        if error is not None:
+            return Reply(400, _page("Configuration", [],
+                                    f"<p id=\"error\">{html.escape(error)}</p>", admin))
+        fw.kick()
+        return _see_other(next_page)
+
+    def _pages(self) -> dict[str, Callable[[Any, bool], str]]:
+        """Path → page renderer: the pages this unit's web client has."""
+        twin = self.twin
+
+        def framed(render: Callable[[Any], tuple[str, list[Any], str]],
+                   ) -> Callable[[Any, bool], str]:
+            return lambda fw, admin: _page(*render(fw), admin)
+
+        def bound(render: Callable[[Any, Any, bool], str]) -> Callable[[Any, bool], str]:
+            return lambda fw, admin: render(twin, fw, admin)
+
+        pages = {"/": bound(web_pages.index), "/index.html": bound(web_pages.index),
+                 "/admin.html": bound(web_pages.admin_page),
+                 "/diagnostics.html": bound(web_pages.diagnostics),
+                 "/external.html": bound(web_pages.external),
+                 "/device.html": bound(web_pages.device),
+                 "/network.html": framed(web_config.network),
+                 "/nfc.html": framed(web_config.nfc),
+                 "/backend.html": framed(web_config.backend(twin)),
+                 "/datetime.html": framed(web_config.date_time)}
+        if web_compact.has_locker(twin):
+            pages["/locker.html"] = framed(lambda fw: web_compact.locker(twin, fw))
+        return pages
 
     def _spawn_restart(self) -> None:
         assert self._restart is not None
@@ -203,124 +207,8 @@ class WebClientServer:
         return Reply(403, _page("Admin Panel", [], _login_form(
             "<p class=\"error\" id=\"login-required\">Admin login required.</p>"), admin))
 
-    # -- pages -----------------------------------------------------------------------------
-    def _index(self, fw: Any, admin: bool) -> str:
-        twin = self.twin
-        reported = fw.reported.get(1)
-        meter = fw.meter
-        host_lost = "host_link_lost" in twin.board_conditions
-        status = [
-            ("Device Version", twin.nvm.firmware_version),
-            ("RTM Status", "Offline" if host_lost else "Online"),
-            ("Network Status", "Online"),
-            ("Active Interface", "WiFi"),
-            ("Backend Status", "Connected" if fw.link.online else "Disconnected"),
-            ("EVSE Status", fw.connector_status()),
-            ("EV Status", EV_STATUS.get(fw.pilot.state, "Error")),
-            ("OCPP Status", reported[0] if reported else "N/A"),
-            # The Offline Mode Configuration setting (not AllowOfflineTxForUnknownId,
-            # which is about a presented unknown card).
-            ("Plug&Charge", "Enabled" if fw.plug_and_charge() else "Disabled"),
-            ("Charger Limit", fw.limit_reason),
-            # 004 §4.2 (COMPACT): the hardware's e-fuse model string, printed as 004's
-            # example prints it for the unit's rated phases, and the Phases Number.
-            ("Device Model(efuse)", f"{int(twin.profile.ratings['phases'].value)} phases, "
-                                    "model 01, revision 01 (8101)"),
-            ("Phases configured", str(fw.phases_configured())),
-        ]
-        shown = twin.profile.web_client.get("device_status")
-        if shown is not None:  # the labels this family's page prints, in its order
-            values = dict(status)
-            status = [(label, values.get(label, "N/A")) for label in shown.fields]
-        temp = twin.temperature_c
-        entry = twin.profile.web_client.get("measurements")
-        labels = entry.fields if entry is not None else ()
-        measurements = [(label, printed(entry.keys.get(label, label), meter, (temp, temp)))
-                        for label in labels if entry is not None]
-        control = (
-            "<h2>Device Control</h2><table>"
-            "<tr><td>Stop Wifi Scan</td><td><form method=\"post\" action=\"/stopscan\">"
-            "<button disabled>STOP</button></form></td></tr>"
-            "<tr><td>Clear Faults</td><td><form method=\"post\" action=\"/clear\">"
-            "<button type=\"submit\">CLEAR</button></form></td></tr></table>")
-        return _page("Device Status and Control",
-                     [("Device Status", status), ("Power Meter Measurements", measurements)],
-                     control, admin)
-
-    def _admin(self, fw: Any, admin: bool) -> str:
-        if admin:
-            return _page("Admin Panel", [], "<p id=\"logged-in\">Logged in as admin.</p>"
-                         "<form method=\"post\" action=\"/logout\"><button>LOGOUT</button>"
-                         "</form>", admin)
-        return _page("Admin Panel", [], _login_form(""), admin)
-
-    def _diagnostics(self, fw: Any, admin: bool) -> str:
-        rtm = [("OPB Code", "1"), ("PRT Code", "1"), ("RTM Err Code", f"0x{fw.rtm_seen:04X}")]
-        network = [("IPv4", "127.0.0.1"), ("WiFi MAC", "02:00:00:00:00:01"),
-                   ("ETH MAC", "02:00:00:00:00:02")]
-        log = [("Status", "Inactive"), ("IPv4", "0.0.0.0"), ("Port", "Not Set")]
-        return _page("Charge Point Diagnostics",
-                     [("RTM Information", rtm), ("Network Information", network),
-                      ("Log Over Network", log), ("Firmware Update Control", _update(fw))],
-                     "", admin)
-
-    def _device(self, fw: Any, admin: bool) -> str:
-        """Device Configuration (004 §4.2, COMPACT): Firmware Update Control with the
-        Device Version; the EV NET shows the same block on its diagnostics page."""
-        update = [("Device Version", self.twin.nvm.firmware_version), *_update(fw)]
-        return _page("Device Configuration", [("Firmware Update Control", update)], "", admin)
-
-    def _config_page(self, page: web_config.Page) -> Callable[[Any, bool], str]:
-        def render(fw: Any, admin: bool) -> str:
-            return _page(*page(fw), admin)
-        return render
-
-    def _external(self, fw: Any, admin: bool) -> str:
-        key = self.twin.profile.key("c_MainFuseLimit")
-        per_amp = 10 if key.unit == "0.1 A" else 1
-        limit = fw.config.int(key.name, int(key.default)) / per_amp
-        rs485 = getattr(self.twin, "rs485", None)
-        reading = rs485.fuse_reading() if rs485 is not None else 0.0
-        fuse = [("Main Fuse Limit", f"{limit:.1f} A"), ("Main Fuse Reading", f"{reading:.1f} A")]
-        form = ("<h3>Change Main Fuse Rating</h3><form method=\"post\" action=\"/fuse\">"
-                "<label>Main Fuse Rating <input name=\"fuse\"></label> "
-                "<button type=\"submit\">SET</button></form>")
-        return _page("Configuration of External Devices", [("Main Fuse Configuration", fuse)],
-                     form, admin)
-
-
-def _update(fw: Any) -> list[tuple[str, str]]:
-    return [("Status", fw.firmware_status), ("Progress", "0%"),
-            ("Custom vendor err", "0x0000"), ("Internal vendor err", "0x0000"),
-            ("Update finish err", "0x0000")]
-
 
 # -- HTML and HTTP helpers -------------------------------------------------------------------
-
-def _page(title: str, blocks: list[tuple[str, list[tuple[str, str]]]], extra: str,
-          admin: bool) -> str:
-    nav = "".join(f"<li><a href=\"{href}\">{html.escape(name)}</a></li>" for href, name in NAV)
-    parts = [f"<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>EVNET - "
-             f"{html.escape(title)}</title></head><body>",
-             f"<nav><ul>{nav}</ul></nav><main><h1>{html.escape(title)}</h1>",
-             "<form method=\"post\" action=\"/restart\" style=\"display:inline\">"
-             "<button type=\"submit\">RESTART</button></form> "
-             "<a href=\"\">REFRESH</a>"]
-    for heading, rows in blocks:
-        parts.append(f"<h2>{html.escape(heading)}</h2><table>")
-        parts.extend(f"<tr><td>{html.escape(label)}:</td><td>{html.escape(value)}</td></tr>"
-                     for label, value in rows)
-        parts.append("</table>")
-    parts.append(extra)
-    parts.append(f"<p><small>{'admin' if admin else 'guest'}</small></p></main></body></html>\n")
-    return "".join(parts)
-
-
-def _login_form(message: str) -> str:
-    return (f"<h2>Admin Access</h2>{message}<form method=\"post\" action=\"/login\">"
-            "<label>PIN <input type=\"password\" name=\"pin\" inputmode=\"numeric\"></label>"
-            "<button type=\"submit\">LOGIN</button></form>")
-
 
 def _see_other(location: str, headers: dict[str, str] | None = None) -> Reply:
     return Reply(303, "", {"Location": location, **(headers or {})})

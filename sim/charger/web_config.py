@@ -16,6 +16,8 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from evrig.sim.charger import web_compact
+
 Page = Callable[[Any], tuple[str, list[tuple[str, list[tuple[str, str]]]], str]]
 
 
@@ -73,7 +75,10 @@ def date_time(fw: Any) -> tuple[str, list[tuple[str, list[tuple[str, str]]]], st
     now = fw.utc().strftime("%Y-%m-%d %H:%M:%S")
     extra = _form("/datetime", "<label>Device Date Time <input name=\"time\" "
                   "placeholder=\"YYYY-MM-DD HH:MM:SS\"></label> ", "SUBMIT")
-    return ("Date & Time", [("Date & Time", [("Device Date Time", f"{now} GMT")])], extra)
+    # The COMPACT's tab adds the charge-off periods and the RDS (004 §4.2).
+    return ("Date & Time", [("Date & Time", [("Device Date Time", f"{now} GMT")]),
+                            *web_compact.charge_times(fw)],
+            extra + web_compact.charge_times_form(fw))
 
 
 def act(twin: Any, fw: Any, path: str, form: dict[str, str]) -> tuple[str | None, str]:
