@@ -181,10 +181,14 @@ def test_pp_rating(csms, ev, charger, clock, spec, measure):
 
 
 # -- 5. one transaction: contactor timing, metering, MeterValues -----------------------
-def test_transaction_metering(csms, ev, charger, clock, spec, ac_load, measure, eol):
+def test_transaction_metering(rig, csms, ev, charger, clock, spec, variant, ac_load, measure,
+                              eol):
     """A complete transaction at the rated current: contactor close time; the
     charger's voltage, current (MeterValues) and energy (meterStop − meterStart)
-    against the AC load within the meter's class; contactor open time; the stop."""
+    against the AC load within the meter's class; on a unit wired for more than one
+    phase each phase's voltage and current (the web client's Power Meter
+    Measurements, 004 §4.2: MeterValues carry L1 only) against the load's phase;
+    contactor open time; the stop."""
     rated = float(spec.ratings["max_current_a"].value)
     accuracy = float(spec.ratings["meter_accuracy_pct"].value)
     marginal = 0.8 * accuracy
@@ -215,6 +219,7 @@ def test_transaction_metering(csms, ev, charger, clock, spec, ac_load, measure, 
                              ("meter_current_error_pct", i, load.current)):
         measure(name, error_pct(value, ref), low=-accuracy, high=accuracy, unit="%",
                 marginal_low=-marginal, marginal_high=marginal)
+    _per_phase(rig, variant, ac_load, measure, eol, accuracy, marginal)
     # C → B: the contactor opens; the energy stops where the load stops drawing.
     t0 = ev.set_state("B")
     open_max = spec.timing.contactor_open_max_s
@@ -230,6 +235,30 @@ def test_transaction_metering(csms, ev, charger, clock, spec, ac_load, measure, 
     n_values = len([m for m in csms.history.calls("MeterValues")
                     if m.payload.get("transactionId") == tx])
     measure("meter_values_in_tx", n_values, low=1, unit="messages")
+
+
+def _per_phase(rig, variant, ac_load, measure, eol, accuracy: float, marginal: float) -> None:
+    """Each wired phase's voltage and current as the charger measures them (web client)
+    against the AC load's phase, within the meter's class."""
+    if variant.phases < 2:
+        return
+    web = getattr(rig, "web", None)
+    if web is None:
+        eol.note("per-phase metering not checked: this rig has no charger web client")
+        return
+    shown, load = web.measurements(), ac_load.measure()
+    if len(load.phase_voltages) < variant.phases:
+        eol.note(f"per-phase metering not checked: the AC load measures "
+                 f"{len(load.phase_voltages)} phase(s)")
+        return
+    for n in range(1, variant.phases + 1):
+        suffix = "" if n == 1 else f"_l{n}"  # web_client keys: L1 is voltage_v, current_a
+        for what, unit, ref in (("voltage", "v", load.phase_voltages[n - 1]),
+                                ("current", "a", load.phase_currents[n - 1])):
+            measure(f"meter_{what}_l{n}_error_pct", error_pct(shown[f"{what}{suffix}_{unit}"],
+                                                              ref),
+                    low=-accuracy, high=accuracy, unit="%", marginal_low=-marginal,
+                    marginal_high=marginal)
 
 
 # -- 6. residual current: AC and DC trip times ------------------------------------------
