@@ -46,6 +46,10 @@ class Board(Protocol):
         """The configured external meter does not answer (RTM 0x400000)."""
         ...
 
+    def external_ct_missing(self) -> bool:
+        """The configured CT clamp does not answer (profile faults.ct_missing)."""
+        ...
+
     async def reset(self, kind: str) -> None:
         """Soft/Hard reset of the whole board (OCPP 1.6 §5.14)."""
         ...
@@ -67,6 +71,7 @@ class BareBoard:
     ct_a: float | None = None
     meter: MeterData | None = None
     meter_missing: bool = False
+    ct_missing: bool = False
     resets: list[str] = field(default_factory=list)
 
     def sensor_temperature_c(self) -> float:
@@ -86,6 +91,9 @@ class BareBoard:
 
     def external_meter_missing(self) -> bool:
         return self.meter_missing
+
+    def external_ct_missing(self) -> bool:
+        return self.ct_missing
 
     async def reset(self, kind: str) -> None:
         self.resets.append(kind)

@@ -58,6 +58,12 @@ class Faults(FirmwareBase):
             active.add("meter_missing")
         else:
             active.discard("meter_missing")
+        # 004 §4.2 RS485 Bus Device CT/Clamp "Incorrect setting will result in a fault
+        # state!": the clamp configured and silent (profile faults.ct_missing, auto).
+        if self.board.external_ct_missing():
+            active.add("ct_missing")
+        else:
+            active.discard("ct_missing")
         # 004 §4.2 "Incorrect setting will result in a fault state!": a wired phase
         # beyond the Phases Number carries mains voltage the firmware does not expect
         # (fewer phases wired than configured is the undervoltage above). Present while

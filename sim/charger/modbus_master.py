@@ -147,6 +147,12 @@ class ModbusMaster:
         """RTM 0x400000: configured for a MID meter and it stopped answering."""
         return self._polling == "meter" and self.missing.missing
 
+    @property
+    def ct_missing(self) -> bool:
+        """004 §4.2 RS485 Bus Device CT/Clamp configured and nothing answers (profile
+        faults.ct_missing): the same missing_after rule as the meter's."""
+        return self._polling == "ct" and self.missing.missing
+
     def fuse_reading(self) -> float:
         """The web client's 'Main Fuse Reading': the household current on the highest
         phase (0.0 A without a CT reading, as the manual's screenshot shows)."""

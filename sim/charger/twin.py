@@ -237,6 +237,9 @@ class ChargerTwin:
     def external_meter_missing(self) -> bool:
         return self.rs485.meter_missing if self.rs485 is not None else False
 
+    def external_ct_missing(self) -> bool:
+        return self.rs485.ct_missing if self.rs485 is not None else False
+
     def _start_rs485(self, fw: Firmware) -> None:
         settings = self.profile.rs485
         if self.rs485_port is None or settings is None:

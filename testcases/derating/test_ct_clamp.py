@@ -120,3 +120,29 @@ def test_own_current_is_not_household_load(csms, ev, charger, clock, spec, ct_cl
     clock.sleep(REACT_S)
     _expect_offer(clock, ev, charger, spec, FUSE_A - base_a,
                   spec.limit_reason("ExtTransformerCurrentLimit").name)
+
+
+# Spec seconds from the clamp going silent to the fault, and from its answer to the
+# recovery: as the MID meter's (testcases/metering/test_mid_meter.py MISSING_S,
+# RECOVER_S; the same spec.rs485 missing_after rule, profile faults.ct_missing).
+MISSING_S, RECOVER_S = 20.0, 7.0
+
+
+@pytest.mark.applies(conditions=("ct_missing",))
+def test_silent_ct_clamp_is_a_fault_and_recovers(csms, charger, clock, spec, ct_clamp):
+    """RS485 Bus Device CT/Clamp and nothing answers: a fault state (004 §4.2 'Incorrect
+    setting will result in a fault state!'; the profile's errorCode); the clamp
+    answering again clears it as the profile's recovery says."""
+    fault = spec.fault("ct_missing")
+    assert charger.status()["rs485"] == "ct"
+    mark = csms.mark()
+    ct_clamp.silence(True)
+    sn = csms.wait_for("StatusNotification", since=mark, timeout=MISSING_S, connectorId=1,
+                       status="Faulted")
+    assert sn["errorCode"] == fault.ocpp_error_code, sn.payload
+    assert int(charger.status()["rs485_timeouts"]) >= spec.rs485.missing_after
+    mark = csms.mark()
+    ct_clamp.silence(False)
+    assert fault.auto_recovery, "ct_missing clears when the clamp answers (profile note)"
+    csms.wait_for("StatusNotification", since=mark, timeout=RECOVER_S, connectorId=1,
+                  status="Available", errorCode="NoError")
