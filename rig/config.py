@@ -24,7 +24,7 @@ profile vs credentials, the profile and its variant) are checked afterwards, in
 - ``instruments.ev`` — the EV emulator board: without it no session starts, and most
   testcases and the whole EOL sequence are charging sessions.
 
-Every other instrument (``ac_source``, ``ac_load``, ``meter``, ``led``, ``faults``) and
+Every other instrument (``ac_source``, ``ac_load``, ``meter``, ``dlm``, ``led``, ``faults``) and
 ``charger.web``/``charger.console`` is optional: absent means not on this bench, and a
 testcase that needs it skips, naming it (``rig check`` lists them). The virtual bench
 may leave out everything above; the loader records what it defaulted
@@ -268,6 +268,14 @@ class MeterConfig:
 
 
 @dataclass(frozen=True)
+class DlmBusConfig:
+    """COMPACT RS-485 channel 2, the DLM bus (004 §3.4): reserved, nothing opened (004 has
+    no protocol for it); keeps the meter off it. DLM via OCPP: tested through the CSMS."""
+
+    port: Annotated[str, _nonempty("a serial port such as /dev/ttyUSB2, or 'none'")] = "none"
+
+
+@dataclass(frozen=True)
 class LedSensorConfig:
     """The TCS34725 colour sensor taped over the charger's LED ring."""
 
@@ -300,6 +308,7 @@ class Instruments:
     ac_source: VisaInstrumentConfig | None = None
     ac_load: VisaInstrumentConfig | None = None
     meter: MeterConfig | None = None
+    dlm: DlmBusConfig | None = None
     led: LedSensorConfig | None = None
     faults: FaultBoardConfig | None = None
 

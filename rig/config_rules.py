@@ -37,6 +37,7 @@ def check_rig(config: RigConfig) -> None:
     _check_security(config)
     _check_models(config)
     _check_meter_map(config)
+    _check_dlm(config)
     _check_real_bench_sections(config)  # last: the more precise messages above come first
 
 
@@ -237,6 +238,14 @@ def _check_meter_map(config: RigConfig) -> None:
         load_map(path)
     except MapError as exc:
         raise _fail(config, "instruments.meter.map", str(exc)) from None
+
+
+def _check_dlm(config: RigConfig) -> None:
+    inst = config.instruments
+    if inst.dlm is not None and inst.meter is not None and inst.dlm.port == inst.meter.port:
+        raise _fail(config, "instruments.dlm.port",
+                    "the DLM bus is RS-485 channel 2 (004 §3.4): another port than the "
+                    "meter's (channel 1)")
 
 
 def _check_pins(config: RigConfig) -> None:

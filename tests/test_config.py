@@ -94,6 +94,14 @@ def test_malformed_visa_resource(write: Write) -> None:
         "expected e.g. TCPIP0::10.0.0.20::2101::SOCKET")
 
 
+def test_dlm_bus_is_not_the_meter_port(write: Write) -> None:
+    path = write("profile: evnet-compact\nvariant: 3SLC-3PH\ninstruments:\n"
+                 "  meter: {port: sim}\n  dlm: {port: sim}\n")
+    assert error_of(path).endswith(
+        "instruments.dlm.port: the DLM bus is RS-485 channel 2 (004 §3.4): another port "
+        "than the meter's (channel 1)")
+
+
 def test_gpio_pin_used_twice_names_both_keys(write: Write) -> None:
     path = write("profile: evnet-7kw\ninstruments:\n  faults: {pins: {rcd_ac: 17}}\n")
     assert error_of(path).endswith(
