@@ -17,6 +17,7 @@ from evrig.rig.errors import InstrumentError
 from evrig.testcases.ocpp.steps import ACCEPTED_TAG, read_config, start_charging
 
 SETTLE_S = 10.0  # spec seconds for the charger to react (our budget, as the web testcases)
+BOOT_S = 60.0  # the protection testcases' boot budget (testcases/protection/checks.py)
 locker = pytest.mark.applies(web=("locker_status", "locker_configuration"))
 
 
@@ -78,14 +79,17 @@ def test_unlock_on_session_end(csms, ev, web, charger, clock, unlock_on_end):
 @locker
 @pytest.mark.socketed
 @pytest.mark.parametrize("unlock_on_end", [True, False], ids=["enable", "disable"])
-def test_power_loss_disengages_the_locker_only_when_enabled(web, charger, clock,
+def test_power_loss_disengages_the_locker_only_when_enabled(csms, web, charger,
                                                              unlock_on_end):
     """004 §4.2 note: 'when enabled, the locker automatically disengages if the
     charger loses power'; disabled, a locked plug stays locked across the outage."""
     web.configure_locker(active=True, unlock_on_session_end=unlock_on_end)
     web.lock()
+    mark = csms.mark()
     charger.power_cycle(off_s=2.0)
-    assert clock.wait_until(lambda: charger.status().get("boot") == "Accepted", 60)
+    csms.wait_for("BootNotification", since=mark, timeout=BOOT_S)
+    csms.wait_for("StatusNotification", since=mark, connectorId=1, status="Available",
+                  timeout=SETTLE_S)
     assert web.locker_status()["locked"] is not unlock_on_end
 
 
