@@ -10,10 +10,10 @@ real unit, 004 documents /index.html only)."""
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from datetime import datetime, time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from evrig.drivers.charger.web_config import WebPages
 from evrig.rig.errors import InstrumentError
 
 COMPACT_PATHS = {"Locker Configuration": "/locker.html"}
@@ -30,17 +30,7 @@ def checked(page: str, name: str) -> str | None:
     return None
 
 
-class WebCompact:
-    """Needs the WebClient's ``_admin``, ``page``, ``_block``, ``pages``, ``name``, ``url``."""
-
-    if TYPE_CHECKING:  # provided by WebClient
-        pages: Mapping[str, Any]
-        name: str
-        url: str
-
-        def _admin(self, path: str, form: Mapping[str, str] | None = None) -> str: ...
-        def page(self, tab: str) -> str: ...
-        def _block(self, name: str, page: str | None = None) -> dict[str, str]: ...
+class WebCompact(WebPages):
 
     # -- Locker Configuration (socketed units) --------------------------------------------
     def locker_status(self) -> dict[str, Any]:

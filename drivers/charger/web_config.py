@@ -55,8 +55,9 @@ class _TableRows(HTMLParser):
             self._text += data
 
 
-class WebConfig:
-    """Needs the WebClient's ``_admin``, ``page``, ``_block``, ``pages``, ``name``, ``url``."""
+class WebPages:
+    """What the page mixins (WebConfig, drivers/charger/web_compact.py WebCompact) use
+    of the WebClient: ``_admin``, ``page``, ``_block``, ``pages``, ``name``, ``url``."""
 
     if TYPE_CHECKING:  # provided by WebClient
         pages: Mapping[str, Any]
@@ -66,6 +67,10 @@ class WebConfig:
         def _admin(self, path: str, form: Mapping[str, str] | None = None) -> str: ...
         def page(self, tab: str) -> str: ...
         def _block(self, name: str, page: str | None = None) -> dict[str, str]: ...
+
+
+class WebConfig(WebPages):
+    """Network, NFC, Backend and Date & Time configuration (000 §2.5.1)."""
 
     # -- Network Configuration ----------------------------------------------------------
     def plug_and_charge(self) -> bool:

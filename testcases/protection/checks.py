@@ -187,3 +187,28 @@ def expect_latched(b: Bench, code: int) -> None:
     assert value is not None and value & code == code, \
         f"{b.spec.rtm(code).hex} cleared although its recovery is {b.spec.rtm(code).recovery}"
     assert b.charger.status()["connector"] == "Faulted"
+
+
+def expect_phases_mismatch(csms: Any, spec: Any, variant: Any, set_phases: Any,
+                           shown: Any) -> None:
+    """Set the Phases Number the unit is not wired for with ``set_phases(n)``: Faulted
+    with the profile's errorCode — fewer phases set than wired is
+    phase_config_mismatch, more set than wired reads 0 V on the missing phases
+    (undervoltage); ``shown()`` reads the setting back. The right setting back: the
+    fault clears by itself (004 §4.2; the profile's recovery is auto)."""
+    wrong = 1 if variant.phases == 3 else 3
+    fault = spec.fault("phase_config_mismatch" if wrong < variant.phases else "undervoltage")
+    mark = csms.mark()
+    set_phases(wrong)
+    try:
+        assert shown() == wrong
+        sn = csms.wait_for("StatusNotification", since=mark, timeout=REACT_S, connectorId=1,
+                           status="Faulted")
+        assert sn["errorCode"] == fault.ocpp_error_code, (fault.condition, sn.payload)
+    finally:
+        mark = csms.mark()
+        set_phases(variant.phases)
+    assert shown() == variant.phases
+    assert fault.auto_recovery, f"{fault.condition}: the setting put right clears it (004 §4.2)"
+    csms.wait_for("StatusNotification", since=mark, timeout=REACT_S, connectorId=1,
+                  status="Available", errorCode="NoError")

@@ -11,12 +11,12 @@ from __future__ import annotations
 import pytest
 
 from evrig.testcases.protection.checks import (
-    REACT_S,
     VOLT_MARGIN_V,
     Bench,
     charge,
     expect_drawing,
     expect_fault,
+    expect_phases_mismatch,
     expect_stopped,
     limit_offer,
     offered_a,
@@ -40,22 +40,8 @@ def test_phases_setting_must_match_the_wiring(csms, charger, spec, variant):
     errorCode — fewer phases set than wired is phase_config_mismatch, more set than
     wired reads 0 V on the missing phases (undervoltage). The right setting back: the
     fault clears as its recovery rule says."""
-    wrong = 1 if variant.phases == 3 else 3
-    fault = spec.fault("phase_config_mismatch" if wrong < variant.phases else "undervoltage")
-    mark = csms.mark()
-    charger.configure_phases(wrong)
-    try:
-        assert charger.status()["phases"] == str(wrong)
-        sn = csms.wait_for("StatusNotification", since=mark, timeout=REACT_S, connectorId=1,
-                           status="Faulted")
-        assert sn["errorCode"] == fault.ocpp_error_code, (fault.condition, sn.payload)
-    finally:
-        mark = csms.mark()
-        charger.configure_phases(variant.phases)
-    assert charger.status()["phases"] == str(variant.phases)
-    assert fault.auto_recovery, f"{fault.condition}: the setting put right clears it (004 §4.2)"
-    csms.wait_for("StatusNotification", since=mark, timeout=REACT_S, connectorId=1,
-                  status="Available", errorCode="NoError")
+    expect_phases_mismatch(csms, spec, variant, charger.configure_phases,
+                           lambda: int(charger.status()["phases"]))
 
 
 @pytest.mark.applies(phases=3)
