@@ -21,10 +21,7 @@ from pathlib import Path
 
 from evrig.rig.errors import RigFileError
 from evrig.rig.profile_entries import (
-    ActuatorProtection,
     ChargeTimes,
-    Derating,
-    DeratingRow,
     Document,
     FuseDerating,
     FuseRow,
@@ -32,18 +29,15 @@ from evrig.rig.profile_entries import (
     LedBlink,
     LedRow,
     LimitReason,
-    NeutralProtection,
     OfflineMode,
-    OvercurrentProtection,
     PpBand,
-    Protections,
     Rated,
-    RcdProtection,
     ResetReason,
     RtmCode,
+    Supply,
+    SupplySystem,
     Timing,
     Variant,
-    VoltageProtection,
 )
 from evrig.rig.profile_faults import Fault, FaultShown, fault_table
 from evrig.rig.profile_ocpp import (
@@ -52,17 +46,34 @@ from evrig.rig.profile_ocpp import (
     Measurand,
     OcppSupport,
     Rs485,
+    Upgrade,
+    UpgradeResult,
     WebPage,
+)
+from evrig.rig.profile_panel import Display, DisplayItem, Rfid
+from evrig.rig.profile_protection import (
+    ActuatorProtection,
+    Derating,
+    DeratingRow,
+    NeutralProtection,
+    OvercurrentProtection,
+    Protections,
+    RcdProtection,
+    Reclosing,
+    TemperatureLimit,
+    VoltageProtection,
 )
 from evrig.rig.profile_vocabulary import RESET_CAUSES
 from evrig.rig.typed_yaml import NOT_IN_FILE, Invalid, from_data, load_yaml
 
-__all__ = [  # the tables' entries are built in profile_entries / _ocpp / _faults
+__all__ = [  # the tables' entries: profile_entries / _faults / _ocpp / _panel / _protection
     "ActuatorProtection",
     "ChargeTimes",
     "ConfigKey",
     "Derating",
     "DeratingRow",
+    "Display",
+    "DisplayItem",
     "Document",
     "Fault",
     "FaultShown",
@@ -85,10 +96,17 @@ __all__ = [  # the tables' entries are built in profile_entries / _ocpp / _fault
     "Protections",
     "Rated",
     "RcdProtection",
+    "Reclosing",
     "ResetReason",
+    "Rfid",
     "Rs485",
     "RtmCode",
+    "Supply",
+    "SupplySystem",
+    "TemperatureLimit",
     "Timing",
+    "Upgrade",
+    "UpgradeResult",
     "Variant",
     "VoltageProtection",
     "WebPage",
@@ -138,6 +156,12 @@ class Profile:
     fuse_derating: FuseDerating | None = None  # None: no FuseLimit
     charge_times: ChargeTimes | None = None  # None: no charge-off periods, no delay
     rs485: Rs485 | None = None
+    # A front panel with more than lights, and what a family's manual adds about its
+    # mains (EV PLUS 003); None where a manual has none of it (EV NET).
+    display: Display | None = None  # None: no character display
+    rfid: Rfid | None = None  # None: no reader rules beyond OCPP authorization
+    supply: Supply | None = None  # None: the nominal ratings are all there is
+    upgrade: Upgrade | None = None  # None: firmware only through OCPP (firmware_image)
     file: str = field(default="", metadata=NOT_IN_FILE)  # the loader fills it in
 
     def __post_init__(self) -> None:
@@ -152,7 +176,7 @@ class Profile:
                 raise Invalid(f"rtm_codes[{index}].condition",
                               f"a condition no other code shows ({rtm.condition!r} is "
                               f"rtm_codes[{shown[rtm.condition]}])")
-        fault_table(self.rtm_codes, self.faults)  # a condition shown two ways is refused
+        conditions = fault_table(self.rtm_codes, self.faults)  # shown two ways: refused
         causes = [word for r in self.reset_reasons.values() for word in r.after]
         if self.reset_reasons and sorted(causes) != sorted(RESET_CAUSES):
             raise Invalid("reset_reasons", "each of " + ", ".join(RESET_CAUSES) + " in the "
@@ -161,6 +185,29 @@ class Profile:
             raise Invalid("ratings.max_current_a", "the rated current (derating needs it)")
         if not any(light.kind != "indicator" for light in self.lights.values()):
             raise Invalid("lights", "a main light (kind ring, bar or belt) besides indicators")
+        self._check_panel_and_supply(conditions)
+
+    def _check_panel_and_supply(self, conditions: dict[str, Fault]) -> None:
+        """Cross-table checks of the optional family tables (EV NET profiles have none).
+        A fault's ``display`` string needs no ``display:`` table: the string is what the
+        charger shows, the table only its rotation (tests/test_vendor_faults.py builds a
+        display vendor from the EV NET profile)."""
+        if self.supply is not None:
+            for name, variant in self.variants.items():
+                if not any(variant.phases in s.phases for s in self.supply.systems.values()):
+                    raise Invalid(f"variants.{name}.phases", "a wiring some supply system "
+                                  f"allows ({variant.phases} phases is in none)")
+        reclosing = self.protections.reclosing
+        if reclosing is None:
+            return
+        for condition in reclosing.conditions:
+            if condition not in conditions:
+                raise Invalid("protections.reclosing.conditions",
+                              f"conditions of this profile's faults ({condition!r} is not one)")
+            if not reclosing.automatic and conditions[condition].auto_recovery:
+                raise Invalid("protections.reclosing.conditions",
+                              f"no automatic recovery of a protection trip ({condition!r} "
+                              "recovers auto, automatic is false)")
 
     @property
     def led(self) -> Led:
@@ -187,6 +234,12 @@ class Profile:
         if condition not in self.conditions:
             raise self._unknown("conditions", condition, list(self.conditions))
         return self.conditions[condition]
+
+    def shown_as(self, display: str) -> list[Fault]:
+        """The faults a display string stands for (EV PLUS "ERR ELK": lock and unlock
+        failure), in rank order; empty if no fault shows it."""
+        return sorted((f for f in self.conditions.values() if f.display == display),
+                      key=lambda f: f.rank)
 
     def fault_code(self, condition: str) -> int:
         """The RTM code that shows a condition (EV NET families)."""

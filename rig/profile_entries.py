@@ -13,6 +13,7 @@ from evrig.rig.profile_vocabulary import (
     OCPP_ERROR_CODES,
     RECOVERY,
     RESET_CAUSES,
+    SUPPLY_SYSTEMS,
 )
 from evrig.rig.typed_yaml import Invalid
 
@@ -137,6 +138,13 @@ class Led(_Entry):
             if row.blink is not None and row.blink not in self.blink:
                 raise Invalid(f"rows.{row.status}.blink",
                               f"one of this light's blink classes ({', '.join(self.blink)})")
+            # With several classes (EV PLUS belt: slow, fast) a blinking row that names
+            # none would leave its rate to chance (blink_of answers None).
+            if len(self.blink) > 1 and row.blink is None and (
+                    row.blinking(True) or row.blinking(False)):
+                raise Invalid(f"rows.{row.status}.blink",
+                              f"the blink class of this blinking row, one of "
+                              f"{', '.join(self.blink)}")
 
     def row(self, status: str) -> LedRow:
         """The row for a status, or the power-up row (``Powerup``)."""
@@ -215,35 +223,6 @@ class ResetReason(CodedReason):
 
 
 @dataclass(frozen=True, kw_only=True)
-class DeratingRow:
-    max_temp_c: float
-    limit_a: float
-
-
-@dataclass(frozen=True, kw_only=True)
-class Derating(_Entry):
-    rows: tuple[DeratingRow, ...]
-    fault_above_c: float
-
-    def __post_init__(self) -> None:
-        temps = [r.max_temp_c for r in self.rows]
-        if not temps or temps != sorted(set(temps)):
-            raise Invalid("rows", "rows with strictly rising max_temp_c")
-
-    def limit(self, temp_c: float, rated_a: float) -> float | None:
-        """Current limit at ``temp_c``; None = fault. The header is "Temperatures ≤":
-        the first row with temp ≤ max_temp_c applies; below the first row, no limit."""
-        if temp_c > self.fault_above_c:
-            return None
-        if temp_c < self.rows[0].max_temp_c:
-            return rated_a
-        for row in self.rows:
-            if temp_c <= row.max_temp_c:
-                return row.limit_a
-        return self.rows[-1].limit_a
-
-
-@dataclass(frozen=True, kw_only=True)
 class FuseRow:
     circuit_a: float  # the circuit breaker's rating (C curve)
     limit_a: float  # the charging current it allows
@@ -272,59 +251,44 @@ class FuseDerating(_Entry):
 
 
 @dataclass(frozen=True, kw_only=True)
-class VoltageProtection(_Entry):
-    nominal_v: float
-    software_band_pct: float
-    low_v: float
-    high_v: float
-    offset_key: str
-    offset_min_v: int
-    offset_max_v: int
-    hw_undervoltage_v: float
-    hw_overvoltage_v: float
-    hw_tolerance_v: float
+class SupplySystem(_Entry):
+    """An earthing system the charger may be supplied from (IEC 60364-1 name), with
+    the wirings (1 or 3 phases) it allows there and the highest voltage the manual
+    allows between two conductors (``between``: L-N where there is a neutral, L-L in
+    an IT system without one — EV PLUS 003 §6.7, §6.8)."""
 
-    def limits(self, offset_v: int) -> tuple[float, float]:
-        """(low, high) software fault thresholds for a c_VoltageProtectionOffset value;
-        0 is the default band, offset_min_v..offset_max_v widen both sides."""
-        if offset_v != 0 and not self.offset_min_v <= offset_v <= self.offset_max_v:
-            raise ValueError(f"{self.offset_key} {offset_v} outside 0, "
-                             f"{self.offset_min_v}..{self.offset_max_v}")
-        return self.low_v - offset_v, self.high_v + offset_v
+    _key: ClassVar[str] = "name"
+    name: str
+    phases: tuple[int, ...]
+    max_v: float
+    between: Literal["L-N", "L-L"]
+
+    def __post_init__(self) -> None:
+        _one_of(self.name, SUPPLY_SYSTEMS, "name")
+        if not self.phases or not set(self.phases) <= {1, 3}:
+            raise Invalid("phases", f"wirings among 1 and 3; got {list(self.phases)}")
 
 
 @dataclass(frozen=True, kw_only=True)
-class NeutralProtection(_Entry):
-    n_pe_max_v: float
+class Supply(_Entry):
+    """The mains a charger works on beyond the nominal ratings: the frequencies it takes
+    (``self_adjusting``: it follows either without a setting, EV PLUS 003 §5) and the
+    earthing systems it may be installed in."""
 
+    frequencies_hz: tuple[float, ...]
+    self_adjusting: bool
+    systems: dict[str, SupplySystem]
 
-@dataclass(frozen=True, kw_only=True)
-class OvercurrentProtection(_Entry):
-    margin_pct: float
-    delay_s: float
-    of: str
-    hw_trip_factor: float
+    def __post_init__(self) -> None:
+        if not self.frequencies_hz or any(f <= 0 for f in self.frequencies_hz):
+            raise Invalid("frequencies_hz", "one or more frequencies > 0 Hz")
+        if not self.systems:
+            raise Invalid("systems", "at least one earthing system")
 
-
-@dataclass(frozen=True, kw_only=True)
-class RcdProtection(_Entry):
-    ac_ma: float
-    dc_ma: float
-    type_key: str
-
-
-@dataclass(frozen=True, kw_only=True)
-class ActuatorProtection(_Entry):
-    attempts: int
-
-
-@dataclass(frozen=True, kw_only=True)
-class Protections:
-    voltage: VoltageProtection
-    neutral: NeutralProtection
-    overcurrent: OvercurrentProtection
-    rcd: RcdProtection
-    actuator: ActuatorProtection
+    def allows(self, system: str, phases: int) -> bool:
+        """Whether a unit wired for ``phases`` may be supplied from ``system``."""
+        entry = self.systems.get(system)
+        return entry is not None and phases in entry.phases
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -1,5 +1,6 @@
 """Profile entries about the charger's OCPP side and its peripherals: configuration
-keys, measurands, supported operations, firmware image, web client pages, RS-485."""
+keys, measurands, supported operations, firmware image and web upgrade, web client
+pages, RS-485."""
 
 from __future__ import annotations
 
@@ -10,12 +11,14 @@ from typing import ClassVar
 from evrig.rig.profile_entries import _Entry, _one_of
 from evrig.rig.profile_vocabulary import (
     CONFIG_TYPES,
+    OCPP_CP_OPERATIONS,
     OCPP_FEATURE_PROFILES,
     OCPP_MEASURANDS,
     OCPP_OPERATIONS,
     OCPP_PHASES,
     OCPP_PURPOSES,
     OCPP_UNITS,
+    UPGRADE_RESULTS,
 )
 from evrig.rig.typed_yaml import Invalid
 
@@ -92,10 +95,14 @@ class OcppSupport(_Entry):
     charging_profile_purposes: tuple[str, ...]
     # StatusNotification.vendorId under which each vendor table's code is reported.
     vendor_ids: dict[str, str]
+    # What the charge point sends, where a manual lists it (EV PLUS 003 §8.1.4); empty:
+    # not listed (EV NET), the whole of its feature profiles assumed.
+    operations_cp_to_csms: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         for key, allowed in (("feature_profiles", OCPP_FEATURE_PROFILES),
                              ("operations_csms_to_cp", OCPP_OPERATIONS),
+                             ("operations_cp_to_csms", OCPP_CP_OPERATIONS),
                              ("charging_profile_purposes", OCPP_PURPOSES)):
             for item in getattr(self, key):
                 _one_of(item, allowed, key)
@@ -109,6 +116,46 @@ class FirmwareImage(_Entry):
 
     header: str
     file_type: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class UpgradeResult(_Entry):
+    """How the charger reports one outcome of a web upgrade (UPGRADE_RESULTS): the
+    string on its display; ``restarts``: it restarts by itself after it."""
+
+    _key: ClassVar[str] = "result"
+    result: str
+    display: str
+    description: str
+    restarts: bool = False
+
+    def __post_init__(self) -> None:
+        _one_of(self.result, UPGRADE_RESULTS, "result")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Upgrade(_Entry):
+    """A firmware upgrade through the charger's own web app rather than OCPP
+    UpdateFirmware (EV PLUS 003 §12): the file it takes, the checksum that must come
+    with it, how long it waits for data before giving up, how long it takes, and the
+    display string of each outcome."""
+
+    file_type: str
+    checksum: str
+    no_data_timeout_s: float
+    duration_s: float
+    results: dict[str, UpgradeResult]
+
+    def __post_init__(self) -> None:
+        if not self.file_type.startswith("."):
+            raise Invalid("file_type", f"a file name ending such as '.bin'; got "
+                                       f"{self.file_type!r}")
+        for key in ("no_data_timeout_s", "duration_s"):
+            if getattr(self, key) <= 0:
+                raise Invalid(key, f"a time > 0 s; got {getattr(self, key)}")
+        shown = [r.display for r in self.results.values()]
+        if len(set(shown)) != len(shown):
+            raise Invalid("results", "a display string per result (two results share one)")
 
 
 @dataclass(frozen=True, kw_only=True)
