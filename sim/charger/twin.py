@@ -66,6 +66,7 @@ class ChargerTwin:
         self.fw: Firmware | None = None
         self._task: asyncio.Task[None] | None = None
         self.powered = False
+        self.powered_at: float | None = None  # spec time of the last power-on (self-test)
         # The board's parts that outlive the firmware (hardware, NV, environment).
         self.actuator = Actuator(profile.protections.actuator.attempts)
         self.temperature_c = AMBIENT_C  # both sensors (service console ``temp``)
@@ -174,6 +175,7 @@ class ChargerTwin:
         if self.powered:
             return
         self.powered = True
+        self.powered_at = self.clock.now()
         fw = Firmware(
             profile=self.profile, variant=self.variant, clock=self.clock,
             relays=self._relays, pp_ohms=self._pp_ohms, link_factory=self._make_link,
@@ -185,6 +187,7 @@ class ChargerTwin:
             # 001 VendorID2 0x8000: calibration data unreadable from NV at boot.
             fw.raise_fault("calibration_lost")
         self._task = asyncio.get_running_loop().create_task(self._run(fw))
+        self._task.add_done_callback(_firmware_ended)
         self._start_rs485(fw)
         self._evaluated()  # the lights follow the power at once
 
@@ -377,3 +380,10 @@ class ChargerTwin:
             status("UploadFailed")
             return
         status("Uploaded")
+
+
+def _firmware_ended(task: asyncio.Task[None]) -> None:
+    """A firmware that dies (a profile table it cannot use) says so at once: otherwise
+    the twin just stops answering and the bench looks hung."""
+    if not task.cancelled() and task.exception() is not None:
+        log.error("twin: the charger firmware stopped", exc_info=task.exception())
