@@ -172,6 +172,23 @@ def test_overvoltage_shows_err_ovp_on_a_red_belt() -> None:
     assert set(colours(bench, "fault", 4.0)) == {"red"}  # 003 §7.1.3 steady red
 
 
+def test_overvoltage_during_a_session_is_not_reclosed() -> None:
+    """003 §5: a session that tripped does not resume when the voltage is back (the
+    profile lists no auto recovery for overvoltage); ERR OVP stays while plugged."""
+    assert not SPEC.fault("overvoltage").auto_recovery
+    bench = PanelBench()
+    bench.after_self_test()
+    bench.charge(amps=16)
+    high = SPEC.protections.voltage.high_v + 5
+    bench.circuit.update(lambda c: setattr(c.supply, "volts", [high]))
+    bench.step(0.25)
+    assert bench.fw.connector_status() == "Faulted"
+    nominal = float(SPEC.ratings["nominal_voltage_v"].value)
+    bench.circuit.update(lambda c: setattr(c.supply, "volts", [nominal]))
+    bench.run(10)
+    assert bench.fw.connector_status() == "Faulted" and bench.at().display == "ERR OVP"
+
+
 def test_err_ocp_stays_after_the_cause_until_the_user_unplugs() -> None:
     """003 §5: protections are not reclosed automatically. The overcurrent trip (a
     latched condition of the twin) keeps ERR OCP and the red belt once the EV draws

@@ -177,7 +177,11 @@ class Protection:
     def apply(self, active: set[str], m: Measurements, s: Settings) -> set[str]:
         """The present conditions after one evaluation: the voltage faults follow the
         supply, the latched ones add to what is there."""
-        return (active - self.OWNED_AUTO) | self.voltage_faults(m, s) | self.trips(m, s)
+        # A voltage fault whose profile lists no "auto" recovery latches like a trip:
+        # 003 §5 (EV PLUS) "not automatically reclosed" — it stays until its rule.
+        follows = {c for c in self.OWNED_AUTO
+                   if c not in self.profile.conditions or self.profile.fault(c).auto_recovery}
+        return (active - follows) | self.voltage_faults(m, s) | self.trips(m, s)
 
 
 class Contactor:
