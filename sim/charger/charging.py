@@ -6,6 +6,9 @@ from __future__ import annotations
 from evrig.sim.charger.fw_base import FirmwareBase
 from evrig.sim.charger.protection import pwm_duty
 
+# The limits in VendorID1 code order, by vendor-neutral names.
+NEUTRAL_LIMITS = ("device", "cable", "temperature", "ct_clamp", "smart_charging", "fuse")
+
 
 class Charging(FirmwareBase):
     # -- offered current --------------------------------------------------------------
@@ -24,7 +27,9 @@ class Charging(FirmwareBase):
         ]
         limits = [(float(a), code) for a, code in candidates if a is not None]
         amps, code = min(limits, key=lambda x: x[0])
-        self.limit_reason = self.profile.evse_limits[code].name
+        entry = self.profile.evse_limits.get(code)
+        # A family without a VendorID1 table (EV PLUS, 003) reports the neutral name.
+        self.limit_reason = entry.name if entry is not None else NEUTRAL_LIMITS[code]
         return amps
 
     def _fuse_limit_a(self) -> float | None:

@@ -227,8 +227,8 @@ class ChargerTwin:
     def ct_limit_a(self) -> float | None:
         """The CT clamp's limit: the main fuse less the household's share (RS-485)."""
         master, fw = self.rs485, self.fw
-        if master is None or fw is None:
-            return None
+        if master is None or fw is None or "c_MainFuseLimit" not in self.profile.config_keys:
+            return None  # no CT clamp feature in this family (EV PLUS: 003 §10 differs)
         fuse_key = self.profile.key("c_MainFuseLimit")
         per_amp = 10 if fuse_key.unit == "0.1 A" else 1
         fuse_a = fw.config.int(fuse_key.name, int(fuse_key.default)) / per_amp
