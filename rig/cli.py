@@ -109,6 +109,19 @@ def _run_sim(args: argparse.Namespace) -> int:
     return 0
 
 
+CALIBRATE = {"led": "evrig.drivers.led.calibrate", "camera": "evrig.drivers.camera.calibrate"}
+
+
+def _configure_calibrate(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="instrument", metavar="INSTRUMENT", required=True)
+    for module in CALIBRATE.values():
+        _module(module).add_parser(sub)
+
+
+def _run_calibrate(args: argparse.Namespace) -> int:
+    return int(_module(CALIBRATE[args.instrument]).run_command(args))
+
+
 COMMANDS: dict[str, Command] = {
     "check": Command("validate rig files (types, keys, wiring) without touching hardware",
                      _configure_check, _run_check),
@@ -116,9 +129,9 @@ COMMANDS: dict[str, Command] = {
                    "the twin's web client)", _configure_sim, _run_sim),
     "emulate": Command("run one instrument of the bench on its own (meter)",
                        _configure_emulate, _run_emulate),
-    "calibrate": Command("calibrate an instrument of a real bench (led: the ring's colours)",
-                         lambda p: _module("evrig.drivers.led.calibrate").configure(p),
-                         lambda a: _module("evrig.drivers.led.calibrate").run_command(a)),
+    "calibrate": Command("calibrate an instrument of a real bench (led: the ring's "
+                         "colours; camera: the front panel's regions)",
+                         _configure_calibrate, _run_calibrate),
     # EOL station (issue 6): rig/eol.py, rig/compare.py, rig/report.py
     "run": Command("run the end-of-line sequence of a unit (eol) or a firmware regression",
                    lambda p: _module("evrig.rig.eol_cli").configure_run(p),

@@ -8,6 +8,7 @@ real bench, the virtual bench's MJPEG camera server on a laptop, the same code.
 - exposure.py: measuring a region with the frame's exposure taken out;
 - panel.py: the three together over a live camera (``text``, ``wait_for``,
   ``observe``).
+- calibrate.py: ``rig calibrate camera``, the operator walk that places the regions.
 
 Where each element is in a frame and what each colour looks like is the bench's
 camera calibration (rig/tables/panel_layout.py; the virtual camera's is the model's

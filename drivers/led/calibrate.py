@@ -113,8 +113,8 @@ def learn(led_spec: Any, read: Reader, prompt: Callable[[str], object],
 
 
 # -- the CLI subcommand -------------------------------------------------------------
-def configure(parser: argparse.ArgumentParser) -> None:
-    sub = parser.add_subparsers(dest="instrument", metavar="INSTRUMENT", required=True)
+def add_parser(sub: Any) -> None:
+    """``led`` under ``rig calibrate`` (``sub``: its subparsers)."""
     led = sub.add_parser("led", help="walk the LED ring's colours and save a calibration",
                          description=__doc__.split("\n\n")[1] if __doc__ else None)
     led.add_argument("--rig", required=True, help="rig file (its instruments.led)")
