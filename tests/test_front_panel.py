@@ -5,11 +5,8 @@ firmware driven without a bench (tests/twin_doubles.py) with the evplus profile.
 Expected values come from the profile (blink periods, rotation period, strings) and are
 checked against 003's own words where 003 prints them ("ERR OVP", 'ccc.0' V).
 
-The firmware cannot evaluate with the evplus profile as it stands: its offered current
-names a limit reason from the profile's ``evse_limits`` (charging.offered_current), a
-table of the EV NET firmware (001 VendorID1) that EV PLUS has not. Until the twin's
-firmware runs EV PLUS without it (issue 13 item 3), these tests lend the profile EV
-NET's table; the panel never reads it.
+The last test closes the loop a bench will use: the twin's panel rendered, served as a
+network camera does, read back through the camera driver (drivers/camera).
 """
 
 from __future__ import annotations
@@ -18,6 +15,9 @@ import dataclasses
 
 import pytest
 
+from evrig.drivers.camera import Camera, PanelObserver, load_panel
+from evrig.rig.clock import Clock
+from evrig.rig.loop import LoopThread
 from evrig.rig.profile import Profile, load_profile
 from evrig.sim.charger.front_panel import (
     WIFI_ROW,
@@ -27,11 +27,11 @@ from evrig.sim.charger.front_panel import (
     panel_at,
 )
 from evrig.sim.charger.twin import BOOT_DELAY_S
-from evrig.sim.instruments.panel_render import PanelState
-from tests.twin_doubles import EVNET, Bench
+from evrig.sim.instruments.camera_server import CameraServer
+from evrig.sim.instruments.panel_render import PanelRenderer, PanelState
+from tests.twin_doubles import Bench
 
-EVPLUS = load_profile("evplus")
-SPEC: Profile = dataclasses.replace(EVPLUS, evse_limits=EVNET.evse_limits)
+SPEC: Profile = load_profile("evplus")
 DISPLAY = SPEC.display
 assert DISPLAY is not None
 ITEM_S = DISPLAY.item_s
@@ -80,8 +80,8 @@ def assert_blinks(bench: PanelBench, light: str, colour: str, blink: str) -> Non
 
 
 def test_the_profile_has_every_row_the_rules_select() -> None:
-    check_profile(EVPLUS)
-    broken = dataclasses.replace(EVPLUS, display=None)
+    check_profile(SPEC)
+    broken = dataclasses.replace(SPEC, display=None)
     with pytest.raises(ValueError, match="display"):
         FrontPanel(broken, Bench().clock, lambda: None)
 
@@ -239,10 +239,33 @@ def test_the_highest_ranked_fault_is_the_one_shown() -> None:
     assert SPEC.fault("overcurrent").rank < SPEC.fault("overvoltage").rank
 
 
-@pytest.mark.parametrize("result", sorted(EVPLUS.upgrade.results if EVPLUS.upgrade else ()))
+@pytest.mark.parametrize("result", sorted(SPEC.upgrade.results if SPEC.upgrade else ()))
 def test_an_upgrade_result_replaces_the_display(result: str) -> None:
-    assert EVPLUS.upgrade is not None
+    assert SPEC.upgrade is not None
     facts = dataclasses.replace(ON, upgrade_result=result, faults=("overvoltage",))
     state = panel_at(SPEC, facts, 1.0)
-    assert state.display == EVPLUS.upgrade.results[result].display  # 003 §7.1.2, §12
+    assert state.display == SPEC.upgrade.results[result].display  # 003 §7.1.2, §12
     assert state.unit is None and state.display.endswith(" UP")
+
+
+def test_the_twin_panel_reads_back_through_the_camera() -> None:
+    """Charging: the twin's display, rendered and served over HTTP as MJPEG, reads
+    back through the camera driver as the value and unit the panel shows."""
+    bench = PanelBench()
+    bench.after_self_test()
+    bench.charge(amps=16)
+    state = bench.at()
+    assert state.display.strip() and state.unit is not None
+    table = load_panel(SPEC.model)
+    frame = PanelRenderer(table).render(state)
+    loop = LoopThread("panel-camera")
+    server = CameraServer(lambda: frame, fps=10, now=Clock().now)
+    loop.run(server.start())
+    try:
+        with Camera(server.url, clock=Clock(), name="panel camera") as camera:
+            observer = PanelObserver(camera, table.display, table.camera, SPEC.lights)
+            reading = observer.reading()
+    finally:
+        loop.run(server.stop())
+        loop.stop()
+    assert (reading.text, reading.unit) == (state.display, state.unit)
