@@ -5,8 +5,8 @@ The charger is the Modbus master on its RS-485 Channel 1; it polls the meter (fu
 meter: a Modbus RTU slave serving the registers of a map file
 (:mod:`drivers.meter.maps`) whose values a test changes while the charger polls —
 ``set_current(16)`` and the charger sees 16 A on its next poll. It also misbehaves on
-demand: ``silence``, ``exception``, ``corrupt_crc``, ``delay``. It runs in its own
-asyncio loop thread (:class:`rig.loop.LoopThread`), so tests stay plain ``def``.
+demand: ``silence``, ``exception``, ``corrupt_crc``, ``delay``. Its own loop thread
+(:class:`rig.loop.LoopThread`) keeps tests plain ``def``.
 
 How it hooks into pymodbus 3.11 — through its public extension points, no subclassing
 of its internals:
@@ -15,8 +15,7 @@ of its internals:
   hunting through everything it ever received, so a few bytes of noise left it deaf for
   up to a minute and 65 KB wedged it for minutes. :class:`~drivers.meter.rtu.RtuSlave`
   frames as a meter does — by length, and by inter-frame silence after garbage — and
-  hands each good frame to pymodbus's request decoder; garbage is counted in
-  :attr:`MeterEmulator.line`.
+  hands each good frame to pymodbus's decoder; garbage counts in :attr:`MeterEmulator.line`.
 * **The datastore is ours.** :class:`MeterContext` derives from
   ``ModbusBaseDeviceContext``, whose contract is "implement async_getValues /
   async_setValues". Every read and write of the meter's id reaches it with the PDU

@@ -9,7 +9,7 @@ Two parts, as the LED ring (led_ring.py):
   one evaluation) and the profile, what is lit at spec time ``t``. Blink phase and the
   display's rotation are functions of ``t``, so a camera sees them wherever it samples.
 - :class:`FrontPanel`: the facts read from the twin after each evaluation of its
-  firmware (the twin's ``on_evaluated`` listeners) and every :data:`REFRESH_S`, kept as
+  firmware (the twin's ``on_evaluated`` listeners) and every ``REFRESH_S`` (refresh.py), kept as
   immutable snapshots stamped with the spec time of each change, so a camera server's
   thread asks :meth:`FrontPanel.state_at` without walking the firmware's structures
   while the bench loop changes them.
@@ -31,9 +31,7 @@ What the firmware does not expose, the panel cannot show (it shows nothing inven
 
 from __future__ import annotations
 
-import asyncio
 import bisect
-import contextlib
 import math
 import threading
 from collections import deque
@@ -45,10 +43,10 @@ from evrig.rig.clock import Clock
 from evrig.rig.profile import Led, LedRow, Profile
 from evrig.rig.profile_vocabulary import OCPP_STATUSES
 from evrig.sim.charger.fw_base import FirmwareBase
+from evrig.sim.charger.refresh import PeriodicRefresh
 from evrig.sim.charger.twin import BOOT_DELAY_S
 from evrig.sim.instruments.panel_render import PanelState
 
-REFRESH_S = 1.0  # spec seconds between snapshots besides those after each evaluation
 HISTORY = 1024  # snapshots kept (one per evaluation while charging: minutes of history)
 UNLIT = "dark_grey"  # the profiles' swatch for an unlit light
 # The WiFi indicator's row (module docstring): CLIENT mode, connected (003 §7.1.3).
@@ -251,7 +249,7 @@ class FrontPanel:
         self._changes: deque[tuple[float, PanelFacts]] = deque([(-math.inf, OFF)],
                                                                maxlen=HISTORY)
         self._lock = threading.Lock()
-        self._task: asyncio.Task[None] | None = None
+        self._periodic = PeriodicRefresh(clock, self.refresh)
 
     # -- state -------------------------------------------------------------------------
     def refresh(self) -> PanelFacts:
@@ -321,22 +319,9 @@ class FrontPanel:
             energy_kwh=energy_kwh,
         )
 
-    # -- running on the bench loop -----------------------------------------------------
+    # -- running on the bench loop (sim/charger/refresh.py) -----------------------------
     async def start(self) -> None:
-        self.refresh()
-        self._task = asyncio.get_running_loop().create_task(self._run())
-
-    async def _run(self) -> None:
-        while True:
-            with contextlib.suppress(Exception):  # a half-built firmware: next tick
-                self.refresh()
-            # Power and the session's values need no evaluation to show; status changes
-            # are taken at once (``refresh`` as the twin's on_evaluated listener).
-            await self._clock.asleep(REFRESH_S)
+        await self._periodic.start()
 
     async def stop(self) -> None:
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(BaseException):
-                await task
+        await self._periodic.stop()

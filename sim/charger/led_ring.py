@@ -7,7 +7,7 @@ until the backend accepts the boot (000 §2.5 "until it is configured"); the
 channel; the virtual TCS34725 (sim/instruments/tcs34725.py) turns that into counts.
 
 The firmware state is read on the bench loop after each evaluation of the firmware
-(before a StatusNotification it queued goes out) and every :data:`REFRESH_S`, and
+(before a StatusNotification it queued goes out) and every ``REFRESH_S`` (refresh.py), and
 kept as immutable snapshots stamped with the spec time of each change, so a sensor
 read from another thread never walks the firmware's structures while the loop changes
 them, and sees the light as it was during its integration.
@@ -15,9 +15,7 @@ them, and sees the light as it was during its integration.
 
 from __future__ import annotations
 
-import asyncio
 import bisect
-import contextlib
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -26,8 +24,8 @@ from typing import Any
 
 from evrig.rig.clock import Clock
 from evrig.rig.profile import Profile
+from evrig.sim.charger.refresh import PeriodicRefresh
 
-REFRESH_S = 1.0  # spec seconds between snapshots besides those after each evaluation
 DEFAULT_PERIOD_S, DEFAULT_DUTY = 1.0, 0.5  # when the profile records no blink
 # The ring's drive per colour name (linear RGB, 0..1): the twin's firmware table.
 # dark_grey is the manuals' swatch for an unlit ring. Brown is a dim, desaturated
@@ -72,7 +70,7 @@ class LedRing:
         # (spec time, state) of each change, newest last: the light's recent history.
         self._changes: deque[tuple[float, RingState]] = deque([(0.0, OFF)], maxlen=256)
         self._lock = threading.Lock()
-        self._task: asyncio.Task[None] | None = None
+        self._periodic = PeriodicRefresh(clock, self.refresh)
 
     # -- state -------------------------------------------------------------------------
     def refresh(self) -> RingState:
@@ -132,22 +130,9 @@ class LedRing:
     def rgb(self) -> tuple[float, float, float]:
         return self.rgb_at(self._clock.now())
 
-    # -- running on the bench loop -----------------------------------------------------
+    # -- running on the bench loop (sim/charger/refresh.py) -----------------------------
     async def start(self) -> None:
-        self.refresh()
-        self._task = asyncio.get_running_loop().create_task(self._run())
-
-    async def _run(self) -> None:
-        while True:
-            with contextlib.suppress(Exception):  # a half-built firmware: next tick
-                self.refresh()
-            # Power off/on and the blink need no evaluation of the firmware to show;
-            # status changes are taken at once (``refresh`` after each evaluation).
-            await self._clock.asleep(REFRESH_S)
+        await self._periodic.start()
 
     async def stop(self) -> None:
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(BaseException):
-                await task
+        await self._periodic.stop()
