@@ -10,7 +10,7 @@ the backend's clock.
 from __future__ import annotations
 
 import itertools
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -110,6 +110,14 @@ def _wait_meter_offered(csms, amps: float, timeout: float) -> None:
                   predicate=lambda p: _meter_offered(p) == pytest.approx(amps, abs=0.05))
 
 
+def _schedule_start(csms) -> datetime:
+    """A startSchedule the charger already sees as past. Its clock is the backend's
+    currentTime from the last BootNotification/Heartbeat (OCPP 1.6 §4.2, §4.6), so it
+    lags the backend by that message's latency; a schedule starting at the backend's
+    "now" could still lie ahead on the charger and open with a gap period."""
+    return csms.state.utcnow() - timedelta(seconds=SLACK_S)
+
+
 def _elapsed(csms, since: datetime) -> float:
     return (csms.state.utcnow() - since).total_seconds()
 
@@ -123,7 +131,7 @@ def test_tx_default_profile(csms, ev, charger, clock, spec):
     _needs_smart(spec, TX_DEFAULT)
     lo, b, a, _ = _amps(spec)
     configure(csms, MeterValueSampleInterval=SAMPLE_S)
-    start = csms.state.utcnow()
+    start = _schedule_start(csms)
     first, second = 30, 60
     profile = _profile(TX_DEFAULT, [(0, lo), (first, a), (second, b)], start=start,
                        duration=300)
@@ -150,7 +158,7 @@ def test_tx_profile(csms, ev, charger, clock, spec):
     configure(csms, MeterValueSampleInterval=SAMPLE_S)
     tx = start_charging(csms, ev, charger)
     baseline = _offered(charger)
-    start = csms.state.utcnow()
+    start = _schedule_start(csms)
     step = 40
     profile = _profile(TX, [(0, a), (step, lo)], start=start, duration=120, transaction_id=tx)
     assert _set(csms, 1, profile) == "Accepted"
@@ -170,7 +178,7 @@ def test_tx_profile_without_transaction(csms, charger, spec):
     _needs_smart(spec, TX)
     lo, _, _, _ = _amps(spec)
     baseline = _offered(charger)
-    profile = _profile(TX, [(0, lo)], start=csms.state.utcnow(), transaction_id=1)
+    profile = _profile(TX, [(0, lo)], start=_schedule_start(csms), transaction_id=1)
     assert _set(csms, 1, profile) == "Rejected"
     assert _offered(charger) == baseline
     assert lo not in [x for _, x in _composite(csms, 60)]
@@ -184,7 +192,7 @@ def test_tx_profile_wrong_transaction(csms, ev, charger, clock, spec):
     lo, _, _, _ = _amps(spec)
     tx = start_charging(csms, ev, charger)
     baseline = _offered(charger)
-    profile = _profile(TX, [(0, lo)], start=csms.state.utcnow(), transaction_id=tx + 1000)
+    profile = _profile(TX, [(0, lo)], start=_schedule_start(csms), transaction_id=tx + 1000)
     assert _set(csms, 1, profile) == "Rejected"
     clock.sleep(SLACK_S)
     assert _offered(charger) == baseline
@@ -238,7 +246,7 @@ def test_get_composite_schedule(csms, ev, charger, clock, spec):
     lo, b, a, hi = _amps(spec)
     cap, default = a, b  # ChargePointMax cap, TxDefault limit
     tx = start_charging(csms, ev, charger)
-    start = csms.state.utcnow()
+    start = _schedule_start(csms)
     step, tx_end = 20, 40
     assert _set(csms, 0, _profile(MAX, [(0, cap)], start=start)) == "Accepted"
     assert _set(csms, 1, _profile(TX_DEFAULT, [(0, default)], start=start)) == "Accepted"
@@ -264,7 +272,7 @@ def test_clear_charging_profile(csms, charger, clock, spec):
     _, b, _, _ = _amps(spec)
     baseline = _offered(charger)
     assert b < baseline
-    profile = _profile(TX_DEFAULT, [(0, b)], start=csms.state.utcnow(), stack=1)
+    profile = _profile(TX_DEFAULT, [(0, b)], start=_schedule_start(csms), stack=1)
     assert _set(csms, 1, profile) == "Accepted"
     _wait_offered(clock, charger, b, SLACK_S)
     assert b in [x for _, x in _composite(csms, 60)]
