@@ -317,6 +317,7 @@ class FrontPanel:
             current_a=fw.meter.current_a,
             frequency_hz=fw.circuit.at(now).hz,
             energy_kwh=energy_kwh,
+            upgrade_result=fw.nvm.upgrade_result,
         )
 
     # -- running on the bench loop (sim/charger/refresh.py) -----------------------------

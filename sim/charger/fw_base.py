@@ -105,6 +105,14 @@ class Nvm:
     # Locker Configuration → Unlock Connector On Charging Session End (004 §4.2, web
     # only, no configuration key); None = the factory's Enable (or no such setting).
     unlock_on_session_end: bool | None = None
+    # EV PLUS (003): the RFID cards paired in the web app (§8.1.2 step 11, at most
+    # profile rfid.max_cards, slot i = "Card No. i+1"; None = empty slot), the charging
+    # records of its History page (§8.1.2 step 7, dicts of the page's columns, oldest
+    # first), and the last web-app upgrade's outcome (a key of profile upgrade.results,
+    # shown on the display until the next power-on; None = none).
+    rfid_cards: list[str | None] = field(default_factory=lambda: [None, None, None])
+    charge_records: list[dict[str, str]] = field(default_factory=list)
+    upgrade_result: str | None = None
 
 
 class FirmwareBase:
