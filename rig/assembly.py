@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from evrig.drivers import api
+from evrig.drivers.camera import PanelObserver, open_panel
+from evrig.drivers.camera.panel_views import PanelDisplay, PanelIndicators, PanelLight
 from evrig.drivers.charger.charger import Charger
 from evrig.drivers.charger.console import ServiceConsole
 from evrig.drivers.charger.web_client import WebClient
@@ -85,7 +87,13 @@ class Rig:
         self.ac_load: api.AcLoad | None = None
         self.meter: MeterEmulator | None = None
         self.web: WebClient | None = None  # the charger's web client where configured
-        self.led: LedObserver | None = None
+        # The main light: a colour sensor over the ring (instruments.led), or the
+        # front-panel camera's view of it (instruments.camera: the EV PLUS belt).
+        self.led: api.Led | None = None
+        self._led_sensor: LedObserver | None = None
+        self.panel: PanelObserver | None = None  # the front-panel camera, if any
+        self.display: PanelDisplay | None = None
+        self.indicators: PanelIndicators | None = None
         self.mains_on = True
         self._closed = False
         try:
@@ -137,8 +145,10 @@ class Rig:
         self._outlet = outlet
         self.ac_source, self.ac_load = self._scpi_instruments()
         self.meter = self._meter()
-        self.led = open_led(cfg, self.clock, self.profile,
-                            self.bench.i2c if self.bench is not None else None)
+        self._led_sensor = open_led(cfg, self.clock, self.profile,
+                                    self.bench.i2c if self.bench is not None else None)
+        self.led = self._led_sensor
+        self._panel_camera()
         mains = self._mains_switch(gpio)
         self.ev = EvEmulator(gpio, cfg.instruments.ev.pins, self.clock, sense=sense,
                              pp_resistor=pp, outlet=outlet)
@@ -151,6 +161,22 @@ class Rig:
                                  console=self.charger.console if self.charger else None)
         if mains is not None:
             mains(True)
+
+    def _panel_camera(self) -> None:
+        """The front-panel camera (instruments.camera) and what reads through it: the
+        display, the indicators and — where no colour sensor watches it — the main
+        light (the EV PLUS belt), if the camera's calibration frames it."""
+        bench_camera = self.bench.panel_camera if self.bench is not None else None
+        self.panel = open_panel(self.config, self.clock, self.profile,
+                                bench_camera.url if bench_camera is not None else None)
+        if self.panel is None:
+            return
+        self.display = PanelDisplay(self.panel)
+        self.indicators = PanelIndicators(self.panel, self.profile.lights)
+        main = next(name for name, light in self.profile.lights.items()
+                    if light.kind != "indicator")
+        if self.led is None and main in self.panel.lights.lights:
+            self.led = PanelLight(self.panel, main, self.profile.led)
 
     def _scpi_instruments(self) -> tuple[api.AcSource | None, api.AcLoad | None]:
         """AC source and AC load (None where not configured); on the virtual bench at the
@@ -301,12 +327,15 @@ class Rig:
         for name in ("ac_source", "ac_load"):
             if getattr(self, name, None) is not None:
                 getattr(self, name).close()
-        meter, led = getattr(self, "meter", None), getattr(self, "led", None)
+        meter, led = getattr(self, "meter", None), getattr(self, "_led_sensor", None)
         if meter is not None:
             with contextlib.suppress(Exception):
                 meter.stop()
         if led is not None:
             led.close()
+        panel: PanelObserver | None = getattr(self, "panel", None)
+        if panel is not None:
+            panel.camera.close()
         if self.bench is not None:
             self.bench.close()
         if getattr(self, "csms", None) is not None:

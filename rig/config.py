@@ -39,6 +39,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
 
+# The instruments' schema, re-exported: rig files and their rules read it from here.
+from evrig.rig.config_instruments import (  # noqa: F401
+    VISA_EXAMPLE,
+    Backend,
+    CameraConfig,
+    DlmBusConfig,
+    EvEmulatorConfig,
+    EvPins,
+    FaultBoardConfig,
+    Instruments,
+    LedSensorConfig,
+    MeterConfig,
+    Pin,
+    Timeout,
+    VisaInstrumentConfig,
+    is_visa_resource,
+)
 from evrig.rig.errors import RigFileError
 from evrig.rig.typed_yaml import NOT_IN_FILE, Check, between, from_data, load_yaml, shown
 
@@ -46,33 +63,6 @@ from evrig.rig.typed_yaml import NOT_IN_FILE, Check, between, from_data, load_ya
 
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _CP_ID = re.compile(r"[A-Za-z0-9._-]{1,20}")
-
-_VISA_PATTERNS = [
-    re.compile(r"TCPIP\d*::[^:\s]+::(?P<port>\d{1,5})::SOCKET", re.I),
-    re.compile(r"TCPIP\d*::[^:\s]+(::[^:\s]+)?::INSTR", re.I),
-    re.compile(r"USB\d*::(0x[0-9a-f]{1,4}|\d{1,5})::(0x[0-9a-f]{1,4}|\d{1,5})::[^:\s]+"
-               r"(::\d+)?(::INSTR)?", re.I),
-    re.compile(r"GPIB\d*::([0-9]|[12][0-9]|30)(::\d{1,3})?(::INSTR)?", re.I),
-    re.compile(r"ASRL(\d+|/dev/[^:\s]+)::INSTR", re.I),
-]
-VISA_EXAMPLE = "TCPIP0::10.0.0.20::2101::SOCKET"
-
-
-def is_visa_resource(text: str) -> bool:
-    """Whether ``text`` is a well-formed VISA resource string of a kind a rig uses."""
-    for pattern in _VISA_PATTERNS:
-        match = pattern.fullmatch(text)
-        if match:
-            port = match.groupdict().get("port")
-            return port is None or 1 <= int(port) <= 65535
-    return False
-
-
-def _visa_resource(value: str) -> str | None:
-    if value == "sim" or is_visa_resource(value):
-        return None
-    return f"malformed VISA resource {value!r}; expected e.g. {VISA_EXAMPLE}"
-
 
 def _env_name(what: str) -> Check:
     # Never echo the value: someone may have written the secret itself here.
@@ -85,31 +75,12 @@ def _nonempty(what: str) -> Check:
     return Check.where(lambda v: bool(v.strip()), what)
 
 
-def _i2c_bus(value: int | str) -> str | None:
-    if isinstance(value, int) and value >= 0:
-        return None
-    if value == "sim" or (isinstance(value, str) and re.fullmatch(r"/dev/i2c-\d+", value)):
-        return None
-    return f"expected an I2C bus number (e.g. 1), /dev/i2c-N or 'sim', got {shown(value)}"
-
-
-Pin = Annotated[int, between(0, 27, "a BCM GPIO number from 0 to 27")]
-Backend = Literal["sim", "rpi"]
 IdTagStatus = Literal["Accepted", "Blocked", "Expired", "Invalid", "ConcurrentTx"]
-FaultWire = Literal["rcd_ac", "rcd_ac_2", "rcd_dc", "rcd_dc_2", "pe_open", "swap_ln",
-                    "n_pe_voltage", "lock_jam", "tamper", "relay_weld", "relay_stuck_open",
-                    "neutral_weld", "neutral_stuck_open", "mains_off"]
-# Fault relays that switch a fixed resistor or source: the rig file gives its value.
-ValueWire = Literal["rcd_ac", "rcd_ac_2", "rcd_dc", "rcd_dc_2", "n_pe_voltage"]
-FaultValue = Annotated[float, Check.where(lambda v: 0 < v <= 300,
-                                          "a number > 0 and <= 300 (mA of leakage, "
-                                          "V for n_pe_voltage)")]
 
 # Checked types live here, not inline in the classes: the annotations are evaluated
 # later by typing.get_type_hints, where a lambda would not see this module's names.
 Speed = Annotated[float, Check.where(lambda v: 0 < v <= 200,
                                      "a number > 0 and <= 200 (times real time)")]
-Timeout = Annotated[float, Check.where(lambda v: 0 < v <= 60, "seconds > 0 and <= 60")]
 WebUrl = Annotated[str, Check.where(
     lambda v: v == "sim" or v.startswith(("http://", "https://")),
     "a URL starting with http:// or https:// ('sim' on the virtual bench)")]
@@ -210,107 +181,6 @@ class CsmsConfig:
     # pinging to the charger (WebSocketPingInterval).
     ping_interval_s: Annotated[float, between(1, 3600, "seconds from 1 to 3600")] | None = None
     id_tags: dict[str, IdTagStatus] = field(default_factory=_default_id_tags)
-
-
-@dataclass(frozen=True)
-class EvPins:
-    """BCM GPIO numbers of the EV emulator board's relays and its CP comparator."""
-
-    r_b: Pin = 17  # 2.74 kΩ CP–PE: state B
-    r_c: Pin = 27  # 1.3 kΩ in parallel: state C
-    r_d: Pin = 22  # 270 Ω in parallel: state D (ventilation)
-    cp_short: Pin = 23  # CP–PE short: state E
-    diode_short: Pin = 24  # bypasses the EV's diode: the diode fault
-    pp_open: Pin = 5
-    pp_1k5: Pin = 6  # PP resistors: cable rating 13 / 20 / 32 / 63 A
-    pp_680: Pin = 13
-    pp_220: Pin = 19
-    pp_100: Pin = 26
-    cp_sense: Pin = 25  # comparator input: CP high/low and PWM
-    # Opto-isolated L–N detector on the EV side (drivers/ev/outlet_sense.py): the
-    # contactor's switching times. Optional on a real board; the virtual board has one.
-    outlet_sense: Pin | None = None
-
-
-@dataclass(frozen=True)
-class EvEmulatorConfig:
-    """The EV emulator: CP/PP resistor relays driven by GPIO ("rpi") or the twin ("sim")."""
-
-    backend: Backend = "sim"
-    pins: EvPins = field(default_factory=EvPins)
-    # A programmable PP resistor (digital rheostat) besides the relays: set_pp() then
-    # accepts any value in ohms. The virtual board always has one.
-    pp_programmable: bool = False
-
-
-@dataclass(frozen=True)
-class VisaInstrumentConfig:
-    """An SCPI instrument reached through pyvisa: AC source or AC load."""
-
-    model: Annotated[str, _nonempty("an instrument model, e.g. chroma-61500")]
-    resource: Annotated[str, Check(
-        _visa_resource, f"a VISA resource string, e.g. {VISA_EXAMPLE} ('sim' on the "
-                        "virtual bench)")]
-    timeout_s: Timeout = 2.0
-
-
-@dataclass(frozen=True)
-class MeterConfig:
-    """The fake CT clamp / MID meter: a Modbus RTU slave on an RS-485 adapter."""
-
-    port: Annotated[str, _nonempty("a serial port such as /dev/ttyUSB0, or 'sim'")] = "sim"
-    model: Literal["ct", "sdm230", "sdm630"] = "ct"
-    id: Annotated[int, between(1, 247, "a Modbus slave id from 1 to 247")] = 1
-    baud: Literal[1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200] = 9600
-    # A register map file (relative to the rig file) replacing the model's built-in one
-    # (rig/tables/meter/<model>.yaml), e.g. for a CT hub with other registers.
-    map: str | None = None
-
-
-@dataclass(frozen=True)
-class DlmBusConfig:
-    """COMPACT RS-485 channel 2, the DLM bus (004 §3.4): reserved, nothing opened (004 has
-    no protocol for it); keeps the meter off it. DLM via OCPP: tested through the CSMS."""
-
-    port: Annotated[str, _nonempty("a serial port such as /dev/ttyUSB2, or 'none'")] = "none"
-
-
-@dataclass(frozen=True)
-class LedSensorConfig:
-    """The TCS34725 colour sensor taped over the charger's LED ring."""
-
-    bus: Annotated[int | str, Check(_i2c_bus, "an I2C bus number, /dev/i2c-N or 'sim'")] = 1
-    address: Annotated[int, between(0x03, 0x77, "a 7-bit I2C address (0x03..0x77)")] = 0x29
-    calibration: str | None = None
-
-
-@dataclass(frozen=True)
-class FaultBoardConfig:
-    """The fault-injection relays; a wire not listed here is absent (its tests skip).
-
-    ``values``: what each fixed-value relay injects on a real board — mA of leakage
-    through the resistor of ``rcd_ac``/``rcd_dc`` (and the optional second relays
-    ``rcd_ac_2``/``rcd_dc_2``: closed together the currents add, so two resistors give
-    a value just inside and one just outside a trip threshold), V for ``n_pe_voltage``.
-    The virtual board's sources are programmable and need no values.
-    """
-
-    backend: Backend = "sim"
-    pins: dict[FaultWire, Pin] = field(default_factory=dict)
-    values: dict[ValueWire, FaultValue] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Instruments:
-    """Everything wired to the charger. Absent (None) = not on this bench."""
-
-    ev: EvEmulatorConfig = field(default_factory=EvEmulatorConfig)
-    ac_source: VisaInstrumentConfig | None = None
-    ac_load: VisaInstrumentConfig | None = None
-    meter: MeterConfig | None = None
-    dlm: DlmBusConfig | None = None
-    led: LedSensorConfig | None = None
-    faults: FaultBoardConfig | None = None
 
 
 @dataclass(frozen=True)

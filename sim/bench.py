@@ -22,6 +22,7 @@ from evrig.sim.charger.web_client import WebClientServer, session_pin
 from evrig.sim.electrical import Circuit
 from evrig.sim.ev_board import VirtualCpBoard, VirtualPpResistor, twin_pilot
 from evrig.sim.external_devices import external_devices_commands, external_devices_status
+from evrig.sim.instruments.panel_camera import PanelCamera
 from evrig.sim.instruments.tcs34725 import virtual_i2c
 from evrig.sim.pins import PinBank
 from evrig.sim.pty_pair import PtyPair
@@ -108,6 +109,14 @@ class VirtualBench:
         self.twin.on_evaluated.append(self.led_ring.refresh)
         self.i2c = virtual_i2c(config, self.led_ring.rgb_at, clock)
         self.loop.run(self.led_ring.start(), timeout=5)
+        # A camera on the front panel (instruments.camera.address: sim), for the
+        # chargers read through one (EV PLUS: display, belt, indicators).
+        self.panel_camera: PanelCamera | None = None
+        camera = config.instruments.camera
+        if camera is not None and camera.address == "sim":
+            self.panel_camera = PanelCamera(profile, clock, lambda: self.twin)
+            self.twin.on_evaluated.append(self.panel_camera.panel.refresh)
+            self.loop.run(self.panel_camera.start(), timeout=5)
 
     async def _start_web(self) -> None:
         """The twin's web client on 127.0.0.1 when the rig file says charger.web.url:
@@ -324,6 +333,9 @@ class VirtualBench:
     async def _detach(self) -> None:
         if getattr(self, "led_ring", None) is not None:
             await self.led_ring.stop()
+        camera: PanelCamera | None = getattr(self, "panel_camera", None)
+        if camera is not None:
+            await camera.stop()
         self.console.close()
         self.rs485.close()
         for server in getattr(self, "scpi", ()):

@@ -77,7 +77,33 @@ def _probe(url: str, timeout_s: float) -> str | None:
         return f"cannot connect ({exc.strerror or exc})"
 
 
-class Camera:
+class FrameWindow:
+    """What the panel's readers need of a camera (drivers/camera/panel.py): the newest
+    frame, a newer one, and every frame over a window of spec seconds."""
+
+    clock: Clock
+
+    def latest(self) -> Frame | None:
+        raise NotImplementedError
+
+    def frame(self, newer_than: int = 0) -> Frame:
+        raise NotImplementedError
+
+    def frames(self, seconds: float) -> list[Frame]:
+        """Every frame that arrives over ``seconds`` spec seconds, from the next one
+        on, in order (the window a blink is read from)."""
+        last = self.latest()
+        first = self.frame(newer_than=last.index if last is not None else 0)
+        out = [first]
+        while out[-1].t < first.t + seconds:
+            out.append(self.frame(newer_than=out[-1].index))
+        return out
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+
+class Camera(FrameWindow):
     """An open camera; frames flow until :meth:`close`. ``address``: a device index,
     a device path or a stream URL. ``clock`` stamps frames (default: the wall clock)."""
 
@@ -198,16 +224,6 @@ class Camera:
             if self._error is not None:
                 raise self._fail(self._error)
         raise self._fail(f"no frame for {self.read_timeout_s:g} s")
-
-    def frames(self, seconds: float) -> list[Frame]:
-        """Every frame that arrives over ``seconds`` spec seconds, from the next one
-        on, in order (the window a blink is read from)."""
-        last = self.latest()
-        first = self.frame(newer_than=last.index if last is not None else 0)
-        out = [first]
-        while out[-1].t < first.t + seconds:
-            out.append(self.frame(newer_than=out[-1].index))
-        return out
 
     def close(self) -> None:
         """Stop grabbing; waits up to the read timeout for a read in progress."""

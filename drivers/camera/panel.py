@@ -15,7 +15,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from evrig.drivers.camera.capture import Camera, Frame
+from evrig.drivers.camera.capture import Frame, FrameWindow
 from evrig.drivers.camera.display_reader import DisplayReader, DisplayReading
 from evrig.drivers.camera.light_reader import LightReader
 from evrig.drivers.led.blink import LedObservation
@@ -34,7 +34,7 @@ class PanelObserver:
     a light of the calibration without a table (the RFID corners) is timed by the
     slowest blink of all."""
 
-    def __init__(self, camera: Camera, geometry: DisplayGeometry,
+    def __init__(self, camera: FrameWindow, geometry: DisplayGeometry,
                  calibration: CameraCalibration, lights: Mapping[str, Any]) -> None:
         self.camera = camera
         self.clock = camera.clock

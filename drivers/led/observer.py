@@ -89,20 +89,9 @@ class LedObserver:
                  window: float | None = None) -> LedObservation:
         """Observe until the ring shows the profile's pattern for ``status``; returns
         that observation, or raises :class:`LedTimeout` with what was seen."""
-        pattern = self.expected(status, online)
-        seen: list[LedObservation] = []
-        deadline = self.clock.now() + timeout
-        while True:
-            obs = self.observe(window)
-            if obs.matches(pattern):
-                return obs
-            seen.append(obs)
-            if self.clock.now() >= deadline:
-                shown = "; ".join(_brief(o) for o in seen[-3:])
-                word = "online" if online else "offline"
-                raise LedTimeout(f"LED ring never showed {status} ({word}) = "
-                                 f"{_pattern_text(pattern)} within {timeout:g} s; "
-                                 f"last seen: {shown}")
+        word = "online" if online else "offline"
+        return watch_until(lambda: self.observe(window), self.expected(status, online),
+                           self.clock, timeout, f"LED ring never showed {status} ({word})")
 
     def safe_state(self) -> None:
         """A sensor only looks: nothing to switch off between tests."""
@@ -115,6 +104,24 @@ class LedObserver:
             pass
         if self._on_close is not None:
             self._on_close()
+
+
+def watch_until(observe: Callable[[], LedObservation], pattern: tuple[str, str],
+                clock: Clock, timeout: float, failure: str) -> LedObservation:
+    """Observe window after window until a light shows ``pattern`` (a table's two
+    patches); that observation, or :class:`LedTimeout` ("<failure> = <pattern> within
+    <timeout> s; last seen: ...") after ``timeout`` spec seconds."""
+    seen: list[LedObservation] = []
+    deadline = clock.now() + timeout
+    while True:
+        obs = observe()
+        if obs.matches(pattern):
+            return obs
+        seen.append(obs)
+        if clock.now() >= deadline:
+            shown = "; ".join(_brief(o) for o in seen[-3:])
+            raise LedTimeout(f"{failure} = {_pattern_text(pattern)} within {timeout:g} s; "
+                             f"last seen: {shown}")
 
 
 def _pattern_text(pattern: tuple[str, str]) -> str:

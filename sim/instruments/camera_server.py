@@ -26,6 +26,7 @@ from numpy.typing import NDArray
 BOUNDARY = "evrigframe"
 READ_TIMEOUT_S = 5.0  # wall seconds for a client to send its request
 MAX_HEADER_LINES = 100
+ENCODED_KEPT = 64  # JPEGs kept for frames the source hands out again
 
 
 class CameraServer:
@@ -44,6 +45,10 @@ class CameraServer:
         self._clients: set[asyncio.Task[None]] = set()
         self.port = 0
         self.frames_sent = 0
+        # JPEGs of the frames the source returned lately, by object: a source that
+        # keeps its frames (one per look of the panel) is encoded once per look. The
+        # frame is held with its JPEG, so its id is not reused while it is here.
+        self._encoded: dict[int, tuple[NDArray[np.uint8], bytes]] = {}
 
     @property
     def url(self) -> str:
@@ -70,13 +75,25 @@ class CameraServer:
             self._server = None
 
     # -- frames ----------------------------------------------------------------------------
-    def _jpeg(self) -> tuple[bytes, float | None]:
-        stamp = self._now() if self._now is not None else None
-        frame = self._source()
+    def _encode(self, frame: NDArray[np.uint8]) -> bytes:
         ok, data = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, self.quality])
         if not ok:
             raise RuntimeError("JPEG encoding failed")
-        return data.tobytes(), stamp
+        jpeg = data.tobytes()
+        if len(self._encoded) >= ENCODED_KEPT:
+            self._encoded.pop(next(iter(self._encoded)))
+        self._encoded[id(frame)] = (frame, jpeg)
+        return jpeg
+
+    async def _jpeg(self) -> tuple[bytes, float | None]:
+        """The source's frame now as JPEG, and its spec-time stamp; encoded in a worker
+        thread (it takes milliseconds) unless this frame was encoded before."""
+        stamp = self._now() if self._now is not None else None
+        frame = self._source()
+        known = self._encoded.get(id(frame))
+        if known is not None and known[0] is frame:
+            return known[1], stamp
+        return await asyncio.to_thread(self._encode, frame), stamp
 
     @staticmethod
     def _headers(jpeg: bytes, stamp: float | None) -> bytes:
@@ -114,7 +131,7 @@ class CameraServer:
 
     async def _snapshot(self, writer: asyncio.StreamWriter) -> None:
         try:
-            jpeg, stamp = await asyncio.to_thread(self._jpeg)
+            jpeg, stamp = await self._jpeg()
         except Exception as exc:  # a frame that cannot render is a 500, not a hang
             await _reply(writer, "500 Internal Server Error", f"{exc!r}\n".encode())
             return
@@ -131,7 +148,7 @@ class CameraServer:
         period = 1.0 / self.fps
         due = loop.time()
         while True:
-            jpeg, stamp = await asyncio.to_thread(self._jpeg)
+            jpeg, stamp = await self._jpeg()
             writer.write(f"--{BOUNDARY}\r\n".encode() + self._headers(jpeg, stamp) + b"\r\n"
                          + jpeg + b"\r\n")
             await writer.drain()
