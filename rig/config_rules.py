@@ -81,7 +81,10 @@ def notes(config: RigConfig) -> str:
     if config.defaulted:
         parts.append("virtual bench defaults: "
                      + ", ".join(_default_text(config, key) for key in config.defaulted))
-    absent = [n for n in OPTIONAL_INSTRUMENTS if getattr(config.instruments, n) is None]
+    inst = config.instruments
+    # The main light is watched by a colour sensor (led) or through the panel camera.
+    absent = [n for n in OPTIONAL_INSTRUMENTS if getattr(inst, n) is None
+              and not (n == "led" and inst.camera is not None)]
     if absent:
         parts.append(f"not on this bench: {', '.join(absent)}, so testcases that need "
                      f"{'it' if len(absent) == 1 else 'them'} skip")

@@ -2,7 +2,8 @@
 spec-time axis, and its picture as a hand-written SVG (no plotting dependency).
 
 :func:`attach` wraps the calls of an assembled rig's instruments — EV emulator,
-AC source and load, fault board, LED observer — so each call is an event stamped
+AC source and load, fault board, LED observer, the display read through the camera
+(its text, on the EV PLUS an ``ERR`` string) — so each call is an event stamped
 on ``rig.clock``; OCPP frames are added from the mock CSMS's history (already
 spec-stamped). The wrapping is per rig object, for the run that asks for it.
 """
@@ -27,12 +28,15 @@ WATCHED = (
     ("charger", "power", "charger"), ("charger", "present_tag", "charger"),
     ("charger", "clear_faults", "charger"),
     ("led", "wait_for", "LED"), ("led", "observe", "LED"),
+    # A character display (EV PLUS): what it showed, when the reader saw it.
+    ("display", "text", "display"), ("display", "wait_for", "display"),
+    ("indicators", "wait_for", "LED"),
 )
-LANES = ("step", "CP", "source V", "load I", "contactor", "faults", "charger", "LED", "OCPP",
-         "measure")
+LANES = ("step", "CP", "source V", "load I", "contactor", "faults", "charger", "LED",
+         "display", "OCPP", "measure")
 COLOURS = {"step": "#888", "CP": "#1f77b4", "source V": "#d62728", "load I": "#2ca02c",
            "contactor": "#9467bd", "faults": "#ff7f0e", "charger": "#8c564b",
-           "LED": "#e377c2", "OCPP": "#17becf", "measure": "#333"}
+           "LED": "#e377c2", "display": "#bcbd22", "OCPP": "#17becf", "measure": "#333"}
 ZERO_A = 0.5
 
 
@@ -66,6 +70,8 @@ class Trace:
 def _summary(method: str, args: tuple[Any, ...], result: Any) -> tuple[str, float | None]:
     if method == "read_cp" and result is not None:
         return f"{result.state} {result.duty_pct:.0f}%", float(getattr(result, "high_v", 0))
+    if method in ("text", "wait_for") and isinstance(result, str):
+        return repr(result.strip()), None  # the display's text as the reader saw it
     if method == "measure" and result is not None:
         return f"{result.current:.1f} A", float(result.current)
     shown = ", ".join(repr(a) for a in args)

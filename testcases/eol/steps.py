@@ -12,11 +12,17 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any
 
+from evrig.testcases.ocpp.steps import ACCEPTED_TAG, transaction_id_of
+from evrig.testcases.protection.checks import REACT_S
+
 ZERO_A = 0.5  # below this the outlet is dead (testcases/iec61851, protection)
 # The part of the meter's class that one count of the energy register may take:
 # the metering window lasts until the register's resolution is at most a quarter of
 # the class limit.
 RESOLUTION_SHARE = 0.25
+# Spec seconds that tell the power-up light when its colour is in no other row: the
+# self-test may be brief (003 gives it no time; the EV PLUS twin's lasts 2 s).
+POWERUP_LOOK_S = 0.5
 
 
 @dataclass
@@ -93,3 +99,52 @@ def sampled(meter_values: Any, measurand: str, phase: str | None = None) -> floa
 
 def error_pct(measured: float, reference: float) -> float:
     return (measured - reference) / reference * 100 if reference else float("inf")
+
+
+def authorised_in_b(csms, ev, charger, cable_amps: int = 32) -> int:
+    """Cable in, EV in B, card: the session starts (no contactor yet)."""
+    ev.plug(cable_amps=cable_amps)
+    csms.wait_for("StatusNotification", connectorId=1, status="Preparing", errorCode="NoError")
+    charger.present_tag(ACCEPTED_TAG)
+    start = csms.wait_for("StartTransaction", connectorId=1, idTag=ACCEPTED_TAG)
+    return transaction_id_of(csms, start)
+
+
+def live(clock, ev, ac_load, spec, measure, eol, amps: float, name: str) -> float:
+    """State C with the load drawing ``amps``: the contactor's close time, measured."""
+    ac_load.set_current(amps)
+    ac_load.enable(True)
+    t0 = ev.set_state("C")
+    close_max = spec.timing.contactor_close_max_s
+    closed = time_until_outlet(ev, t0, live=True, timeout=2 * close_max)
+    measure(name, closed, high=close_max, unit="s")
+    eol.delay("contactor close", closed, name)
+    return closed
+
+
+def led_window(spec) -> float:
+    """Spec seconds to tell steady from blinking: one blink period of the profile."""
+    return spec.led.slowest_blink_s or 1.0
+
+
+def led_seen(led: Any, clock: Any, spec: Any, measure: Any, eol: Any, status: str, name: str,
+             online: bool = True, window: float | None = None) -> None:
+    """The ring shows the profile's pattern for ``status``: the time it took, within
+    the reaction budget plus one observation window."""
+    window = window if window is not None else led_window(spec)
+    t0 = clock.now()
+    led.wait_for(status, online=online, timeout=REACT_S, window=window)
+    measure(name, clock.now() - t0, high=REACT_S + window, unit="s")
+    eol.delay("led observation", window,
+              "one blink period (profile lights: the slowest blink class)")
+
+
+def powerup_window(spec: Any) -> float:
+    """The window for the power-up light: a short look where its colour appears in no
+    other row (white on the EV PLUS belt, 003 §7.1.1), one blink period otherwise."""
+    powerup = spec.led.powerup
+    others = {colour for row in spec.led.rows.values()
+              for colour in (*row.online, *row.offline)}
+    if powerup is not None and not {*powerup.online, *powerup.offline} & others:
+        return POWERUP_LOOK_S
+    return led_window(spec)

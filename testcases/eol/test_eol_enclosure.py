@@ -42,6 +42,7 @@ def test_lock_actuator(csms, ev, charger, clock, measure):
 
 
 # -- 10. tamper sensors ----------------------------------------------------------------
+@pytest.mark.applies(any_condition=tuple(condition for condition, _, _ in SENSORS))
 def test_tamper_sensors(csms, ev, charger, clock, spec, faults, measure, eol):
     """Open each tamper sensor the profile lists: the RTM bit and a StatusNotification
     with its errorCode and vendorErrorCode reach the backend; a soft one (stops_charging

@@ -75,6 +75,27 @@ def device_limit_value(spec: Any, amps: float) -> int:
     return round(amps * scale)
 
 
+def cap_offer(csms: Any, spec: Any, amps: float) -> None:
+    """Cap the current the charger offers at ``amps``: c_DeviceLimit_I where the
+    profile has that key (EV NET, the installer's device limit), else a
+    ChargePointMaxProfile on connector 0 (OCPP 1.6 §3.13.1; the EV PLUS lists
+    SetChargingProfile and no such key, 003 §8.1.4). The keeper undoes either."""
+    if "c_DeviceLimit_I" in spec.config_keys:
+        result = csms.call(call.ChangeConfiguration(key="c_DeviceLimit_I",
+                                                    value=str(device_limit_value(spec, amps))))
+        assert result.status == "Accepted", f"c_DeviceLimit_I: {result.status}"
+        return
+    profile = {"chargingProfileId": next(_profile_ids), "stackLevel": 0,
+               "chargingProfilePurpose": "ChargePointMaxProfile",
+               "chargingProfileKind": "Absolute",
+               "chargingSchedule": {"chargingRateUnit": "A",
+                                    "startSchedule": "2000-01-01T00:00:00Z",  # in force now
+                                    "chargingSchedulePeriod": [{"startPeriod": 0,
+                                                                "limit": float(amps)}]}}
+    result = csms.call(call.SetChargingProfile(connector_id=0, cs_charging_profiles=profile))
+    assert result.status == "Accepted", f"ChargePointMaxProfile {amps} A: {result.status}"
+
+
 def tx_default_profile(amps: float) -> dict[str, Any]:
     """A TxDefaultProfile limiting every new transaction to ``amps`` (Relative, one period)."""
     return {"chargingProfileId": next(_profile_ids), "stackLevel": 0,

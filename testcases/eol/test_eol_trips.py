@@ -1,0 +1,131 @@
+"""End-of-line steps 8–10 (after the enclosure steps): the protections every unit must
+show before it leaves the line — residual current, over- and undervoltage, and the
+main light for Available, Charging and a fault.
+
+Each fault is a vendor-neutral condition of the profile (design §5), shown as that
+unit shows it (testcases/eol/unit_faults.py: RTM register, display string) and
+recovered by the first action of its row's ``recovery`` the bench can give: an EV NET
+clears a voltage fault by itself, an EV PLUS never recloses after a protection trip
+(003 §5) and stays dead until unplugged. Limits from the profile (``spec``).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from evrig.testcases.eol.steps import authorised_in_b, led_seen, live, time_until_outlet
+from evrig.testcases.eol.unit_faults import recover, showing, shows_fault
+from evrig.testcases.protection.checks import REACT_S, VOLT_MARGIN_V
+
+pytestmark = pytest.mark.eol
+
+HOLD_S = 3.0  # spec seconds a latched fault must outlast its cause (protection.checks)
+
+
+def _latched(rig, ev, charger, clock, fault, measure, name: str) -> None:
+    """After the cause went: still shown and the outlet dead for HOLD_S (a fault the
+    profile gives no automatic recovery, e.g. 003 §5)."""
+    clock.sleep(HOLD_S)
+    held = showing(rig, charger, fault) and not ev.outlet_live()
+    measure(name, float(held), low=1, high=1)
+
+
+# -- 8. residual current: AC and DC trip times ------------------------------------------
+@pytest.mark.parametrize("condition", [
+    pytest.param("leakage_ac", marks=pytest.mark.applies(conditions=("leakage_ac",)),
+                 id="ac"),
+    pytest.param("leakage_dc", marks=pytest.mark.applies(conditions=("leakage_dc",)),
+                 id="dc")])
+def test_rcd_trip(rig, csms, ev, charger, clock, spec, ac_load, faults, measure, eol,
+                  condition):
+    """Leakage at the rated residual current while charging at the minimum current:
+    the outlet goes dead within the trip time and the unit shows the fault; it clears
+    with the profile's recovery (EV NET: Clear Faults; EV PLUS: a power cycle)."""
+    fault = spec.fault(condition)
+    dc = condition == "leakage_dc"
+    kind = "dc" if dc else "ac"
+    ma = spec.protections.rcd.dc_ma if dc else spec.protections.rcd.ac_ma
+    trip_max = float(spec.ratings[f"rcd_{kind}_trip_max_s"].value)
+    authorised_in_b(csms, ev, charger)
+    live(clock, ev, ac_load, spec, measure, eol, float(spec.ratings["min_current_a"].value),
+         f"rcd_{kind}_contactor_close_s")
+    t0 = clock.now()
+    faults.leakage(ma, dc=dc)
+    tripped = time_until_outlet(ev, t0, live=False, timeout=2 * trip_max)
+    measure(f"rcd_{kind}_trip_s", tripped, high=trip_max, unit="s")
+    eol.delay("rcd trip", tripped, kind)
+    shows_fault(rig, charger, clock, fault, REACT_S)
+    if fault.rtm is not None:
+        code = fault.rtm.code
+        measure(f"rcd_{kind}_rtm_code", charger.rtm_code() & code, low=code, high=code)
+    faults.leakage(0, dc=dc)
+    eol.fact(f"rcd_{kind}_recovery", recover(rig, ev, charger, clock, fault))
+    assert clock.wait_until(lambda: not showing(rig, charger, fault), REACT_S), \
+        f"{condition} still shown after {fault.recovery[0]}"
+
+
+# -- 9. over/undervoltage: trip, and recovery as the profile says -----------------------
+def test_voltage_trip_and_recovery(rig, csms, ev, charger, clock, spec, ac_source, ac_load,
+                                   measure, eol):
+    """Charging; the supply just outside the software band (above, then below): the
+    outlet goes dead, the unit shows the fault; back at nominal it recovers by itself
+    where the profile says so (recovery auto, the load draws again), else it stays
+    dead until its recovery (a new session follows for the next side)."""
+    volt = spec.protections.voltage
+    nominal = float(spec.ratings["nominal_voltage_v"].value)
+    amps = float(spec.ratings["min_current_a"].value)
+    session = False
+    for side, volts, condition in (("over", volt.high_v + VOLT_MARGIN_V, "overvoltage"),
+                                   ("under", volt.low_v - VOLT_MARGIN_V, "undervoltage")):
+        fault = spec.fault(condition)
+        if not session:
+            authorised_in_b(csms, ev, charger)
+            live(clock, ev, ac_load, spec, measure, eol, amps, f"{side}voltage_close_s")
+        t0 = clock.now()
+        ac_source.set_voltage(volts)
+        tripped = time_until_outlet(ev, t0, live=False, timeout=REACT_S)
+        measure(f"{side}voltage_trip_s", tripped, high=REACT_S, unit="s")
+        eol.delay(f"{side}voltage trip", tripped)
+        shows_fault(rig, charger, clock, fault, REACT_S)
+        t0 = clock.now()
+        ac_source.set_voltage(nominal)
+        if fault.auto_recovery:
+            back = time_until_outlet(ev, t0, live=True, timeout=2 * REACT_S)
+            measure(f"{side}voltage_recovery_s", back, high=REACT_S, unit="s")
+            eol.delay(f"{side}voltage recovery", back, "auto recovery incl. contactor close")
+            assert not showing(rig, charger, fault)
+            session = True
+        else:
+            _latched(rig, ev, charger, clock, fault, measure, f"{side}voltage_latched")
+            eol.fact(f"{side}voltage_recovery", recover(rig, ev, charger, clock, fault))
+            assert clock.wait_until(lambda f=fault: not showing(rig, charger, f), REACT_S)
+            session = False
+    if session:
+        assert ac_load.measure().current > 0.5
+
+
+# -- 10. the main light: Available, Charging, Faulted -----------------------------------
+def test_led_colours(rig, csms, ev, charger, clock, spec, ac_source, ac_load, led_observer,
+                     measure, eol):
+    """The main light (EV NET ring, EV PLUS belt) shows the profile's online pattern for
+    Available, Charging and Faulted (an overvoltage); after the cause goes, Charging
+    again where the fault recovers by itself, else Available after its recovery."""
+    def seen(status: str, name: str) -> None:
+        led_seen(led_observer, clock, spec, measure, eol, status, name)
+
+    fault = spec.fault("overvoltage")
+    seen("Available", "led_available_s")
+    authorised_in_b(csms, ev, charger)
+    live(clock, ev, ac_load, spec, measure, eol, float(spec.ratings["min_current_a"].value),
+         "led_contactor_close_s")
+    seen("Charging", "led_charging_s")
+    ac_source.set_voltage(spec.protections.voltage.high_v + VOLT_MARGIN_V)
+    seen("Faulted", "led_faulted_s")
+    ac_source.set_voltage(float(spec.ratings["nominal_voltage_v"].value))
+    if fault.auto_recovery:
+        seen("Charging", "led_charging_again_s")
+    else:
+        _latched(rig, ev, charger, clock, fault, measure, "led_fault_latched")
+        seen("Faulted", "led_faulted_held_s")
+        recover(rig, ev, charger, clock, fault)
+        seen("Available", "led_available_again_s")
