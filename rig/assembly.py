@@ -233,10 +233,15 @@ class Rig:
         if not os.environ.get(web.admin_pin_env):
             raise RigError(f"charger.web.admin_pin_env: environment variable "
                            f"{web.admin_pin_env} is not set (export the charger's admin PIN)")
-        return WebClient(url, self.profile.web_client, admin_pin_env=web.admin_pin_env,
-                         verify_tls=web.verify_tls,
-                         timeout_s=(max(web.timeout_s, VIRTUAL_IO_TIMEOUT_S)
-                                    if web.url == "sim" else web.timeout_s))
+        # The EV PLUS's web app (003 §8.1.2: its profile has the Charger state page)
+        # has a driver of its own on the same HTTP session.
+        from evrig.drivers.charger.web_evplus import WebEvPlus
+
+        kind = WebEvPlus if "charger_state" in self.profile.web_client else WebClient
+        return kind(url, self.profile.web_client, admin_pin_env=web.admin_pin_env,
+                    verify_tls=web.verify_tls,
+                    timeout_s=(max(web.timeout_s, VIRTUAL_IO_TIMEOUT_S)
+                               if web.url == "sim" else web.timeout_s))
 
     def supply_nominal(self) -> None:
         """The AC source at the charger's nominal voltage and frequency, output on."""

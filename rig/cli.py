@@ -142,6 +142,10 @@ COMMANDS: dict[str, Command] = {
     "report": Command("render reports: allure HTML if the allure CLI exists, else a summary",
                       lambda p: _module("evrig.rig.report").configure(p),
                       lambda a: _module("evrig.rig.report").run_command(a)),
+    # results store: rig/store_cli.py (store_sql, store_schema, spool)
+    "store": Command("the results database and the spool: status, upload, upgrade",
+                     lambda p: _module("evrig.rig.store_cli").configure(p),
+                     lambda a: _module("evrig.rig.store_cli").run_command(a)),
 }
 
 

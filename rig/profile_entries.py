@@ -131,6 +131,10 @@ class Led(_Entry):
     kind: Literal["ring", "bar", "belt", "indicator"]
     rows: dict[str, LedRow]
     powerup: LedRow | None = None
+    # How long the power-up row lasts: until the backend accepts the boot (EV NET, 000
+    # §2.5 "until configured"), or the charger's own power-on self-test, after which it
+    # shows stand-by whether or not a backend answers (EV PLUS 003 §7.1.1).
+    powerup_until: Literal["boot_accepted", "self_test"] = "boot_accepted"
     blink: dict[str, LedBlink] = field(default_factory=dict)
 
     def __post_init__(self) -> None:

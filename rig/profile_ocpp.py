@@ -145,6 +145,9 @@ class Upgrade(_Entry):
     no_data_timeout_s: float
     duration_s: float
     results: dict[str, UpgradeResult]
+    # The first line of an image the twin installs: ``image_header`` + version (our
+    # stand-in for the vendor's format, as firmware_image.header on EV NET).
+    image_header: str
 
     def __post_init__(self) -> None:
         if not self.file_type.startswith("."):
@@ -169,11 +172,19 @@ class WebPage(_Entry):
     heading: str
     fields: tuple[str, ...]
     keys: dict[str, str] = field(default_factory=dict)
+    # A setting printed as a set of buttons (EV PLUS System parameter settings: Charger
+    # Power 7kW / 22kW …): label → the choices as printed, in the manual's order.
+    choices: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        for label in self.keys:
-            if label not in self.fields:
-                raise Invalid(f"keys.{label}", f"a label of fields ({', '.join(self.fields)})")
+        for key in ("keys", "choices"):
+            for label in getattr(self, key):
+                if label not in self.fields:
+                    raise Invalid(f"{key}.{label}",
+                                  f"a label of fields ({', '.join(self.fields)})")
+        for label, options in self.choices.items():
+            if len(options) < 2 or len(set(options)) != len(options):
+                raise Invalid(f"choices.{label}", "two or more different choices")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -192,9 +203,15 @@ class Rs485(_Entry):
     missing_after: int
     meter_registers: dict[str, int]
     ct_registers: dict[str, int]
+    # What the charger does with a meter on the bus: ``metering`` — its readings replace
+    # the internal meter's (EV NET MID meter, 004 §3.6); ``power_management`` — it
+    # measures the installation, and the charger takes what the contracted power leaves
+    # (EV PLUS external meter, 003 §10), metering with its own meter.
+    meter_use: str = "metering"
 
     def __post_init__(self) -> None:
         _one_of(self.parity, ("N", "E", "O"), "parity")
+        _one_of(self.meter_use, ("metering", "power_management"), "meter_use")
         for key in ("meter_registers", "ct_registers"):
             for name, register in getattr(self, key).items():
                 if not 30001 <= register <= 39999:

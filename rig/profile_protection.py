@@ -113,7 +113,13 @@ class RcdProtection(_Entry):
 
 @dataclass(frozen=True, kw_only=True)
 class ActuatorProtection(_Entry):
+    """The socket's lock: tries per lock or unlock, and whether a fault releases the
+    plug of a running session (EV PLUS 003 §9: 'When charging is completed or a fault
+    occurs, the electronic lock will automatically unlock'; false: it stays locked
+    until the session ends, as the EV NET manuals say nothing else)."""
+
     attempts: int
+    unlock_on_fault: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -6,7 +6,8 @@ A record is written twice: as ``record.json`` in the run's own folder
 ``os.replace``, so a record is either complete or absent even when the run is
 killed while writing — and as a row of the results store, SQLite by default,
 PostgreSQL by URL (``reports.database`` in the rig file) for a line with many
-stations. The JSON file is the record of truth; the row makes runs searchable.
+stations. The JSON file is the record of truth; the row makes runs searchable. A row
+the database cannot take waits in a spool and is uploaded later (rig/spool.py).
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ import json
 import os
 import re
 import secrets
-import sqlite3
 import tempfile
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
@@ -207,10 +207,9 @@ def read_record(path: str | Path) -> UnitRecord:
 
 
 # -- results store ---------------------------------------------------------------------
-
-_COLUMNS = ("run_id", "kind", "serial", "station", "operator", "firmware", "profile",
-            "variant", "rig_file", "start", "end_", "outcome", "n_measurements", "n_failed",
-            "spec_time_s", "record_path", "record_json")
+# rig/store_sql.py (the table, SQLite and PostgreSQL), rig/store_schema.py (its versions)
+# and rig/spool.py (records a database could not take); imported when used, so reading
+# and writing records.json needs no SQLAlchemy.
 
 
 class Store(Protocol):
@@ -219,103 +218,25 @@ class Store(Protocol):
     def close(self) -> None: ...
 
 
-def _row(record: UnitRecord, record_path: str) -> tuple[Any, ...]:
-    return (record.run_id, record.kind, record.serial, record.station, record.operator,
-            record.firmware, record.profile, record.variant, record.rig_file, record.start,
-            record.end, record.outcome, len(record.measurements),
-            len(record.failed_measurements), record.spec_time_s, record_path,
-            json.dumps(record.to_dict(), default=str))
-
-
-class SqliteStore:
-    """``reports/results.sqlite``: one row per run. Several runs may write at once
-    (parallel benches): SQLite serialises the writers, each waits up to 30 s."""
-
-    def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(self.path, timeout=30)
-        with self.db:
-            self.db.execute(
-                f"CREATE TABLE IF NOT EXISTS units ({', '.join(_COLUMNS)}, "
-                "PRIMARY KEY (run_id))")
-
-    def add(self, record: UnitRecord, record_path: str) -> None:
-        marks = ", ".join("?" for _ in _COLUMNS)
-        with self.db:
-            self.db.execute(f"INSERT OR REPLACE INTO units ({', '.join(_COLUMNS)}) "
-                            f"VALUES ({marks})", _row(record, record_path))
-
-    def runs(self, serial: str | None = None) -> list[dict[str, Any]]:
-        query = "SELECT * FROM units" + (" WHERE serial = ?" if serial else "") + \
-            " ORDER BY start"
-        cur = self.db.execute(query, (serial,) if serial else ())
-        names = [d[0] for d in cur.description]
-        return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
-
-    def close(self) -> None:
-        self.db.close()
-
-
-class PostgresStore:
-    """The same table in PostgreSQL (a line with many stations). psycopg is an
-    optional dependency, imported only here."""
-
-    def __init__(self, url: str) -> None:
-        try:
-            import psycopg
-        except ImportError:
-            raise RigError("reports.database is a postgresql:// URL but the psycopg package "
-                           "is not installed; pip install 'psycopg[binary]' or use "
-                           "sqlite:///reports/results.sqlite") from None
-        self.db = psycopg.connect(re.sub(r"^postgresql\+\w+://", "postgresql://", url))
-        with self.db.cursor() as cur:
-            cur.execute(f"CREATE TABLE IF NOT EXISTS units ({', '.join(_COLUMNS)}, "
-                        "PRIMARY KEY (run_id))")
-        self.db.commit()
-
-    def add(self, record: UnitRecord, record_path: str) -> None:
-        marks = ", ".join("%s" for _ in _COLUMNS)
-        updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in _COLUMNS[1:])
-        with self.db.cursor() as cur:
-            cur.execute(f"INSERT INTO units ({', '.join(_COLUMNS)}) VALUES ({marks}) "
-                        f"ON CONFLICT (run_id) DO UPDATE SET {updates}",
-                        _row(record, record_path))
-        self.db.commit()
-
-    def runs(self, serial: str | None = None) -> list[dict[str, Any]]:
-        with self.db.cursor() as cur:
-            cur.execute("SELECT * FROM units" + (" WHERE serial = %s" if serial else "") +
-                        " ORDER BY start", (serial,) if serial else ())
-            names = [d[0] for d in cur.description]
-            return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
-
-    def close(self) -> None:
-        self.db.close()
-
-
 def open_store(url: str, base: str | Path = ".") -> Store:
-    """``sqlite:///relative/path``, ``sqlite:////absolute/path`` or ``postgresql://...``;
-    a relative SQLite path is taken from ``base``."""
-    if url.startswith("sqlite:///"):
-        path = Path(url[len("sqlite:///"):])
-        return SqliteStore(path if path.is_absolute() else Path(base) / path)
-    if re.match(r"postgresql(\+\w+)?://", url):
-        return PostgresStore(url)
-    raise RigError(f"reports.database: unsupported URL {url!r}; expected sqlite:///path "
-                   "or postgresql://...")
+    """``sqlite:///relative/path`` (from ``base``), ``sqlite:////absolute/path`` or
+    ``postgresql://...``, its schema checked against this station's
+    (rig/store_schema.py)."""
+    from evrig.rig.store_sql import open_store as open_sql
+
+    return open_sql(url, base)
 
 
 def save(record: UnitRecord, folder: str | Path, database: str | None,
-         base: str | Path = ".") -> Path:
-    """The JSON record first (it must survive a broken database), then the row."""
+         base: str | Path = ".", spool: str | Path | None = None) -> Path:
+    """The JSON record first (it must survive a broken database), then the row; if
+    the database cannot take it, the record waits in the spool (``<reports>/spool``
+    beside the run's ``units``/``regression`` folder, or ``spool``): rig/spool.py."""
     path = write_record(record, folder)
     if database:
-        store = open_store(database, base)
-        try:
-            store.add(record, str(path))
-        finally:
-            store.close()
+        from evrig.rig.spool import deliver
+
+        deliver(record, path, database, base, spool)
     return path
 
 

@@ -16,8 +16,22 @@ _HEADER = re.compile(
     r"(?i)\b((?:proxy-)?authorization['\"]?\s*[:=]\s*['\"]?)(?:\w+\s+)?[^\s,'\"}]+")
 
 
+# The password of a database URL ("postgresql://rig:secret@db/results": everything
+# between the user's colon and the last "@" before the host's "/") and of a libpq
+# key=value string or URL query ("password=secret").
+_URL_PASSWORD = re.compile(r"(?i)(\b[a-z][a-z0-9+.-]*://[^:/?#@\s]*:)[^\s/?#]*@")
+_KEY_PASSWORD = re.compile(r"(?i)(\bpassword=)[^&\s]*")
+
+
 def redact(text: str) -> str:
     return _HEADER.sub(lambda m: m.group(1) + REDACTED, text)
+
+
+def redact_url(text: str) -> str:
+    """``text`` with the password of any database URL or libpq string in it redacted:
+    the form in which a store's location is printed, logged or kept."""
+    text = _URL_PASSWORD.sub(lambda m: m.group(1) + REDACTED + "@", text)
+    return _KEY_PASSWORD.sub(lambda m: m.group(1) + REDACTED, text)
 
 
 class RedactingFilter(logging.Filter):

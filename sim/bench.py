@@ -126,9 +126,13 @@ class VirtualBench:
             return
         pin = session_pin(web.admin_pin_env)
         twin = self.twin
-        self.web = WebClientServer(twin, lambda: pin,
-                                   restart=lambda: twin.reset("Soft", stop_reason="Reboot",
-                                                              cause="web_restart"))
+        # The EV PLUS has a web app of its own (003 §8.1.2) on the same machinery.
+        from evrig.sim.charger.web_evplus import WebAppServer, serves
+
+        server = WebAppServer if serves(twin.profile) else WebClientServer
+        self.web = server(twin, lambda: pin,
+                          restart=lambda: twin.reset("Soft", stop_reason="Reboot",
+                                                     cause="web_restart"))
         await self.web.start()
         self.web_url = self.web.url
         log.info("charger web client (twin): %s/index.html — admin PIN in $%s",

@@ -18,7 +18,10 @@ class Charger:
         self.console = console
         self.clock = clock
         self._mains = mains
-        self.web = web  # diagnostics read where a person reads them; else the console
+        # Diagnostics read where a person reads them (Device Status, RTM Err Code, Clear
+        # Faults); else the console — also beside a web app without those pages (the
+        # EV PLUS's, 003 §8.1.2: drivers/charger/web_evplus.py).
+        self.web = web if web is not None and "device_status" in web.pages else None
 
     def present_tag(self, id_tag: str) -> None:
         """Hold an RFID/NFC card with ``id_tag`` to the reader."""
@@ -60,6 +63,22 @@ class Charger:
         """Override both temperature sensors (service console ``temp``); None = the
         sensors read the real (ambient) temperature again."""
         self.console.command("temp off" if celsius is None else f"temp {celsius:g}")
+
+    def set_connector_temperature(self, celsius: float | None) -> None:
+        """Override the socket's / tethered plug's own temperature sensor (EV PLUS 003
+        §5, ERR OCT; service console ``ctemp``); None = it reads ambient again."""
+        self.console.command("ctemp off" if celsius is None else f"ctemp {celsius:g}")
+
+    def fan_blocked(self, on: bool) -> None:
+        """Hold the cooling fan's rotor (or free it): its tachometer reads no rotation
+        while driven (EV PLUS 003 §7.1.2 ERR FAN; service console ``fan``)."""
+        self.console.command(f"fan {'blocked' if on else 'ok'}")
+
+    def sensors_normal(self) -> None:
+        """The connector's temperature sensor and the fan read the real thing again
+        (``ctemp off``, ``fan ok``): the bench keeper's undo of both overrides."""
+        self.set_connector_temperature(None)
+        self.fan_blocked(False)
 
     def tamper(self, on: bool) -> None:
         """Open (or close) the main cover's tamper switch: service console ``tamper``."""

@@ -188,6 +188,26 @@ def hex_code(text: str) -> int:
 
 # -- the driver ------------------------------------------------------------------------------
 
+class Upload:
+    """A form with a file (an HTML file input), sent as multipart/form-data."""
+
+    def __init__(self, fields: Mapping[str, str], file_field: str, filename: str,
+                 data: bytes) -> None:
+        self.fields, self.file_field = dict(fields), file_field
+        self.filename, self.data = filename, data
+
+    def encode(self) -> tuple[bytes, str]:
+        """(body, Content-Type header)."""
+        boundary = f"----evrig{os.urandom(12).hex()}"
+        parts = [f"--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n"
+                 f"{value}\r\n".encode() for name, value in self.fields.items()]
+        parts.append(f"--{boundary}\r\nContent-Disposition: form-data; name=\""
+                     f"{self.file_field}\"; filename=\"{self.filename}\"\r\nContent-Type: "
+                     "application/octet-stream\r\n\r\n".encode() + self.data + b"\r\n")
+        parts.append(f"--{boundary}--\r\n".encode())
+        return b"".join(parts), f"multipart/form-data; boundary={boundary}"
+
+
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
     """An action's "303 See Other" is its success: not followed (the page it points to
     is read when a test asks for it)."""
@@ -204,6 +224,8 @@ class WebClient(WebConfig, WebCompact):
     (tab, heading, fields per block)."""
 
     name = "charger web client"
+    login_field = "pin"  # the login form's field (the EV PLUS's: Verification)
+    secret = "admin PIN"  # what that field takes, as an error message names it
 
     def __init__(self, url: str, pages: Mapping[str, Any], *, admin_pin_env: str,
                  verify_tls: bool = False, timeout_s: float = 5.0) -> None:
@@ -223,13 +245,20 @@ class WebClient(WebConfig, WebCompact):
         self._logged_in = False
 
     # -- transport -------------------------------------------------------------------------
-    def _request(self, path: str, form: Mapping[str, str] | None = None) -> tuple[int, str]:
-        """(status, body) of one request; redirects followed. Raises InstrumentError
-        naming the URL when the charger does not answer in time or cannot be reached."""
+    def _request(self, path: str, form: Mapping[str, str] | Upload | None = None
+                 ) -> tuple[int, str]:
+        """(status, body) of one request (a POST with ``form``); redirects not followed.
+        Raises InstrumentError naming the URL when the charger does not answer in time
+        or cannot be reached."""
         url = self.url + path
-        data = urllib.parse.urlencode(form).encode() if form is not None else None
-        request = urllib.request.Request(url, data=data, method="POST" if form is not None
-                                         else "GET")
+        headers = {}
+        if isinstance(form, Upload):
+            data: bytes | None
+            data, headers["Content-Type"] = form.encode()
+        else:
+            data = urllib.parse.urlencode(form).encode() if form is not None else None
+        request = urllib.request.Request(url, data=data, headers=headers,
+                                         method="POST" if form is not None else "GET")
         try:
             with self._opener.open(request, timeout=self.timeout_s) as response:
                 return response.status, response.read().decode("utf-8", "replace")
@@ -253,20 +282,21 @@ class WebClient(WebConfig, WebCompact):
         if not pin:
             raise MissingWire(f"{self.name}: environment variable {self.admin_pin_env} "
                               "(charger.web.admin_pin_env) is not set; export the charger's "
-                              "admin PIN in it")
+                              f"{self.secret} in it")
         return pin
 
     def login(self) -> None:
-        """Admin login with the PIN from the environment; InstrumentError if refused."""
-        status, _ = self._request(LOGIN_PATH, {"pin": self._pin()})
+        """Admin login with the PIN from the environment; InstrumentError if refused
+        (the message names the variable, never its value)."""
+        status, _ = self._request(LOGIN_PATH, {self.login_field: self._pin()})
         if status not in OK:
             self._logged_in = False
             raise InstrumentError(self.name, self.url + LOGIN_PATH,
-                                  f"admin login refused (HTTP {status}): check the PIN in "
-                                  f"${self.admin_pin_env}")
+                                  f"admin login refused (HTTP {status}): check the "
+                                  f"{self.secret} in ${self.admin_pin_env}")
         self._logged_in = True
 
-    def _admin(self, path: str, form: Mapping[str, str] | None = None) -> str:
+    def _admin(self, path: str, form: Mapping[str, str] | Upload | None = None) -> str:
         """A page or action behind the admin login: log in when the charger asks (first
         use, or a reboot ended the session), then once more."""
         if not self._logged_in:

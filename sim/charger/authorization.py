@@ -23,17 +23,32 @@ class Authorizing(FirmwareBase):
         asyncio.get_running_loop().create_task(self._present_tag(id_tag))
 
     async def _present_tag(self, id_tag: str) -> None:
+        if self.reading_until is not None and self.now() <= self.reading_until \
+                and self.profile.rfid is not None \
+                and self.connector_status() in self.profile.rfid.pairing_statuses:
+            # EV PLUS RFID page → Read (003 §8.1.2 step 11): in stand-by the reader
+            # reads the card to be paired (its corners dark), not to charge.
+            self.reading_until = None
+            self.last_card = id_tag  # the web app's Read RFID shows it
+            return
         if self.learning:
             # NFC Configuration → ADD NEW (000 §2.5.1): the card tapped in Learn mode
             # is memorized, not used to charge.
             self.learning = False
             self.nvm.web_cards[id_tag] = self.utc().date().isoformat()
             return
+        rules = self.profile.rfid
+        if rules is not None and rules.reader_lit_statuses \
+                and self.connector_status() not in rules.reader_lit_statuses:
+            return  # EV PLUS 003 §9: the reader reads a card only while lit (EV connected)
+        self.last_card = id_tag  # read: the EV PLUS web app's Read RFID shows the last one
         tx = self.tx
         if tx is not None:
             if id_tag == tx.id_tag:
                 self.stop_transaction("Local")
                 return
+            if rules is not None and rules.stop_by_same_card:
+                return  # 003 §9: only the card that started it stops it (profile rfid)
             info = await self.authorize(id_tag)
             if (info and info.get("status") == "Accepted" and tx.parent_id_tag
                     and info.get("parentIdTag") == tx.parent_id_tag):
@@ -73,8 +88,9 @@ class Authorizing(FirmwareBase):
                     self.nvm.auth.remember(id_tag, info)
                 return info
         # Offline (§3.5.3). A card memorized through the web client's NFC Configuration
-        # is accepted offline (our reading: the charger's own card list, 000 §2.5.1).
-        if id_tag in self.nvm.web_cards:
+        # is accepted offline (our reading: the charger's own card list, 000 §2.5.1);
+        # so is a card paired in the EV PLUS web app (003 §8.1.2 step 11).
+        if id_tag in self.nvm.web_cards or id_tag in self.nvm.rfid_cards:
             return {"status": "Accepted"}
         if local is not None and cfg.bool("LocalAuthorizeOffline", True):
             return local

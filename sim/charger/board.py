@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Protocol
 
 from evrig.sim.charger.modbus_master import MeterData
-from evrig.sim.charger.protection import AMBIENT_C, Actuator
+from evrig.sim.charger.protection import AMBIENT_C, Actuator, BoardSensors
 
 
 class Board(Protocol):
@@ -21,6 +21,11 @@ class Board(Protocol):
 
     @property
     def actuator(self) -> Actuator: ...
+
+    @property
+    def sensors(self) -> BoardSensors:
+        """The connector's temperature sensor and the fan's tachometer (EV PLUS)."""
+        ...
 
     def sensor_temperature_c(self) -> float:
         """Both temperature sensors (the derating table's input)."""
@@ -35,7 +40,9 @@ class Board(Protocol):
         ...
 
     def ct_limit_a(self) -> float | None:
-        """EVSE limit from the CT clamp (001 VendorID1 3), None without one."""
+        """EVSE limit from the installation's measurement (001 VendorID1 3): the CT
+        clamp against the main fuse (EV NET), or the external meter against the
+        contracted power (EV PLUS 003 §10); None without one."""
         ...
 
     def external_meter(self) -> MeterData | None:
@@ -65,6 +72,7 @@ class BareBoard:
     CT clamp or external meter; a test sets the fields it needs."""
 
     actuator: Actuator = field(default_factory=lambda: Actuator(3))
+    sensors: BoardSensors = field(default_factory=BoardSensors)
     temperature_c: float = AMBIENT_C
     tamper: bool = False
     faults: set[str] = field(default_factory=set)

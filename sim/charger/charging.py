@@ -6,8 +6,10 @@ from __future__ import annotations
 from evrig.sim.charger.fw_base import FirmwareBase
 from evrig.sim.charger.protection import pwm_duty
 
-# The limits in VendorID1 code order, by vendor-neutral names.
-NEUTRAL_LIMITS = ("device", "cable", "temperature", "ct_clamp", "smart_charging", "fuse")
+# The limits in VendorID1 code order, by vendor-neutral names; 3 is the installation's
+# measurement on RS-485 (a CT clamp, or EV PLUS's external meter: power_management.py).
+NEUTRAL_LIMITS = ("device", "cable", "temperature", "external_meter", "smart_charging",
+                  "fuse")
 
 
 class Charging(FirmwareBase):
@@ -17,8 +19,12 @@ class Charging(FirmwareBase):
         # Listed in VendorID1 code order: on a tie the lower code is the reason.
         rated = self.profile.ratings["max_current_a"].value
         thermal = self.profile.derated_current(self.board.sensor_temperature_c())
+        device = self.config.int("c_DeviceLimit_I", int(rated * 10)) / 10.0
+        if self.nvm.max_current_a is not None:
+            # EV PLUS web app Max Current (003 §8.1.2 step 4): the unit's own cap.
+            device = min(device, float(self.nvm.max_current_a))
         candidates: list[tuple[float | None, int]] = [
-            (self.config.int("c_DeviceLimit_I", int(rated * 10)) / 10.0, 0),
+            (device, 0),
             (self.cable_amps(), 1),  # tethered units ignore PP: None
             (0.0 if thermal is None else thermal, 2),  # above the table: fault 0x0800
             (self.board.ct_limit_a(), 3),

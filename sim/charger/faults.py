@@ -92,7 +92,9 @@ class Faults(FirmwareBase):
             leakage_dc_ma=f.leakage_dc_ma, pe_open=f.pe_open, ln_swapped=f.ln_swapped,
             n_pe_v=f.n_pe_v, relay_cmd=snap.relay_cmd,
             outlet_live=snap.live_closed and snap.supply_v[0] > 0,
-            neutral_closed=snap.neutral_closed, tamper=self.board.cover_open())
+            neutral_closed=snap.neutral_closed, tamper=self.board.cover_open(),
+            connector_temperature_c=self.board.sensors.connector_temperature_c,
+            fan_blocked=self.board.sensors.fan_blocked)
 
     def _unexpected_phase(self) -> bool:
         volts = self.circuit.at(self.now()).supply_v
@@ -103,6 +105,17 @@ class Faults(FirmwareBase):
         p = self.profile.protections
         return Settings(voltage_offset_v=self.config.int(p.voltage.offset_key, 0),
                         rcd_type=self.config.int(p.rcd.type_key, 0))
+
+    def kept_through_reset(self) -> set[str]:
+        """The present trips a reset the backend asks for must not clear: a charger
+        whose protections are never reclosed remotely (profile protections.reclosing,
+        remote false; EV PLUS 003 §5, IEC 61851-1) keeps them latched through the
+        reboot (twin.reset). Empty for a charger without that rule (EV NET: a reset is
+        a power cycle and clears them)."""
+        rule = self.profile.protections.reclosing
+        if rule is None or rule.remote:
+            return set()
+        return self.active & set(rule.conditions)
 
     def clear_faults(self) -> None:
         """The web client's Clear Faults (000 §2.5.1 Device Control): clears the

@@ -52,6 +52,7 @@ class Transaction:
     ev_disconnected: bool = False
     suspended_by_auth: bool = False
     stop_id_tag: str | None = None  # card that stopped it (OCPP 1.6 §6.49 StopTransaction idTag)
+    remote: bool = False  # started by RemoteStartTransaction (EV PLUS History: Start Mode)
 
 
 @dataclass
@@ -113,6 +114,11 @@ class Nvm:
     rfid_cards: list[str | None] = field(default_factory=lambda: [None, None, None])
     charge_records: list[dict[str, str]] = field(default_factory=list)
     upgrade_result: str | None = None
+    # EV PLUS web app System parameter settings (003 §8.1.2 step 4): label → the
+    # choice (Charger Power, RFID Type, Charging Mode, CP Type), absent = the factory's
+    # (sim/charger/web_evplus_actions.py); Max Current in A, None = the rated current.
+    system_parameters: dict[str, str] = field(default_factory=dict)
+    max_current_a: int | None = None
 
 
 class FirmwareBase:
@@ -172,6 +178,11 @@ class FirmwareBase:
         self._offline_since: float | None = None
         self._start_after: float | None = None  # the randomized delayed start (spec s)
         self.learning = False  # NFC Configuration → ADD NEW: the next card is stored
+        # The EV PLUS web app's RFID page (003 §8.1.2 step 11): the last card the reader
+        # read (Read RFID), and until when (spec time) the next card is only read after
+        # Read was pressed (web_evplus_actions.READ_WAIT_S).
+        self.last_card: str | None = None
+        self.reading_until: float | None = None
         # The fault conditions present or latched (design §5: vendor-neutral; the
         # profile says what each shows; ``rtm`` is EV NET's register view of them).
         self.active: set[str] = set()

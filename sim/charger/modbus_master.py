@@ -99,6 +99,7 @@ class MeterData:
     power_w: list[float] = field(default_factory=list)
     import_kwh: float | None = None
     export_kwh: float | None = None
+    total_power_w: float | None = None  # the meter's total register, where it has one
 
 
 @dataclass
@@ -248,6 +249,7 @@ class ModbusMaster:
             power_w=per_phase("power", old.power_w),
             import_kwh=values.get("import_kwh", old.import_kwh),
             export_kwh=values.get("export_kwh", old.export_kwh),
+            total_power_w=values.get("total_power", old.total_power_w),
         )
 
     # -- one request ----------------------------------------------------------------------

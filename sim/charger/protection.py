@@ -70,6 +70,8 @@ class Measurements:
     outlet_live: bool = False  # voltage on the outlet side of the relay's live pole
     neutral_closed: bool = False  # the relay's neutral pole, as its sense circuit reads it
     tamper: bool = False  # main cover switch open
+    connector_temperature_c: float = AMBIENT_C  # the socket's / plug's own sensor (EV PLUS)
+    fan_blocked: bool = False  # the fan's tachometer reads no rotation while driven
 
 
 @dataclass(frozen=True)
@@ -85,7 +87,7 @@ class Protection:
 
     # The auto-recovering conditions this module owns (others, e.g. the external
     # meter's meter_missing, are set and cleared by whoever detects them).
-    OWNED_AUTO = frozenset({"overvoltage", "undervoltage"})
+    OWNED_AUTO = frozenset({"overvoltage", "undervoltage", "phase_missing"})
 
     def __init__(self, profile: Profile) -> None:
         self.profile = profile
@@ -107,6 +109,12 @@ class Protection:
         # Each phase on its own (a three-phase unit trips on its worst phase).
         if any(v > high for v in m.supply_v):
             return {"overvoltage"}
+        # A charger that tells a missing phase from a low one (EV PLUS 003 §7.1.2 ERR
+        # MIS): a phase below the level at which a supply counts as absent is missing
+        # (profile faults.phase_missing note); elsewhere it is an undervoltage.
+        if "phase_missing" in self.profile.conditions and len(m.supply_v) > 1 and \
+                any(v < self.voltage.hw_undervoltage_v for v in m.supply_v):
+            return {"phase_missing"}
         if any(v < low for v in m.supply_v):
             return {"undervoltage"}
         return set()
@@ -155,6 +163,15 @@ class Protection:
         # live unit being a safety event.
         if m.tamper:
             found.add("tamper_cover")
+        # EV PLUS (003 §5 'Socket or plug over temperature protection', ERR OCT; §7.1.2
+        # ERR FAN): the connector's own sensor above its profile limit; the fan read
+        # blocked while the board drives it — while the relay is closed (profile
+        # faults.fan_failed note).
+        plug = self.profile.protections.connector_temperature
+        if plug is not None and m.connector_temperature_c > plug.fault_above_c:
+            found.add("connector_overtemperature")
+        if m.fan_blocked and m.relay_cmd:
+            found.add("fan_failed")
         return found
 
     def _overcurrent(self, m: Measurements) -> bool:
@@ -215,6 +232,16 @@ class Contactor:
             return None
         delay = self.open_s if self.closed else self.close_s
         return max(0.0, self._since + delay - now)
+
+
+@dataclass
+class BoardSensors:
+    """Board inputs beyond the relay's temperature (EV PLUS 003 §5, §7.1.2): the
+    socket's or tethered plug's temperature sensor and the fan's tachometer. The bench
+    sets them through the service console (sensor overrides, as ``temp``)."""
+
+    connector_temperature_c: float = AMBIENT_C
+    fan_blocked: bool = False
 
 
 class Actuator:

@@ -12,6 +12,10 @@ from evrig.sim.charger.fw_base import Authorization, FirmwareBase, Reply, Transa
 from evrig.sim.charger.metering import sampled_values
 from evrig.sim.charger.ocpp_link import Payload
 
+# EV PLUS History (profile web_client.history note): the Stop Mode of an OCPP stop
+# reason; any other reason is printed as it is.
+STOP_MODES = {"Local": "RFID", "Remote": "OCPP", "EVDisconnected": "EV"}
+MAX_RECORDS = 100  # the Charging Records the EV PLUS keeps (our choice: 003 says none)
 
 class Transactions(FirmwareBase):
     ANSWERS: ClassVar[dict[str, str]] = {
@@ -60,6 +64,7 @@ class Transactions(FirmwareBase):
         return mode is not None and mode.plug_and_charge
 
     def _drive_transaction(self) -> None:
+        self._lock_follows_faults()
         self._drive_plugin_session()
         if self.plugin_session:
             return
@@ -90,6 +95,25 @@ class Transactions(FirmwareBase):
             else:
                 tx.ev_disconnected = True
 
+    def _lock_follows_faults(self) -> None:
+        """EV PLUS Case B (003 §9): "When charging is completed or a fault occurs, the
+        electronic lock will automatically unlock" (profile protections.actuator
+        unlock_on_fault) — once the relay is open; the session stays open until the
+        user unplugs. A fault that goes by itself (ERR MET) lets the session go on:
+        the plug is locked again before the relay closes. A lock that will not move is
+        ERR ELK (unlock_failed / lock_failed), tried once per fault."""
+        actuator = self.board.actuator
+        if not (self._locker() and self.profile.protections.actuator.unlock_on_fault):
+            return
+        release = self.faulted and not self.contactor and actuator.locked
+        relock = self.tx is not None and not self.faulted and self.plugged \
+            and not actuator.locked
+        if release and "unlock_failed" not in self.active \
+                and not actuator.operate(lock=False):
+            self.raise_fault("unlock_failed")
+        elif relock and "lock_failed" not in self.active and not actuator.operate(lock=True):
+            self.raise_fault("lock_failed")
+
     def _pp_removed(self) -> bool:
         # A socketed charger is "finishing" until the cable leaves the socket.
         return not self.variant.pp_required or self._pp_ohms() is None
@@ -105,6 +129,7 @@ class Transactions(FirmwareBase):
             meter_start=int(self.meter.energy_wh),
             start=self.utc(),
             reservation_id=res.reservation_id if res else None,
+            remote=auth.remote,
         )
         self.tx = tx
         self.nvm.open_tx = tx
@@ -159,6 +184,7 @@ class Transactions(FirmwareBase):
     def _send_stop(self, tx: Transaction, reason: str, energy_wh: float,
                    stop_time: datetime | None = None) -> None:
         stop_time = stop_time or self.utc()
+        self._record(tx, reason, energy_wh, stop_time)
         meter_stop = int(energy_wh)
         data_keys = self.config.csl("StopTxnSampledData")
         reading = dataclasses.replace(self.meter, energy_wh=energy_wh,
@@ -181,6 +207,23 @@ class Transactions(FirmwareBase):
             return p
 
         self.send("StopTransaction", build, persistent=True)
+
+    def _record(self, tx: Transaction, reason: str, energy_wh: float, end: datetime) -> None:
+        """The EV PLUS History page's Charging Record of a session that ended (003
+        §8.1.2 step 7), in the page's columns (profile web_client.history, whose note
+        gives our readings of the modes and the Id). Other families keep none."""
+        page = self.profile.web_client.get("history")
+        if page is None:
+            return
+        records = self.nvm.charge_records
+        number = int(records[-1][page.fields[0]]) + 1 if records else 1
+        values = (str(number), tx.start.strftime("%Y-%m-%d %H:%M:%S"),
+                  end.strftime("%H:%M:%S"), "OCPP" if tx.remote else "RFID",
+                  STOP_MODES.get(reason, reason),
+                  f"{max(0.0, energy_wh - tx.meter_start) / 1000:.3f}kWh",
+                  str(tx.transaction_id or 0))
+        records.append(dict(zip(page.fields, values, strict=True)))
+        del records[:-MAX_RECORDS]
 
     # -- answers ----------------------------------------------------------------------
     def on_remote_stop(self, p: Payload) -> Reply:

@@ -24,7 +24,8 @@ from evrig.sim.charger.maintenance import http_get, http_put
 from evrig.sim.charger.modbus_master import MeterData, ModbusMaster
 from evrig.sim.charger.ocpp_link import OcppLink
 from evrig.sim.charger.pilot import cp_levels
-from evrig.sim.charger.protection import AMBIENT_C, PWM_FREQ_HZ, Actuator, BoardSupply
+from evrig.sim.charger.power_management import installation_limit_a, metering_meter
+from evrig.sim.charger.protection import AMBIENT_C, PWM_FREQ_HZ, Actuator, BoardSensors, BoardSupply
 from evrig.sim.charger.smart_charging import SmartCharging
 from evrig.sim.electrical import Circuit
 
@@ -69,6 +70,7 @@ class ChargerTwin:
         self.powered_at: float | None = None  # spec time of the last power-on (self-test)
         # The board's parts that outlive the firmware (hardware, NV, environment).
         self.actuator = Actuator(profile.protections.actuator.attempts)
+        self.sensors = BoardSensors()  # connector temperature, fan (consoles ctemp, fan)
         self.temperature_c = AMBIENT_C  # both sensors (service console ``temp``)
         self.tamper_open = False  # main cover switch
         # Board-internal fault conditions (service console `tamper2`, `pcmfail`,
@@ -176,6 +178,8 @@ class ChargerTwin:
             return
         self.powered = True
         self.powered_at = self.clock.now()
+        # An EV PLUS web-app upgrade result shows until the next power-on (003 §12).
+        self.nvm.upgrade_result = None
         fw = Firmware(
             profile=self.profile, variant=self.variant, clock=self.clock,
             relays=self._relays, pp_ohms=self._pp_ohms, link_factory=self._make_link,
@@ -225,17 +229,11 @@ class ChargerTwin:
         return self.board_conditions
 
     def ct_limit_a(self) -> float | None:
-        """The CT clamp's limit: the main fuse less the household's share (RS-485)."""
-        master, fw = self.rs485, self.fw
-        if master is None or fw is None or "c_MainFuseLimit" not in self.profile.config_keys:
-            return None  # no CT clamp feature in this family (EV PLUS: 003 §10 differs)
-        fuse_key = self.profile.key("c_MainFuseLimit")
-        per_amp = 10 if fuse_key.unit == "0.1 A" else 1
-        fuse_a = fw.config.int(fuse_key.name, int(fuse_key.default)) / per_amp
-        return master.ct_limit(fuse_a, list(fw.circuit.at().ev_amps_per_phase()))
+        """CT clamp vs main fuse, or external meter vs contracted power (003 §10)."""
+        return installation_limit_a(self.profile, self.rs485, self.fw)
 
     def external_meter(self) -> MeterData | None:
-        return self.rs485.meter_data() if self.rs485 is not None else None
+        return metering_meter(self.profile, self.rs485)
 
     def external_meter_missing(self) -> bool:
         return self.rs485.meter_missing if self.rs485 is not None else False
@@ -322,10 +320,13 @@ class ChargerTwin:
         self.nvm.reset_reason = self.profile.reset_reason_after(
             cause or ("ocpp_soft_reset" if kind == "Soft" else "ocpp_hard_reset"))
         self.nvm.pending_stop_reason = reason
+        kept = fw.kept_through_reset()  # trips not remotely reclosed (003 §5)
         await fw.link.close()
         await self.power_off()
         await self.clock.asleep(RESET_OFF_S.get(kind, 1.0))
         await self.power_on()
+        if self.fw is not None:
+            self.fw.active |= kept
 
     # -- firmware management ------------------------------------------------------------
     async def update_firmware(self, location: str, retrieve: datetime | None) -> None:

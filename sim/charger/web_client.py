@@ -57,7 +57,10 @@ REASONS = {200: "OK", 303: "See Other", 400: "Bad Request", 403: "Forbidden",
 
 class WebClientServer:
     """HTTP server of the twin's web client. ``pin`` is asked for each login (the bench
-    holds it in the process environment, never in a file)."""
+    holds it in the process environment, never in a file). The EV PLUS web app
+    (web_evplus.py) is a subclass with its own pages on the same machinery."""
+
+    max_body = MAX_BODY  # the largest request body served (larger: dropped unanswered)
 
     def __init__(self, twin: Any, pin: Callable[[], str], *,
                  restart: Callable[[], Awaitable[Any]] | None = None) -> None:
@@ -89,7 +92,8 @@ class WebClientServer:
     # -- HTTP ------------------------------------------------------------------------------
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
-            request = await asyncio.wait_for(_read_request(reader), READ_TIMEOUT_S)
+            request = await asyncio.wait_for(_read_request(reader, self.max_body),
+                                             READ_TIMEOUT_S)
             fw = self._firmware()
             if request is None or fw is None:
                 return  # malformed, or the board is off: no answer, as a dead device
@@ -117,7 +121,7 @@ class WebClientServer:
     def _handle(self, fw: Any, method: str, path: str, headers: dict[str, str],
                 body: bytes) -> Reply:
         path = path.split("?", 1)[0]
-        admin = _cookie(headers.get("cookie", ""), SESSION_COOKIE) in self._sessions
+        admin = self._is_admin(headers)
         if method == "GET":
             render = self._pages().get(path)
             if render is None:
@@ -131,7 +135,7 @@ class WebClientServer:
         if path == "/login":
             return self._login(form)
         if path == "/logout":
-            self._sessions.discard(_cookie(headers.get("cookie", ""), SESSION_COOKIE) or "")
+            self._logout(headers)
             return _see_other("/index.html")
         if path not in ("/clear", "/restart", "/fuse", *web_config.PATHS, *web_compact.PATHS):
             return Reply(404, _page("Not Found", [], "<p>No such action.</p>", admin))
@@ -192,15 +196,28 @@ class WebClientServer:
         self._restart_task = asyncio.ensure_future(self._restart())
 
     def _login(self, form: dict[str, str]) -> Reply:
-        given = form.get("pin", "")
-        if not given or not hmac.compare_digest(given.encode(), self._pin().encode()):
+        if not self._pin_ok(form.get("pin", "")):
             return Reply(403, _page("Admin Panel", [], _login_form(
                 "<p class=\"error\" id=\"login-error\">Login failed: wrong PIN.</p>"), False))
+        return self._session(form.get("next", "/admin.html"), "/admin.html")
+
+    # -- admin sessions (shared with the EV PLUS web app) ------------------------------
+    def _is_admin(self, headers: dict[str, str]) -> bool:
+        return _cookie(headers.get("cookie", ""), SESSION_COOKIE) in self._sessions
+
+    def _logout(self, headers: dict[str, str]) -> None:
+        self._sessions.discard(_cookie(headers.get("cookie", ""), SESSION_COOKIE) or "")
+
+    def _pin_ok(self, given: str) -> bool:
+        """Whether ``given`` is the PIN (constant time; neither is ever logged)."""
+        return bool(given) and hmac.compare_digest(given.encode(), self._pin().encode())
+
+    def _session(self, target: str, default: str) -> Reply:
+        """A new admin session: its cookie, and on to ``target`` (a local path only)."""
         token = secrets.token_hex(16)
         self._sessions.add(token)
-        target = form.get("next", "/admin.html")
         if not target.startswith("/") or target.startswith("//"):
-            target = "/admin.html"
+            target = default
         return _see_other(target, {"Set-Cookie": f"{SESSION_COOKIE}={token}; Path=/; HttpOnly"})
 
     def _login_required(self, admin: bool) -> Reply:
@@ -222,7 +239,7 @@ def _cookie(header: str, name: str) -> str | None:
     return None
 
 
-async def _read_request(reader: asyncio.StreamReader,
+async def _read_request(reader: asyncio.StreamReader, max_body: int = MAX_BODY,
                         ) -> tuple[str, str, dict[str, str], bytes] | None:
     head = await reader.readuntil(b"\r\n\r\n")
     lines = head.decode("latin-1").split("\r\n")
@@ -235,7 +252,7 @@ async def _read_request(reader: asyncio.StreamReader,
         if sep:
             headers[key.strip().lower()] = value.strip()
     length = int(headers.get("content-length", "0") or 0)
-    if length > MAX_BODY:
+    if length > max_body:
         return None
     body = await reader.readexactly(length) if length else b""
     return parts[0].upper(), parts[1], headers, body

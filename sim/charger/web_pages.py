@@ -128,16 +128,22 @@ def page(title: str, blocks: list[tuple[str, list[tuple[str, str]]]], extra: str
              f"<nav><ul>{nav}</ul></nav><main><h1>{html.escape(title)}</h1>",
              "<form method=\"post\" action=\"/restart\" style=\"display:inline\">"
              "<button type=\"submit\">RESTART</button></form> "
-             "<a href=\"\">REFRESH</a>"]
+             "<a href=\"\">REFRESH</a>", blocks_html(blocks)]
+    parts.append(extra)
+    parts.append(f"<p><small>{'admin' if admin else 'guest'}</small></p></main></body></html>\n")
+    return "".join(parts)
+
+
+def blocks_html(blocks: list[tuple[str, list[tuple[str, str]]]]) -> str:
+    """Each block as a heading over a table of ``label: value`` rows (the EV PLUS web
+    app, web_evplus.py, prints its blocks the same way)."""
+    parts = []
     for heading, rows in blocks:
         parts.append(f"<h2>{html.escape(heading)}</h2><table>")
         parts.extend(f"<tr><td>{html.escape(label)}:</td><td>{html.escape(value)}</td></tr>"
                      for label, value in rows)
         parts.append("</table>")
-    parts.append(extra)
-    parts.append(f"<p><small>{'admin' if admin else 'guest'}</small></p></main></body></html>\n")
     return "".join(parts)
-
 
 
 def login_form(message: str) -> str:

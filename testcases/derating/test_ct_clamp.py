@@ -21,6 +21,11 @@ from evrig.testcases.pilot.checks import device_limit_amps, wait_cp, wait_offere
 # response_timeout_s (1 s), then one firmware evaluation (0.25 s) — 2.25 s; doubled
 # for a poll that started just before the step.
 REACT_S = 5.0
+# The CT clamp's keys (001 App. II): a charger without them has no household load
+# management by clamp (EV PLUS: its external meter manages power, 003 §10 —
+# testcases/evplus/test_power_management.py).
+CT_KEYS = ("c_CTClamp", "c_MainFuseLimit")
+pytestmark = pytest.mark.applies(keys=CT_KEYS)
 FUSE_A = 40.0  # our main fuse for the test (below the 60 A default, above the 32 A device)
 STEPS_A = (20.0, 30.0, 12.0)  # household load steps: offers 20, 10, 28 A (fuse 40 A)
 LOW_LOAD_A = 2.0  # the load drops: the fuse leaves more than the device limit
@@ -128,7 +133,7 @@ def test_own_current_is_not_household_load(csms, ev, charger, clock, spec, ct_cl
 MISSING_S, RECOVER_S = 20.0, 7.0
 
 
-@pytest.mark.applies(conditions=("ct_missing",))
+@pytest.mark.applies(conditions=("ct_missing",), keys=CT_KEYS)
 def test_silent_ct_clamp_is_a_fault_and_recovers(csms, charger, clock, spec, ct_clamp):
     """RS485 Bus Device CT/Clamp and nothing answers: a fault state (004 §4.2 'Incorrect
     setting will result in a fault state!'; the profile's errorCode); the clamp

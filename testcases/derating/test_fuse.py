@@ -21,6 +21,10 @@ def _set_fuse(csms, spec, amps: float) -> None:
     assert result.status == "Accepted", result
 
 
+FUSE = pytest.mark.applies(tables=("fuse_derating",))  # no table: no FuseLimit, no test
+
+
+@FUSE
 def test_fuse_row(csms, ev, charger, clock, spec, fuse_row):
     rated = float(spec.ratings["max_current_a"].value)
     unlimited = min(device_limit_amps(spec), rated)
@@ -42,6 +46,7 @@ def test_fuse_row(csms, ev, charger, clock, spec, fuse_row):
         wait_offered(clock, charger, expected)
 
 
+@FUSE
 def test_a_ct_clamp_turns_the_fuse_into_a_household_limit(csms, charger, clock, spec):
     """With c_CTClamp true the rating is ExtTransformerCurrentLimit's household limit,
     not a FuseLimit on the charger's own current (profile fuse_derating note)."""

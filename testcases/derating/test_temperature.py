@@ -1,10 +1,13 @@
 """Thermal derating and overheating (001 Appendix I Temperature Current Limit
-Thresholds, VendorID1 code 2, VendorID2 0x0800; profile ``temperature_derating``).
+Thresholds, VendorID1 code 2, VendorID2 0x0800; profile ``temperature_derating``;
+EV PLUS: no derating rows, ERR ROT above ``fault_above_c``, 003 §5, §7.1.2).
 
 Every row of the profile's table: with the sensors at the row's temperature during a
 session, the charger offers the row's limit (its console and the PWM duty on CP) and
-names DeviceTemperatureLimit. Above ``fault_above_c``: RTM 0x0800, SN Faulted with
-the profile's codes, and only the profile's recoveries clear it.
+names DeviceTemperatureLimit. Above ``fault_above_c``: the overtemperature condition
+as the unit shows it (RTM 0x0800 or its display string), SN Faulted with the
+profile's codes, and only the profile's recoveries clear it. A table without rows
+(EV PLUS) deselects the row testcases.
 """
 
 from __future__ import annotations
@@ -14,11 +17,20 @@ import pytest
 from evrig.testcases.ocpp.steps import start_charging
 from evrig.testcases.pilot import iec61851 as iec
 from evrig.testcases.pilot.checks import assert_pwm, device_limit_amps, wait_cp, wait_offered
+from evrig.testcases.protection.checks import (
+    Bench,
+    expect_fault,
+    expect_latched,
+    panel,
+    showing,
+)
 
 OVERHEAT_STEP_C = 1.0  # how far above fault_above_c the stimulus goes
 COOL_C = 25.0  # a temperature well below the table (our stimulus)
+ROWS = pytest.mark.applies(tables=("temperature_derating.rows",))
 
 
+@ROWS
 def test_derating_row(csms, ev, charger, clock, spec, derating_row):
     """Sensors at the row's temperature while charging → offered = the row's limit on
     the console and on CP (±0.5 % duty), reason DeviceTemperatureLimit; cooling down
@@ -47,6 +59,7 @@ def test_derating_row(csms, ev, charger, clock, spec, derating_row):
     assert status["limit"] != spec.limit_reason("DeviceTemperatureLimit").name
 
 
+@ROWS
 def test_below_table_no_thermal_limit(csms, ev, charger, clock, spec):
     """Just below the table's first row the charger offers its unlimited current."""
     first = spec.temperature_derating.rows[0].max_temp_c
@@ -57,26 +70,35 @@ def test_below_table_no_thermal_limit(csms, ev, charger, clock, spec):
     assert status["limit"] != spec.limit_reason("DeviceTemperatureLimit").name
 
 
-@pytest.mark.parametrize("recovery", ["web_clear", "power_cycle", "unplug"])
-def test_overheating_fault_and_recovery(csms, ev, charger, clock, spec, recovery):
-    """Above fault_above_c while charging: RTM 0x0800, SN Faulted (errorCode and
-    vendorErrorCode from the profile), no PWM. Cooled down it stays latched (not
-    auto); ``recovery`` clears it exactly when the profile lists it."""
-    fault = spec.rtm(0x0800)
+@pytest.fixture
+def bench(request, csms, ev, charger, clock, spec) -> Bench:
+    return Bench(csms=csms, ev=ev, charger=charger, clock=clock, spec=spec,
+                 **panel(request, spec))
+
+
+@pytest.mark.parametrize("recovery", [
+    # Clear Faults is a web client button (000 §2.5.1): only where the profile has it.
+    pytest.param("web_clear", marks=pytest.mark.applies(web=("device_control",))),
+    "power_cycle", "unplug"])
+def test_overheating_fault_and_recovery(bench: Bench, recovery):
+    """Above fault_above_c while charging: the overtemperature condition as the unit
+    shows it (RTM 0x0800 with its vendorErrorCode, or ERR ROT), SN Faulted with the
+    profile's errorCode, no PWM. Cooled down it stays latched (not auto); ``recovery``
+    clears it exactly when the profile lists it."""
+    b, csms, ev, charger, clock, spec = (bench, bench.csms, bench.ev, bench.charger,
+                                         bench.clock, bench.spec)
+    fault = spec.fault("overtemperature")
     start_charging(csms, ev, charger)
     charger.set_temperature(spec.temperature_derating.fault_above_c + OVERHEAT_STEP_C)
-    faulted = csms.wait_for("StatusNotification", connectorId=1, status="Faulted")
-    assert faulted["errorCode"] == fault.ocpp_error_code
-    assert faulted["vendorErrorCode"] == fault.hex
-    assert faulted.get("vendorId") == spec.ocpp.vendor_ids["rtm"]
-    assert charger.rtm_code() & fault.code
-    assert charger.status()["connector"] == "Faulted"
+    faulted = expect_fault(b, fault.condition)
+    if fault.rtm is not None:
+        assert faulted["vendorErrorCode"] == fault.rtm.hex
     wait_cp(clock, ev, lambda r: r.freq_hz == 0, "PWM off when overheated")
 
     charger.set_temperature(COOL_C)
     assert "auto" not in fault.recovery
     csms.assert_none("StatusNotification", 2, connectorId=1, errorCode="NoError")
-    assert charger.rtm_code() & fault.code, "0x0800 must latch after cooling down"
+    expect_latched(b, fault.condition)  # it must latch after cooling down
 
     mark = csms.mark()
     if recovery == "web_clear":
@@ -85,12 +107,17 @@ def test_overheating_fault_and_recovery(csms, ev, charger, clock, spec, recovery
         charger.power_cycle()
     else:
         ev.unplug()
+
+    def cleared() -> bool:
+        if fault.rtm is not None:
+            return charger.rtm_code() & fault.rtm.code == 0
+        return not showing(b, fault.condition)
+
     if recovery in fault.recovery:
         if recovery == "power_cycle":
             csms.wait_for("BootNotification", since=mark)
         csms.wait_for("StatusNotification", since=mark, connectorId=1, errorCode="NoError")
-        assert clock.wait_until(lambda: charger.rtm_code() & fault.code == 0, 5), \
-            f"0x0800 not cleared by {recovery}"
+        assert clock.wait_until(cleared, 5), f"{fault.condition} not cleared by {recovery}"
     else:
         csms.assert_none("StatusNotification", 2, connectorId=1, errorCode="NoError")
-        assert charger.rtm_code() & fault.code, f"{recovery} cleared 0x0800 ({fault.recovery})"
+        expect_latched(b, fault.condition)

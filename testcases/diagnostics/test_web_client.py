@@ -31,6 +31,8 @@ from evrig.testcases.protection.checks import (
 from evrig.testcases.protection.stimuli import Stimulus
 
 SETTLE_S = 3.0  # spec seconds for the page and the backend to agree after a change
+# The EV NET web client's pages (not the EV PLUS web app: test_web_evplus.py).
+pytestmark = pytest.mark.applies(web=("device_status", "rtm_information"))
 
 
 @pytest.fixture

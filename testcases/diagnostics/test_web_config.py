@@ -8,12 +8,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from ocpp.v16 import call
 
 from evrig.testcases.ocpp.steps import configure, without_charge_times
 
 LEARNED = "TAG-LEARNED-9"  # a card no backend list knows
 SETTLE_S = 10.0
+# The EV NET web client's configuration pages (the EV PLUS's: test_web_evplus.py).
+pytestmark = pytest.mark.applies(web=("authorization_list", "backend_details", "date_time"))
 
 
 def test_learn_mode_stores_the_next_card_and_remove_forgets_it(csms, ev, charger, clock,

@@ -2,9 +2,12 @@
 with the backend online or gone (design §1: EV emulator, OCPP, service console only).
 
 Offline means the mock CSMS dropped the link and refuses reconnects while the charger
-keeps running; sessions then start by offline authorization (LocalAuthorizeOffline /
-AllowOfflineTxForUnknownId, OCPP 1.6 §3.5.3), set before the link goes, with the
-offline plug-in charge (profile offline_mode) switched off.
+keeps running; sessions then start by offline authorization, prepared before the
+stimulus (``Bench.prepare_offline``) with what the profile has: LocalAuthorizeOffline /
+AllowOfflineTxForUnknownId (OCPP 1.6 §3.5.3, EV NET) with the offline plug-in charge
+(profile offline_mode) switched off, or the card paired in the web app (EV PLUS 003
+§8.1.2 step 11, profile ``rfid`` note) — pairing works only in stand-by, so it comes
+before the stimulus leaves Available.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from typing import Any
 
 from ocpp.v16 import call
 
-from evrig.testcases.ocpp.steps import ACCEPTED_TAG, configure, without_charge_times
+from evrig.testcases.ocpp.steps import ACCEPTED_TAG, allow_offline, without_charge_times
 
 SETTLE_S = 20.0  # spec seconds a status may take to follow its stimulus
 _profile_ids = count(9100)
@@ -32,7 +35,9 @@ class Bench:
     clock: Any
     online: bool
     spec: Any = None
-    web: Any = None  # the web client, to switch Plug & Charge off for the offline rows
+    # The web client: to switch Plug & Charge off (EV NET) or to pair the card (EV
+    # PLUS) for the offline rows (steps.offline_needs_web).
+    web: Any = None
 
     def connector(self) -> str:
         return self.charger.status().get("connector", "")
@@ -41,15 +46,18 @@ class Bench:
         assert self.clock.wait_until(lambda: self.connector() == status, SETTLE_S, poll=0.25), \
             f"connector never reached {status}: {self.charger.status()}"
 
-    def go_offline(self) -> None:
-        """Prepare offline authorization, then drop the backend and wait until the
-        charger knows it is offline."""
-        configure(self.csms, LocalAuthorizeOffline=True, AllowOfflineTxForUnknownId=True)
+    def prepare_offline(self) -> None:
+        """Before the stimulus, in Available and online: offline authorization of the
+        card (steps.allow_offline), no charge-off periods."""
+        allow_offline(self.csms, self.spec, self.charger, self.web, self.clock)
         without_charge_times(self.csms, self.spec)
-        if self.web is not None:
+        if self.web is not None and self.spec.offline_mode is not None:
             # Offline plug-in charge would start a session on plug-in by itself: the
             # rows reached by a card (Preparing …) need it off (the keeper restores it).
             self.web.set_plug_and_charge(False)
+
+    def go_offline(self) -> None:
+        """Drop the backend and wait until the charger knows it is offline."""
         self.csms.disconnect(refuse_reconnect=True)
         self.csms.wait_disconnected(10)
         assert self.clock.wait_until(lambda: self.charger.status().get("backend") == "offline",

@@ -9,6 +9,10 @@ import pytest
 from ocpp.v16 import call
 
 READ_S = 10.0  # spec seconds for a triggered MeterValues to arrive
+# The values are read by TriggerMessage and on the web client's Power Meter Measurements
+# (EV NET); a charger without them (EV PLUS: no TriggerMessage, 003 §8.1.4, and a web
+# app without those fields, §8.1.2) is deselected.
+pytestmark = pytest.mark.applies(operations=("TriggerMessage",), web=("measurements",))
 
 
 def _sampled(csms) -> dict[str, float]:

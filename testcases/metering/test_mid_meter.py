@@ -17,8 +17,10 @@ from evrig.testcases.ocpp.steps import start_charging
 from evrig.testcases.protection.checks import bits
 
 # A MID meter testcase needs a MID meter on RS-485 (004 §3.6: Eastron SDM230/SDM630); on
-# a bench with a CT clamp it does not apply (deselected: fixtures/applicability.py).
-pytestmark = pytest.mark.applies(meter=("sdm230", "sdm630"))
+# a bench with a CT clamp it does not apply (deselected: fixtures/applicability.py), nor
+# on a charger whose RS-485 meter measures the installation for power management (EV
+# PLUS 003 §10: testcases/evplus/test_power_management.py).
+pytestmark = pytest.mark.applies(meter=("sdm230", "sdm630"), meter_use="metering")
 
 MID_VALUES = ("voltage_l1", "current_l1", "power_l1", "import_kwh")
 # Our stimulus: readings no internal meter of the bench would produce.

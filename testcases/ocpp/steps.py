@@ -38,6 +38,61 @@ def without_charge_times(csms: Any, spec: Any) -> None:
     configure(csms, **keys)
 
 
+def reads_card_unplugged(spec: Any) -> bool:
+    """Whether the reader takes a card with nothing plugged in (OCPP 1.6's
+    "identification first"). The EV PLUS reads one only with an EV connected (003 §9,
+    profile ``rfid.reader_lit_statuses``): its testcases plug in first."""
+    rules = spec.rfid
+    return rules is None or not rules.reader_lit_statuses \
+        or "Available" in rules.reader_lit_statuses
+
+
+def pairs_card_offline(spec: Any) -> bool:
+    """Whether a card starts offline only once paired in the web app: no
+    AllowOfflineTxForUnknownId, card pairing in the profile (EV PLUS ``rfid``)."""
+    return "AllowOfflineTxForUnknownId" not in spec.config_keys and spec.rfid is not None
+
+
+def offline_needs_web(spec: Any) -> bool:
+    """Whether an offline testcase needs the charger's web client: to switch the
+    offline plug-in charge off (EV NET, profile ``offline_mode``) or to pair the card
+    (:func:`pairs_card_offline`)."""
+    return spec.offline_mode is not None or pairs_card_offline(spec)
+
+
+def allow_offline(csms: Any, spec: Any, charger: Any = None, web: Any = None,
+                  clock: Any = None, id_tag: str = ACCEPTED_TAG) -> None:
+    """Make ``id_tag`` start a session while the backend is gone, with what the profile
+    has (call it online, in Available): LocalAuthorizeOffline and
+    AllowOfflineTxForUnknownId (OCPP 1.6 §3.5.3, EV NET); without that key, the card
+    paired in the web app (EV PLUS 003 §8.1.2 step 11: the profile ``rfid`` note — a
+    paired card is accepted offline). The bench keeper restores keys and cards."""
+    keys = {k: True for k in ("LocalAuthorizeOffline", "AllowOfflineTxForUnknownId")
+            if k in spec.config_keys}
+    if keys:
+        configure(csms, **keys)
+    if "AllowOfflineTxForUnknownId" in keys:
+        return
+    assert spec.rfid is not None and web is not None, \
+        f"{spec.model}: no AllowOfflineTxForUnknownId and no card pairing to start offline"
+    pair_card(web, charger, clock, id_tag)
+
+
+def pair_card(web: Any, charger: Any, clock: Any, id_tag: str, timeout: float = 10.0) -> None:
+    """Pair ``id_tag`` in the first free slot of the web app's RFID page (003 §8.1.2 step
+    11: Read, the card to the reader, Write Card x); nothing if it is paired already."""
+    cards = web.cards()
+    if id_tag in cards:
+        return
+    assert None in cards, f"no free card slot: {cards}"
+    web.read_card()
+    charger.present_tag(id_tag)
+    assert clock.wait_until(lambda: web.card_read() == id_tag, timeout, poll=0.5), \
+        f"Read RFID shows {web.card_read()!r}, not {id_tag}"
+    web.write_card(cards.index(None) + 1)
+    assert id_tag in web.cards(), f"{id_tag} not paired: {web.cards()}"
+
+
 def plug_in(csms: Any, ev: Any) -> None:
     """Cable in, EV in state B: the connector goes Preparing."""
     ev.plug(cable_amps=32)

@@ -14,6 +14,8 @@ from ocpp.v16 import call
 from evrig.testcases.ocpp.steps import configure
 
 SETTLE_S = 10.0  # spec seconds for the charger to react
+# Only where the profile has charge-off periods for offline charging (EV NET COMPACT).
+pytestmark = pytest.mark.applies(tables=("charge_times", "offline_mode"))
 
 
 @pytest.fixture

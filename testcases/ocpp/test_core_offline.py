@@ -1,5 +1,9 @@
 """OCTT module 15: Offline Behavior — Core, OCPP 1.6 §3.5 (offline authorization),
-§4.7/§4.10 and §3.16 (transaction messages queued while offline, delivered in order)."""
+§4.7/§4.10 and §3.16 (transaction messages queued while offline, delivered in order).
+
+An offline start uses what the profile has (steps.allow_offline): AllowOfflineTxForUnknownId
+(EV NET), or the card paired in the web app (EV PLUS 003 §8.1.2 step 11); the cases
+about unknown ids offline need that key and are deselected without it."""
 
 from __future__ import annotations
 
@@ -11,8 +15,11 @@ from ocpp.v16 import call
 from evrig.testcases.ocpp.steps import (
     ACCEPTED_TAG,
     INVALID_TAG,
+    allow_offline,
     configure,
+    pairs_card_offline,
     plug_in,
+    reads_card_unplugged,
     start_charging,
     transaction_id_of,
     without_charge_times,
@@ -91,6 +98,10 @@ def _offline_start(csms, ev, charger, clock, spec, id_tag: str) -> int:
     """Offline: cable in, tag presented, EV charging; returns the history mark."""
     mark = _go_offline(csms, charger, clock, spec)
     ev.plug(cable_amps=32)
+    if not reads_card_unplugged(spec):
+        # The reader takes the card once the charger sees the EV (EV PLUS 003 §9).
+        assert clock.wait_until(lambda: charger.status()["connector"] == "Preparing", 10), \
+            charger.status()
     charger.present_tag(id_tag)
     assert clock.wait_until(lambda: charger.status()["connector"] in (
         "SuspendedEV", "Charging"), 10), charger.status()
@@ -108,13 +119,24 @@ def test_offline_start_valid_id(csms, ev, charger, clock, spec):
     (that idTag) → Accepted → SN Charging; presenting the tag → StopTransaction Local
     and SN Finishing."""
     timeout = 5
-    configure(csms, LocalAuthorizeOffline=True, AllowOfflineTxForUnknownId=False,
-              AuthorizationCacheEnabled=True, ConnectionTimeOut=timeout)
-    # Fill the cache online: authorize, then let the authorization time out unplugged.
-    charger.present_tag(ACCEPTED_TAG)
-    csms.wait_for("Authorize", idTag=ACCEPTED_TAG)
-    csms.wait_for("StatusNotification", connectorId=1, status="Preparing")
-    csms.wait_for("StatusNotification", connectorId=1, status="Available", timeout=timeout * 4)
+    configure(csms, LocalAuthorizeOffline=True, AuthorizationCacheEnabled=True,
+              ConnectionTimeOut=timeout)
+    if "AllowOfflineTxForUnknownId" in spec.config_keys:  # else unknown ids never start
+        configure(csms, AllowOfflineTxForUnknownId=False)
+    if reads_card_unplugged(spec):
+        # Fill the cache online: authorize, then let the authorization time out unplugged.
+        charger.present_tag(ACCEPTED_TAG)
+        csms.wait_for("Authorize", idTag=ACCEPTED_TAG)
+        csms.wait_for("StatusNotification", connectorId=1, status="Preparing")
+        csms.wait_for("StatusNotification", connectorId=1, status="Available",
+                      timeout=timeout * 4)
+    else:
+        # A reader that needs an EV (003 §9): a session the card starts and stops.
+        tx = start_charging(csms, ev, charger)
+        charger.present_tag(ACCEPTED_TAG)
+        csms.wait_for("StopTransaction", transactionId=tx)
+        ev.unplug()
+        csms.wait_for("StatusNotification", connectorId=1, status="Available")
     mark = _offline_start(csms, ev, charger, clock, spec, ACCEPTED_TAG)
     assert not _calls(csms, "StartTransaction", since=mark)
     back = csms.mark()
@@ -142,6 +164,7 @@ def _offline_invalid_start(csms, ev, charger, clock, spec, stop_on_invalid: bool
 
 
 @pytest.mark.octt("TC_037_2_CS")
+@pytest.mark.applies(keys=("AllowOfflineTxForUnknownId",))
 def test_offline_start_invalid_id_keep(csms, ev, charger, clock, spec):
     """AllowOfflineTxForUnknownId=true, LocalAuthorizeOffline=true,
     StopTransactionOnInvalidId=false: an offline start with an unknown tag; on
@@ -158,6 +181,7 @@ def test_offline_start_invalid_id_keep(csms, ev, charger, clock, spec):
 
 
 @pytest.mark.octt("TC_037_3_CS")
+@pytest.mark.applies(keys=("AllowOfflineTxForUnknownId",))
 def test_offline_start_invalid_id_stop(csms, ev, charger, clock, spec):
     """As TC_037_2 with StopTransactionOnInvalidId=true: after StartTransaction.conf
     Invalid the charger stops the transaction itself, StopTransaction reason
@@ -196,12 +220,14 @@ def test_offline_stop_transaction(csms, ev, charger, clock, spec):
 
 
 @pytest.mark.octt("TC_039_CS")
-def test_offline_transaction(csms, ev, charger, clock, spec):
-    """LocalAuthorizeOffline=true, AllowOfflineTxForUnknownId=true: a whole
+def test_offline_transaction(csms, ev, charger, clock, spec, request):
+    """LocalAuthorizeOffline=true, AllowOfflineTxForUnknownId=true (or, without that
+    key, the card paired in the web app: EV PLUS 003 §8.1.2 step 11): a whole
     transaction starts and stops offline; on reconnect StartTransaction then
     StopTransaction (reason Local, the transactionId the backend gave the start), SN
     Finishing; unplugging → SN Available."""
-    configure(csms, LocalAuthorizeOffline=True, AllowOfflineTxForUnknownId=True)
+    web = request.getfixturevalue("web") if pairs_card_offline(spec) else None
+    allow_offline(csms, spec, charger, web, clock)
     mark = _offline_start(csms, ev, charger, clock, spec, ACCEPTED_TAG)
     charger.present_tag(ACCEPTED_TAG)
     assert clock.wait_until(lambda: charger.status()["connector"] == "Finishing", 10), \

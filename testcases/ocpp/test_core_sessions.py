@@ -1,4 +1,9 @@
-"""OCTT modules 02 and 03: start and stop a charging session (Core)."""
+"""OCTT modules 02 and 03: start and stop a charging session (Core).
+
+What a unit's card reader or operation list does not allow is deselected from its
+profile: identification before the plug (EV PLUS 003 §9: the reader needs an EV,
+``rfid.reader_lit_statuses``), a stop by another card of the same group (only the
+starting card stops, ``rfid.stop_by_same_card``), UnlockConnector (003 §8.1.4)."""
 
 from __future__ import annotations
 
@@ -73,6 +78,7 @@ def test_plugin_first(csms, ev, charger):
 
 
 @pytest.mark.octt("TC_004_1_CS")
+@pytest.mark.applies(cards=("read_unplugged",))
 def test_identification_first(csms, ev, charger):
     """Card first: Authorize.req → Accepted → SN Preparing (no cable yet) → plug →
     StartTransaction.req(connectorId 1, same idTag) → SN Charging; after the session
@@ -91,6 +97,7 @@ def test_identification_first(csms, ev, charger):
 
 
 @pytest.mark.octt("TC_004_2_CS")
+@pytest.mark.applies(cards=("read_unplugged",))
 def test_identification_first_connection_timeout(csms, charger):
     """Card first, no cable: SN Preparing, then SN Available once ConnectionTimeOut
     (set by the test) has run out (PNA tolerance −1…+10 s; we allow −1…+3 s), and no
@@ -125,6 +132,7 @@ def test_ev_side_disconnect_stop_unlock(csms, ev, spec, variant):
 
 
 @pytest.mark.octt("TC_005_2_CS")
+@pytest.mark.applies(operations=("UnlockConnector",))
 def test_ev_side_disconnect_stop_no_unlock(csms, ev, spec, variant):
     """StopTransactionOnEVSideDisconnect=true, UnlockConnectorOnEVSideDisconnect=false:
     as TC_005_1 up to StopTransaction EVDisconnected and SN Finishing; the connector
@@ -173,16 +181,22 @@ def test_ev_side_disconnect_tx_stays(csms, ev, spec, variant):
 
 
 @pytest.mark.octt("TC_068_CS")
-def test_stop_with_same_id_tag(csms, ev, charger):
+def test_stop_with_same_id_tag(csms, ev, charger, spec):
     """Charging with idTag1: no Authorize.req and no StopTransaction follow by
     themselves (PNA watches 30 s); a card the backend does not accept does not stop
-    it (EVR); idTag1 again → StopTransaction with idTag1, reason Local → SN Finishing."""
+    it (EVR) — where only the starting card stops a session (profile
+    ``rfid.stop_by_same_card``, EV PLUS 003 §9) the other card is refused without an
+    Authorize.req; idTag1 again → StopTransaction with idTag1, reason Local → SN
+    Finishing."""
     tx_id = start_charging(csms, ev, charger)
     csms.assert_none("StopTransaction", QUIET_S)
     assert csms.state.id_tag_info(INVALID_TAG)["status"] != "Accepted"  # rig's tag table
     csms.forbid("StopTransaction")
     charger.present_tag(INVALID_TAG)
-    csms.wait_for("Authorize", idTag=INVALID_TAG)
+    if spec.rfid is not None and spec.rfid.stop_by_same_card:
+        csms.assert_none("Authorize", 5, idTag=INVALID_TAG)
+    else:
+        csms.wait_for("Authorize", idTag=INVALID_TAG)
     csms.assert_none("StopTransaction", 5)
     csms.allow("StopTransaction")
     mark = csms.mark()
@@ -194,6 +208,7 @@ def test_stop_with_same_id_tag(csms, ev, charger):
 
 
 @pytest.mark.octt("TC_069_CS")
+@pytest.mark.applies(cards=("stop_by_other_card",))
 def test_stop_with_same_parent_id_tag(csms, ev, charger):
     """The backend gives idTag1 and idTag2 the same parentIdTag P (test-configured
     answers to Authorize and StartTransaction). Charging with idTag1; idTag2 is

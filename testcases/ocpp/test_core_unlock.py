@@ -1,5 +1,9 @@
 """OCTT modules 07/13: Unlocking (Happy and Non-Happy Flow) and the lock failure at
-start (module 10/11) — Core, OCPP 1.6 §5.18 UnlockConnector."""
+start (module 10/11) — Core, OCPP 1.6 §5.18 UnlockConnector.
+
+The UnlockConnector cases only where the profile lists the operation (EV PLUS: not
+in 003 §8.1.4); the lock failure at start wherever the profile has the lock_failed
+condition, observed as the unit shows it (testcases/protection/checks.py)."""
 
 from __future__ import annotations
 
@@ -7,10 +11,14 @@ import pytest
 from ocpp.v16 import call
 
 from evrig.testcases.ocpp.steps import ACCEPTED_TAG, start_charging
+from evrig.testcases.protection.checks import Bench, expect_fault, panel
+
+UNLOCK = pytest.mark.applies(operations=("UnlockConnector",))
 
 
 @pytest.mark.octt("TC_017_1_CS")
 @pytest.mark.socketed
+@UNLOCK
 def test_unlock_without_session_socket(csms, variant):
     """Socketed charger, no transaction: UnlockConnector(1) → Unlocked, and no
     transaction message. (PNA plugs the cable first, EVT and EVR do not; OCPP 1.6
@@ -22,6 +30,7 @@ def test_unlock_without_session_socket(csms, variant):
 
 @pytest.mark.octt("TC_017_2_CS")
 @pytest.mark.tethered
+@UNLOCK
 def test_unlock_without_session_tethered(csms, variant):
     """Fixed cable, no transaction: UnlockConnector(1) → NotSupported (nothing to
     unlock, OCPP 1.6 §5.18)."""
@@ -31,6 +40,7 @@ def test_unlock_without_session_tethered(csms, variant):
 
 @pytest.mark.octt("TC_018_1_CS")
 @pytest.mark.socketed
+@UNLOCK
 def test_unlock_with_session_socket(csms, ev, charger):
     """Socketed charger, charging: UnlockConnector(1) → Unlocked, StopTransaction
     reason UnlockCommand with the transaction's idTag, SN Finishing; unplugging
@@ -48,6 +58,7 @@ def test_unlock_with_session_socket(csms, ev, charger):
 
 @pytest.mark.octt("TC_018_2_CS")
 @pytest.mark.tethered
+@UNLOCK
 def test_unlock_with_session_tethered(csms, ev, charger):
     """Fixed cable, charging: UnlockConnector(1) → NotSupported and the transaction
     goes on (no StopTransaction, still Charging); a RemoteStop then ends it with
@@ -63,26 +74,30 @@ def test_unlock_with_session_tethered(csms, ev, charger):
 
 @pytest.mark.octt("TC_024_CS")
 @pytest.mark.socketed
-def test_start_lock_failure(csms, ev, charger, faults, spec):
+@pytest.mark.applies(conditions=("lock_failed",))
+def test_start_lock_failure(request, csms, ev, charger, clock, faults, spec):
     """Socketed charger whose actuator cannot lock: remote start Accepted, connector
     Preparing, then on plug-in SN Faulted with errorCode ConnectorLockFailure (the
-    profile's code for the lock fault) and no StartTransaction."""
-    lock_fault = spec.rtm("EVSE_FAULT_ACT_LOCK_FAULT")
+    profile's code for the lock fault; EV NET: its RTM code as vendorErrorCode, EV
+    PLUS: ERR ELK on the display) and no StartTransaction."""
+    lock_fault = spec.fault("lock_failed")
+    b = Bench(csms=csms, ev=ev, charger=charger, clock=clock, spec=spec,
+              **panel(request, spec))
     faults.lock_jam(True)
     csms.forbid("StartTransaction")
     result = csms.call(call.RemoteStartTransaction(id_tag=ACCEPTED_TAG, connector_id=1))
     assert result.status == "Accepted"
     csms.wait_for("StatusNotification", connectorId=1, status="Preparing")
     ev.plug(cable_amps=32)
-    faulted = csms.wait_for("StatusNotification", connectorId=1, status="Faulted", timeout=30)
-    assert faulted["errorCode"] == lock_fault.ocpp_error_code
-    assert faulted["vendorErrorCode"] == lock_fault.hex
-    assert charger.rtm_code() & lock_fault.code
+    faulted = expect_fault(b, lock_fault.condition, timeout=30)
+    if lock_fault.rtm is not None:
+        assert faulted["vendorErrorCode"] == lock_fault.rtm.hex
     csms.assert_none("StartTransaction", 10)
 
 
 @pytest.mark.octt("TC_030_CS")
 @pytest.mark.socketed
+@UNLOCK
 def test_unlock_failure(csms, charger, faults, spec):
     """Socketed charger whose actuator is jammed: UnlockConnector(1) → UnlockFailed
     (OCPP 1.6 §5.18). Beyond the OCTT steps: the EVNET then enters its fault state
@@ -110,11 +125,15 @@ def test_unlock_failure(csms, charger, faults, spec):
 
 
 @pytest.mark.socketed
-@pytest.mark.parametrize(("setting", "after"), [("true", "unlocked"), ("false", "locked")])
+@pytest.mark.parametrize(("setting", "after"), [
+    ("true", "unlocked"),
+    # Kept locked, only UnlockConnector frees the plug: where the profile lists it.
+    pytest.param("false", "locked", marks=UNLOCK)])
 def test_ev_side_disconnect_unlocks_as_configured(csms, ev, charger, spec, setting, after):
     """001 App. II UnlockConnectorOnEVSideDisconnect (OCPP 1.6 §9.1): the cable pulled
     at the EV (CP to A, the plug still in the socket) ends the session; TRUE unlocks
-    the plug, FALSE keeps it locked until an UnlockConnector frees it."""
+    the plug, FALSE keeps it locked until an UnlockConnector frees it (the last step
+    where the profile lists UnlockConnector)."""
     key = "UnlockConnectorOnEVSideDisconnect"
     assert spec.key(key).type == "bool" and not spec.key(key).readonly
     assert csms.call(call.ChangeConfiguration(key=key, value=setting)).status == "Accepted"
@@ -123,11 +142,13 @@ def test_ev_side_disconnect_unlocks_as_configured(csms, ev, charger, spec, setti
     ev.set_state("A")  # the EV side only: PP stays, the plug is still in the socket
     csms.wait_for("StopTransaction", transactionId=tx_id, reason="EVDisconnected")
     assert charger.status()["lock"] == after
-    assert csms.call(call.UnlockConnector(connector_id=1)).status == "Unlocked"
-    assert charger.status()["lock"] == "unlocked"
+    if "UnlockConnector" in spec.ocpp.operations_csms_to_cp:
+        assert csms.call(call.UnlockConnector(connector_id=1)).status == "Unlocked"
+        assert charger.status()["lock"] == "unlocked"
 
 
 @pytest.mark.socketed
+@pytest.mark.applies(keys=("c_LockerDisengage",))
 def test_a_disabled_locker_is_never_operated(csms, ev, charger, faults, spec):
     """001 App. II / 004 §4.2 c_LockerDisengage FALSE (locker disabled): no lock or
     unlock is attempted, so a jammed actuator neither faults the charger (lock and
@@ -151,6 +172,7 @@ def test_a_disabled_locker_is_never_operated(csms, ev, charger, faults, spec):
 
 
 @pytest.mark.octt("TC_031_CS")
+@UNLOCK
 def test_unlock_unknown_connector(csms, spec):
     """UnlockConnector for a connector id beyond NumberOfConnectors → NotSupported
     (PNA 9765, EVR 2, EVT 99; 2 is the first id this charger does not have)."""

@@ -6,6 +6,9 @@ import pytest
 from ocpp.v16 import call
 
 UNKNOWN_VENDOR = "org.example.rig-unknown-vendor"
+# Only where the profile lists DataTransfer as an operation the backend may send (EV
+# PLUS: not in 003 §8.1.4).
+pytestmark = pytest.mark.applies(operations=("DataTransfer",))
 
 
 @pytest.mark.octt("TC_062_CS")

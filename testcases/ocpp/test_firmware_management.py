@@ -12,6 +12,9 @@ from ocpp.v16 import call
 
 # Spec seconds: download + install + reboot of the charger, generous.
 UPDATE_S = 120
+# Firmware and diagnostics over OCPP only where the profile lists the operations (EV
+# PLUS upgrades through its web app, 003 §12, and lists neither, §8.1.4).
+pytestmark = pytest.mark.applies(operations=("UpdateFirmware", "GetDiagnostics"))
 
 
 def _needs_fw(spec) -> None:

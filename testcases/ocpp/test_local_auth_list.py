@@ -8,6 +8,8 @@ from ocpp.v16 import call
 from evrig.testcases.ocpp.steps import ACCEPTED_TAG, configure, plug_in
 
 FEATURE = "LocalAuthListManagement"
+# Only where the profile lists the feature's operations (EV PLUS: neither, 003 §8.1.4).
+pytestmark = pytest.mark.applies(operations=("GetLocalListVersion", "SendLocalList"))
 
 
 def _supported(spec) -> bool:

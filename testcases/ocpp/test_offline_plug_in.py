@@ -29,6 +29,10 @@ def _permissible_a(spec, cable_amps: int, variant) -> float:
     return min(rated, float(cable_amps)) if variant.pp_required else rated
 
 
+# Only where the profile has an offline plug-in charge mode (EV NET, 000 §2.5.1).
+pytestmark = pytest.mark.applies(tables=("offline_mode",))
+
+
 @pytest.fixture
 def offline_mode(spec):
     if spec.offline_mode is None:

@@ -1,6 +1,8 @@
 """OCTT module 21: Reservation. Reservations here expire within the test (short
 expiryDate in the backend's spec-time clock) or are cancelled, so the next test
-starts Available."""
+starts Available. A card is presented as the unit's reader takes it: before the plug,
+or after it where the reader needs an EV connected (EV PLUS 003 §9, profile
+``rfid.reader_lit_statuses``)."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ from datetime import timedelta
 import pytest
 from ocpp.v16 import call
 
-from evrig.testcases.ocpp.steps import ACCEPTED_TAG, plug_in
+from evrig.testcases.ocpp.steps import ACCEPTED_TAG, plug_in, reads_card_unplugged
 
 OTHER_TAG = "TAG-RSV-OTHER-01"
 CHILD_TAG = "TAG-RSV-CHILD-01"
@@ -65,13 +67,21 @@ def test_reservation_local_start(csms, ev, charger, spec):
     rid, status, _ = _reserve(csms)
     assert status == "Accepted"
     csms.wait_for("StatusNotification", connectorId=1, status="Reserved")
+    card_first = reads_card_unplugged(spec)
+    if not card_first:  # the EV first: the reader then takes the cards
+        ev.plug(cable_amps=32)
+        csms.wait_for("StatusNotification", connectorId=1, status="Preparing")
     charger.present_tag(OTHER_TAG)
     csms.wait_for("Authorize", idTag=OTHER_TAG)
-    csms.assert_none("StatusNotification", 5, connectorId=1, status="Preparing")
+    if card_first:
+        csms.assert_none("StatusNotification", 5, connectorId=1, status="Preparing")
+    else:
+        csms.assert_none("StartTransaction", 5)
     charger.present_tag(ACCEPTED_TAG)
     csms.wait_for("Authorize", idTag=ACCEPTED_TAG)
-    csms.wait_for("StatusNotification", connectorId=1, status="Preparing")
-    ev.plug(cable_amps=32)
+    if card_first:
+        csms.wait_for("StatusNotification", connectorId=1, status="Preparing")
+        ev.plug(cable_amps=32)
     start = csms.wait_for("StartTransaction", connectorId=1, idTag=ACCEPTED_TAG)
     assert start["reservationId"] == rid
     ev.set_state("C")
@@ -220,9 +230,14 @@ def test_reserved_connector_parent_id_local(csms, ev, charger, spec):
     rid, status, _ = _reserve(csms, parent_id_tag=PARENT_TAG)
     assert status == "Accepted"
     csms.wait_for("StatusNotification", connectorId=1, status="Reserved")
+    card_first = reads_card_unplugged(spec)
+    if not card_first:  # the EV first: the reader then takes the card
+        ev.plug(cable_amps=32)
+        csms.wait_for("StatusNotification", connectorId=1, status="Preparing")
     charger.present_tag(CHILD_TAG)
     csms.wait_for("Authorize", idTag=CHILD_TAG)
-    ev.plug(cable_amps=32)
+    if card_first:
+        ev.plug(cable_amps=32)
     start = csms.wait_for("StartTransaction", connectorId=1, idTag=CHILD_TAG)
     assert start["reservationId"] == rid
     ev.set_state("C")

@@ -125,9 +125,23 @@ def status_after_unplug_at_car(variant: Any) -> str:
 
 
 def device_limit_amps(spec: Any) -> float:
-    """The default c_DeviceLimit_I in amps (the profile's default and unit)."""
+    """The charger's own cap before a test sets any: the default c_DeviceLimit_I in amps
+    (the profile's default and unit) where the profile has the key, else the rated
+    current (EV PLUS: the web app's Max Current, whose factory value is the rated
+    32 A, profile web_client.system_parameters note)."""
+    if "c_DeviceLimit_I" not in spec.config_keys:
+        return float(spec.ratings["max_current_a"].value)
     key = spec.key("c_DeviceLimit_I")
     return int(key.default) / {"0.1 A": 10, "A": 1}[key.unit]
+
+
+def limit_names(spec: Any, *reasons: str) -> set[str]:
+    """The names the charger gives these EVSE limit reasons (profile ``evse_limits``,
+    001 VendorID1); empty where the charger names none (EV PLUS: no such table), so a
+    check of the named reason applies only where there is one."""
+    if not spec.evse_limits:
+        return set()
+    return {spec.limit_reason(reason).name for reason in reasons}
 
 
 def charge_with_pp(csms: Any, ev: Any, charger: Any, pp_ohms: float | None) -> None:

@@ -4,7 +4,8 @@ emulator's CP sense), and how the charger reacts (OCPP StatusNotification, its o
 status on the service console, its RTM fault register).
 
 Standard values come from :mod:`testcases.pilot.iec61851` (design §8); charger
-values (RTM codes, errorCodes, configuration keys, ratings) from the profile.
+values (fault conditions as the unit shows them — RTM codes on EV NET, display strings
+on EV PLUS —, errorCodes, configuration keys, ratings) from the profile.
 """
 
 from __future__ import annotations
@@ -24,6 +25,19 @@ from evrig.testcases.pilot.checks import (
     wait_cp,
     wait_offered,
 )
+from evrig.testcases.protection.checks import (
+    Bench,
+    expect_fault,
+    expect_latched,
+    panel,
+    showing,
+)
+
+
+@pytest.fixture
+def bench(request, csms, ev, charger, clock, spec) -> Bench:
+    return Bench(csms=csms, ev=ev, charger=charger, clock=clock, spec=spec,
+                 **panel(request, spec))
 
 
 # -- states ----------------------------------------------------------------------------
@@ -83,7 +97,9 @@ def test_transitions_a_b_c_b_a(csms, ev, charger, clock, variant):
     assert charger.status()["connector"] == "Available"
 
 
-@pytest.mark.parametrize("means", ["c_DeviceLimit_I", "TxDefaultProfile"])
+@pytest.mark.parametrize("means", [
+    pytest.param("c_DeviceLimit_I", marks=pytest.mark.applies(keys=("c_DeviceLimit_I",))),
+    "TxDefaultProfile"])
 @pytest.mark.parametrize("index", range(5), ids=["min", "10A", "16A", "20A", "rated"])
 def test_duty_per_offered_current(csms, ev, charger, clock, spec, means, index):
     """The offered current, set by c_DeviceLimit_I or by a TxDefaultProfile before the
@@ -105,33 +121,40 @@ def test_duty_per_offered_current(csms, ev, charger, clock, spec, means, index):
 
 
 # -- faults ----------------------------------------------------------------------------
-def test_diode_missing_faults_until_unplug(csms, ev, charger, clock, spec):
-    """The EV's diode shorted while charging: the negative CP half collapses, RTM
-    0x0100, SN Faulted with the profile's errorCode and vendorErrorCode, the PWM
+def _cleared(b: Bench, condition: str) -> None:
+    """After the recovery: the RTM register empty (EV NET), or the fault no longer shown."""
+    if b.spec.fault(condition).rtm is not None:
+        assert b.charger.rtm_code() == 0
+    else:
+        assert not showing(b, condition), f"{condition} still shown"
+
+
+def test_diode_missing_faults_until_unplug(bench: Bench):
+    """The EV's diode shorted while charging: the negative CP half collapses, the
+    ev_diode_missing fault as the unit shows it (RTM 0x0100 with its vendorErrorCode
+    on EV NET, ERR CP on EV PLUS) and SN Faulted with the profile's errorCode, the PWM
     stops. Restoring the diode does not clear it; unplugging does (profile recovery)."""
-    fault = spec.rtm(0x0100)
+    b, csms, ev, charger, clock = bench, bench.csms, bench.ev, bench.charger, bench.clock
+    fault = b.spec.fault("ev_diode_missing")
     assert "unplug" in fault.recovery
     start_charging(csms, ev, charger)
     ev.diode(False)
-    faulted = csms.wait_for("StatusNotification", connectorId=1, status="Faulted")
-    assert faulted["errorCode"] == fault.ocpp_error_code
-    assert faulted["vendorErrorCode"] == fault.hex
-    assert faulted.get("vendorId") == spec.ocpp.vendor_ids["rtm"]
-    assert charger.rtm_code() & fault.code
-    status = charger.status()
-    assert status["connector"] == "Faulted"
-    assert int(status["rtm"], 16) & fault.code
+    faulted = expect_fault(b, fault.condition)
+    if fault.rtm is not None:
+        assert faulted["vendorErrorCode"] == fault.rtm.hex
+        assert int(charger.status()["rtm"], 16) & fault.rtm.code
     assert_no_pwm(wait_cp(clock, ev, lambda r: r.freq_hz == 0, "PWM off on the fault"))
 
     ev.diode(True)
     csms.assert_none("StatusNotification", 2, connectorId=1, errorCode="NoError")
-    assert charger.rtm_code() & fault.code, "the diode fault must latch until unplugged"
+    expect_latched(b, fault.condition)  # the diode fault latches until unplugged
 
     ev.unplug()
     csms.wait_for("StatusNotification", connectorId=1, status="Available", errorCode="NoError")
-    assert charger.rtm_code() == 0
+    _cleared(b, fault.condition)
 
 
+@pytest.mark.applies(keys=("c_ChargingVentilatedEnabled",))
 def test_state_d_refused_without_ventilation(csms, ev, charger, clock, spec, variant):
     """State D (3 V, ventilation required) with c_ChargingVentilatedEnabled at its
     default (false): the charger does not energise (no Charging, no current at the
@@ -149,6 +172,7 @@ def test_state_d_refused_without_ventilation(csms, ev, charger, clock, spec, var
     assert charger.rtm_code() == 0, "state D is a valid state, not a fault"
 
 
+@pytest.mark.applies(keys=("c_ChargingVentilatedEnabled",))
 def test_state_d_accepted_with_ventilation(csms, ev, charger, clock):
     """c_ChargingVentilatedEnabled true: state D charges (SN Charging, PWM on CP)."""
     configure(csms, c_ChargingVentilatedEnabled=True)
@@ -163,21 +187,21 @@ def test_state_d_accepted_with_ventilation(csms, ev, charger, clock):
     assert charger.status()["connector"] == "Charging"
 
 
-def test_state_e_faults(csms, ev, charger, clock, spec):
-    """CP shorted to PE (state E, 0 V) while charging: RTM 0x0080, SN Faulted with the
-    profile's errorCode and vendorErrorCode, no PWM; unplugging clears it."""
-    fault = spec.rtm(0x0080)
+def test_state_e_faults(bench: Bench):
+    """CP shorted to PE (state E, 0 V) while charging: the cp_level_invalid fault as the
+    unit shows it (RTM 0x0080 with its vendorErrorCode on EV NET, ERR CP on EV PLUS),
+    SN Faulted with the profile's errorCode, no PWM; unplugging clears it."""
+    b, csms, ev, charger, clock = bench, bench.csms, bench.ev, bench.charger, bench.clock
+    fault = b.spec.fault("cp_level_invalid")
     start_charging(csms, ev, charger)
     ev.set_state("E")
-    faulted = csms.wait_for("StatusNotification", connectorId=1, status="Faulted")
-    assert faulted["errorCode"] == fault.ocpp_error_code
-    assert faulted["vendorErrorCode"] == fault.hex
+    faulted = expect_fault(b, fault.condition)
+    if fault.rtm is not None:
+        assert faulted["vendorErrorCode"] == fault.rtm.hex
     reading = wait_cp(clock, ev, lambda r: r.state == "E", "state E")
     assert_level(reading, "E")
     assert_no_pwm(reading)
-    assert charger.rtm_code() & fault.code
-    assert charger.status()["connector"] == "Faulted"
     assert "unplug" in fault.recovery
     ev.unplug()
     csms.wait_for("StatusNotification", connectorId=1, status="Available", errorCode="NoError")
-    assert charger.rtm_code() == 0
+    _cleared(b, fault.condition)

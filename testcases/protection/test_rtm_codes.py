@@ -29,13 +29,24 @@ from evrig.testcases.protection.checks import (
 )
 from evrig.testcases.protection.stimuli import NOT_PRODUCIBLE, STIMULI, Stimulus
 
+# About the RTM register: a family without one (EV PLUS, display strings) is deselected;
+# its faults are testcases/protection/test_thresholds.py, test_phases.py and the
+# family's own (testcases/evplus/test_reclosing.py), through the same checks.
+pytestmark = pytest.mark.applies(rtm=True)
+
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """The stimuli of the codes this rig's profile lists (another family's codes, such
-    as the EV NET 7 kW's 0x0060, are not the unit's), each with every rule."""
+    as the EV NET 7 kW's 0x0060, are not the unit's), each with every rule. A profile
+    without codes gets one placeholder that the ``applies`` marker deselects (not an
+    empty parameter set, which pytest would report as a skip)."""
     if "stim" not in metafunc.fixturenames:
         return
     codes = run_profile(metafunc.config).rtm_codes
+    if not codes:
+        metafunc.parametrize(("stim", "rule"), [pytest.param(
+            None, None, id="no-rtm-codes", marks=pytest.mark.applies(rtm=True))])
+        return
     params: list[Any] = []
     for stim in STIMULI:
         if stim.code not in codes:
