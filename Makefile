@@ -19,29 +19,31 @@ run: $(STAMP)
 	$(BIN)/rig run eol --serial SIM-0001 --operator make-run --rig rigs/sim.yaml
 
 ## make test: lint, type checks, the framework's tests, and every testcase against the
-## virtual bench. Lint and type checks first (stops here if either fails); then every
+## virtual benches. Lint and type checks first (stops here if either fails); then every
 ## bench runs even if one fails, and make fails at the end naming the runs that failed.
+## Each bench: rig file | marker expression (the connector kind it does not have) | name.
+BENCHES := \
+	"sim.yaml|not tethered|EV NET socketed" \
+	"sim-t2.yaml|not socketed|EV NET tethered" \
+	"sim-compact-3ph.yaml|not tethered|COMPACT 3-phase" \
+	"sim-compact-1ph.yaml|not socketed|COMPACT 1-phase" \
+	"sim-evplus-7s.yaml|not tethered|EV PLUS 7S" \
+	"sim-evplus-22c.yaml|not socketed|EV PLUS 22C"
 test: $(STAMP) typecheck-tree
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	@mkdir -p reports
-	@socketed=0; tethered=0; compact3=0; compact1=0; \
-	$(BIN)/pytest tests testcases -n $(WORKERS) --dist loadgroup -q -m "not tethered" \
-	    --rig rigs/sim.yaml \
-	    --junitxml=reports/junit.xml --alluredir=reports/allure-results || socketed=$$?; \
-	$(BIN)/pytest testcases -n $(WORKERS) -q -m "not socketed" --rig rigs/sim-t2.yaml \
-	    --junitxml=reports/junit-t2.xml --alluredir=reports/allure-results || tethered=$$?; \
-	$(BIN)/pytest testcases -n $(WORKERS) -q -m "not tethered" --rig rigs/sim-compact-3ph.yaml \
-	    --junitxml=reports/junit-compact-3ph.xml --alluredir=reports/allure-results \
-	    || compact3=$$?; \
-	$(BIN)/pytest testcases -n $(WORKERS) -q -m "not socketed" --rig rigs/sim-compact-1ph.yaml \
-	    --junitxml=reports/junit-compact-1ph.xml --alluredir=reports/allure-results \
-	    || compact1=$$?; \
-	if [ $$socketed -ne 0 ] || [ $$tethered -ne 0 ] || [ $$compact3 -ne 0 ] \
-	        || [ $$compact1 -ne 0 ]; then \
-	    echo "make test: FAILED (pytest exit codes: EV NET socketed $$socketed, EV NET" \
-	         "tethered $$tethered, COMPACT 3-phase $$compact3, COMPACT 1-phase $$compact1)"; \
-	    exit 1; \
+	@failed=""; first=1; \
+	for bench in $(BENCHES); do \
+	    rig=$${bench%%|*}; rest=$${bench#*|}; marks=$${rest%%|*}; name=$${rest#*|}; \
+	    paths="testcases"; [ $$first -eq 1 ] && paths="tests testcases"; first=0; \
+	    echo "== $$name: pytest $$paths --rig rigs/$$rig -m \"$$marks\""; \
+	    $(BIN)/pytest $$paths -n $(WORKERS) --dist loadgroup -q -m "$$marks" \
+	        --rig rigs/$$rig --junitxml=reports/junit-$${rig%.yaml}.xml \
+	        --alluredir=reports/allure-results || failed="$$failed, $$name ($$?)"; \
+	done; \
+	if [ -n "$$failed" ]; then \
+	    echo "make test: FAILED (bench, pytest exit code): $${failed#, }"; exit 1; \
 	fi
 
 ## make soak: the timing-sensitive testcases RUNS times (default 10) while two processes

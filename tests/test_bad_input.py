@@ -170,7 +170,11 @@ def test_make_test_runs_every_bench_and_fails_at_the_end(tmp_path: Path) -> None
                            f"STAMP={stamp}"], capture_output=True, text=True, timeout=60)
     assert proc.returncode != 0
     ran = calls.read_text().splitlines()
-    assert ran[:2] == ["ruff", "mypy"] and len(ran) == 6, ran
-    assert "rigs/sim.yaml" in ran[2] and "rigs/sim-t2.yaml" in ran[3]
-    assert "rigs/sim-compact-3ph.yaml" in ran[4] and "rigs/sim-compact-1ph.yaml" in ran[5]
-    assert "socketed 1, EV NET tethered 0, COMPACT 3-phase 1, COMPACT 1-phase 1" in proc.stdout
+    benches = ["sim", "sim-t2", "sim-compact-3ph", "sim-compact-1ph", "sim-evplus-7s",
+               "sim-evplus-22c"]
+    assert ran[:2] == ["ruff", "mypy"] and len(ran) == 2 + len(benches), ran
+    for line, bench in zip(ran[2:], benches, strict=True):
+        assert f"--rig rigs/{bench}.yaml" in line, (bench, line)
+    assert " tests testcases " in f" {ran[2]} " and " tests " not in ran[3]  # tests/ once
+    assert ("EV NET socketed (1), COMPACT 3-phase (1), COMPACT 1-phase (1), EV PLUS 7S (1), "
+            "EV PLUS 22C (1)") in proc.stdout, proc.stdout
