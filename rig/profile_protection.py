@@ -68,6 +68,9 @@ class VoltageProtection(_Entry):
     hw_undervoltage_v: float
     hw_overvoltage_v: float
     hw_tolerance_v: float
+    # False: the manual gives no hardware shutdown levels and the hw_* values only
+    # model the twin's board (EV PLUS): no testcase holds a unit to them.
+    hw_documented: bool = True
 
     def __post_init__(self) -> None:
         if not self.offset_key and (self.offset_min_v or self.offset_max_v):

@@ -223,6 +223,7 @@ def test_voltage_band(bench: Bench, offset: int | str, side: str):
     expect_recovery(b, code, draw, mark)
 
 
+@pytest.mark.applies(hw_shutdown=True)
 def test_hardware_undervoltage_shutdown(bench: Bench):
     """001 Technical specification: the board shuts down below hw_undervoltage_v
     (± hw_tolerance_v). Just above the band it runs (with the software undervoltage
@@ -243,6 +244,7 @@ def test_hardware_undervoltage_shutdown(bench: Bench):
                     errorCode="NoError", timeout=10)
 
 
+@pytest.mark.applies(hw_shutdown=True)
 def test_hardware_overvoltage_shutdown(bench: Bench):
     """001 Technical specification: the board shuts down above hw_overvoltage_v
     (± hw_tolerance_v). Just below the band it runs (software overvoltage fault);
