@@ -11,14 +11,7 @@ reader is printed (``-s``) and recorded in the JUnit XML (``display_accuracy``).
 from __future__ import annotations
 
 import math
-import socket
-import threading
-import time
-import urllib.error
-import urllib.request
-from collections.abc import Callable, Iterator
 from functools import cache
-from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -29,22 +22,17 @@ import yaml
 
 from evrig.drivers.camera import (
     STEADY,
-    Camera,
     DisplayReader,
     Frame,
     LightReader,
-    PanelObserver,
     blink_class,
     load_camera_calibration,
     load_panel,
 )
-from evrig.rig.clock import Clock
-from evrig.rig.errors import InstrumentError, RigFileError
-from evrig.rig.loop import LoopThread
+from evrig.rig.errors import RigFileError
 from evrig.rig.profile import Profile, load_profile
 from evrig.rig.tables.panel_layout import OFF, CameraCalibration, PanelTable, panel_file
 from evrig.sim.instruments.camera_optics import Optics
-from evrig.sim.instruments.camera_server import CameraServer
 from evrig.sim.instruments.panel_render import PanelRenderer, PanelState
 
 SEED = 13
@@ -309,104 +297,6 @@ def test_slow_and_fast_are_told_apart_and_a_stranger_period_is_none() -> None:
         frames = _sequence("belt", ("blue", OFF), period, 0.5, 0.1, 6.4, 12.0, rng)
         found[period] = blink_class(lights.observe(frames, "belt"), belt)
     assert list(found.values()) == ["slow", "fast", None]
-
-
-# -- (d) over HTTP: the driver reads the virtual bench's camera server ------------------
-class Panel:
-    """A panel whose display text can change and whose belt blinks fast on the wall
-    clock (the server's frames are wall-time)."""
-
-    def __init__(self, period: float) -> None:
-        self.text = "230.0"
-        self.period = period
-        self.t0 = time.monotonic()
-
-    def frame(self) -> np.ndarray:
-        on = ((time.monotonic() - self.t0) % self.period) < self.period / 2
-        state = PanelState(self.text, {"belt": "blue" if on else OFF, "fault": "red"}, "V")
-        return renderer().render(state)
-
-
-@pytest.fixture
-def served() -> Iterator[tuple[CameraServer, Panel, LoopThread]]:
-    loop = LoopThread("camera-server")
-    panel = Panel(profile().lights["belt"].blink["fast"].period_s)
-    clock = Clock()
-    server = CameraServer(panel.frame, fps=20, now=clock.now)
-    loop.run(server.start())
-    try:
-        yield server, panel, loop
-    finally:
-        loop.run(server.stop())
-        loop.stop()
-
-
-def test_driver_reads_the_camera_server_over_http(
-        served: tuple[CameraServer, Panel, LoopThread]) -> None:
-    server, panel, _ = served
-    with Camera(server.url, clock=Clock(), name="panel camera") as camera:
-        observer = PanelObserver(camera, table().display, table().camera,
-                                 profile().lights)
-        reading = observer.reading()
-        assert (reading.text, reading.unit) == ("230.0", "V")
-        threading.Timer(0.3, lambda: setattr(panel, "text", "ERR OCP")).start()
-        assert observer.wait_for(r"^ERR \w+$", timeout=5.0) == "ERR OCP"
-        belt = observer.observe("belt", 1.6)
-        assert belt.matches(("blue", OFF)), belt
-        assert blink_class(belt, profile().lights["belt"]) == "fast"
-        fault = observer.observe("fault", 0.5)
-        assert fault.colors == ("red",) and blink_class(fault, None) == STEADY
-        frames = camera.frames(0.3)
-        assert all(b.t > a.t and b.index > a.index for a, b in pairwise(frames))
-    with urllib.request.urlopen(server.snapshot_url, timeout=5) as answer:
-        assert answer.headers["Content-Type"] == "image/jpeg"
-        assert float(answer.headers["X-Spec-Time"]) >= 0
-        image = cv2.imdecode(np.frombuffer(answer.read(), np.uint8), cv2.IMREAD_COLOR)
-    assert reader().read(np.asarray(image, np.uint8)).text == "ERR OCP"
-    with pytest.raises(urllib.error.HTTPError, match="404"):
-        urllib.request.urlopen(f"http://127.0.0.1:{server.port}/nothing", timeout=5)
-
-
-def test_a_stream_that_stops_is_an_instrument_error(
-        served: tuple[CameraServer, Panel, LoopThread]) -> None:
-    server, _, loop = served
-    camera = Camera(server.url, read_timeout_s=2.0)
-    try:
-        loop.run(server.stop())
-        start = time.monotonic()
-        with pytest.raises(InstrumentError, match=f"camera at {server.url}: (the stream "
-                                                  "ended|no frame)"):
-            for _ in range(100):
-                camera.frame(newer_than=camera.frame().index)
-        assert time.monotonic() - start < 4.0
-    finally:
-        camera.close()
-
-
-# -- (e) nobody answers ------------------------------------------------------------------
-def _timed(action: Callable[[], object]) -> tuple[InstrumentError, float]:
-    start = time.monotonic()
-    with pytest.raises(InstrumentError) as error:
-        action()
-    return error.value, time.monotonic() - start
-
-
-def test_a_camera_nobody_answers_fails_within_the_timeout() -> None:
-    """A host that accepts the connection and never sends a frame; a port nobody
-    listens on; a USB camera that is not plugged in."""
-    with socket.socket() as silent:
-        silent.bind(("127.0.0.1", 0))
-        silent.listen(1)
-        url = f"http://127.0.0.1:{silent.getsockname()[1]}/video"
-        error, took = _timed(lambda: Camera(url, name="panel camera", open_timeout_s=1.0,
-                                            read_timeout_s=1.0))
-        assert str(error).startswith(f"panel camera at {url}: no video stream within 1 s")
-        assert took < 3.5
-    error, took = _timed(lambda: Camera(url, open_timeout_s=1.0))
-    assert "cannot connect" in str(error) and took < 1.0
-    error, took = _timed(lambda: Camera(63))
-    assert str(error).startswith("camera at /dev/video63: no such video device")
-    assert took < 1.0
 
 
 def test_blink_class_needs_a_period_near_a_class() -> None:
