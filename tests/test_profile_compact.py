@@ -1,66 +1,23 @@
 """The EV NET COMPACT profile (rig/profiles/evnet-compact.yaml) against its manual,
 004_715fd9f9f45b43e7.txt: the expected values below are read from 004 (section named
-at each), not from the YAML, so a wrong or mistyped entry fails here."""
+at each), not from the YAML, so a wrong or mistyped entry fails here. This module:
+loading and citations, variants and ratings, the light bar, VendorID1-3 (RTM codes,
+limit and reset reasons), derating, protections, charge times. The configuration keys,
+OCPP support, web client and RS-485 are in test_profile_compact_keys.py."""
 
 from __future__ import annotations
 
-import dataclasses
 import re
-from typing import Any
 
 import pytest
 
 from evrig.rig.profile import PROFILES_DIR, Profile, available_profiles, load_profile
 from evrig.rig.profile_entries import _Entry
 from evrig.rig.profile_vocabulary import RESET_CAUSES
+from tests.test_profile import _entries
 
 PATH = PROFILES_DIR / "evnet-compact.yaml"
 MANUAL = "004_715fd9f9f45b43e7.txt"
-
-# 004 §7 Appendix II, in the manual's order and spelling.
-APPENDIX_II = [
-    "AllowOfflineTxForUnknownId", "AuthorizationEnabled", "AuthorizeRemoteTxRequests",
-    "ChargeProfileMaxStackLevel", "ChargingScheduleAllowedChargingRateUnit",
-    "ChargingScheduleMaxPeriods", "ClockAlignedDataInterval", "ConnectionTimeOut",
-    "ConnectorSwitch3to1PhaseSupported", "c_ChargingVentilatedEnabled", "c_DeviceLimit_I",
-    "c_MainFuseLimit", "c_RCDProtectionType", "c_VoltageProtectionOffset",
-    "GetConfigurationMaxKeys", "HeartbeatInterval", "LightIntensity", "LocalAuthListEnabled",
-    "LocalAuthListMaxLength", "LocalAuthorizeOffline", "LocalPreAuthorize",
-    "MaxChargingProfilesInstalled", "MeterValueSampleInterval", "MeterValuesSampledData",
-    "NumberOfConnectors", "SendLocalListMaxLength", "StopTransactionOnEVSideDisconnect",
-    "StopTransactionOnInvalidId", "UnlockConnectorOnEVSideDisconnect", "c_MainOfflineTimeout",
-    "c_FallbackOfflineTimeout", "c_FallbackOnlineTimeout", "C_OCPPNetLog",
-    "c_ChargeOffPeriod1", "c_ChargeOffPeriod2", "c_MaxStartDelay", "c_LockerDisengage",
-    "c_CTClamp", "c_CTClampValue", "c_MainNetworkInterface", "c_FallbackNetworkInterface",
-    "c_APN",
-]
-# 004 §7 Appendix II "Example Value" column (OCPP strings: booleans lower case, null = "").
-APPENDIX_II_VALUES = {
-    "AllowOfflineTxForUnknownId": "true", "AuthorizationEnabled": "true",
-    "AuthorizeRemoteTxRequests": "true", "ChargeProfileMaxStackLevel": "100",
-    "ChargingScheduleAllowedChargingRateUnit": "A,W", "ChargingScheduleMaxPeriods": "60",
-    "ClockAlignedDataInterval": "0", "ConnectionTimeOut": "90",
-    "ConnectorSwitch3to1PhaseSupported": "false", "c_ChargingVentilatedEnabled": "false",
-    "c_DeviceLimit_I": "320", "c_MainFuseLimit": "600", "c_RCDProtectionType": "0",
-    "c_VoltageProtectionOffset": "0", "GetConfigurationMaxKeys": "5",
-    "HeartbeatInterval": "60", "LightIntensity": "100", "LocalAuthListEnabled": "false",
-    "LocalAuthorizeOffline": "true", "LocalPreAuthorize": "false",
-    "MaxChargingProfilesInstalled": "10", "MeterValueSampleInterval": "60",
-    "NumberOfConnectors": "1", "StopTransactionOnEVSideDisconnect": "true",
-    "StopTransactionOnInvalidId": "true", "UnlockConnectorOnEVSideDisconnect": "true",
-    "c_MainOfflineTimeout": "", "c_FallbackOfflineTimeout": "", "c_FallbackOnlineTimeout": "",
-    "C_OCPPNetLog": "false", "c_ChargeOffPeriod1": "enable,08:00,11:00",
-    "c_ChargeOffPeriod2": "enable,16:00,22:00", "c_MaxStartDelay": "600",
-    "c_LockerDisengage": "true", "c_CTClamp": "false", "c_CTClampValue": "65535",
-    "c_MainNetworkInterface": "0", "c_FallbackNetworkInterface": "0", "c_APN": "0",
-}
-# The two App. II values the profile deliberately does not copy (their notes say why).
-CHOSEN_OVER_APPENDIX_II = {"LocalAuthListMaxLength": "0", "SendLocalListMaxLength": "0"}
-# Keys with "yes" in App. II's "In use" column.
-IN_USE = {"AllowOfflineTxForUnknownId", "ChargingScheduleAllowedChargingRateUnit",
-          "GetConfigurationMaxKeys", "HeartbeatInterval", "LightIntensity",
-          "MeterValueSampleInterval", "MeterValuesSampledData",
-          "UnlockConnectorOnEVSideDisconnect"} | {k for k in APPENDIX_II if k[:2] in ("c_", "C_")}
 
 # 004 §6 VendorID2, every code the table lists, with 004's Description cell.
 RTM_004 = {
@@ -105,29 +62,16 @@ APPENDIX_I_OFF = {
 }
 
 
-@pytest.fixture(scope="module")
-def spec() -> Profile:
+@pytest.fixture(scope="module", name="spec")
+def spec_fixture() -> Profile:
+    """The profile under test (test_profile_compact_keys imports this fixture too)."""
     return load_profile("evnet-compact")
 
 
-@pytest.fixture(scope="module")
-def sister() -> Profile:
+@pytest.fixture(scope="module", name="sister")
+def sister_fixture() -> Profile:
+    """The sister product's profile (test_profile_compact_keys imports this fixture too)."""
     return load_profile("evnet-7kw")
-
-
-def _entries(obj: Any, path: str = "") -> list[tuple[str, Any]]:
-    found: list[tuple[str, Any]] = []
-    if dataclasses.is_dataclass(obj):
-        found.append((path, obj))
-        for f in dataclasses.fields(obj):
-            found += _entries(getattr(obj, f.name), f"{path}.{f.name}")
-    elif isinstance(obj, dict):
-        for key, value in obj.items():
-            found += _entries(value, f"{path}[{key!r}]")
-    elif isinstance(obj, tuple):
-        for i, value in enumerate(obj):
-            found += _entries(value, f"{path}[{i}]")
-    return found
 
 
 # --- loading and citations -----------------------------------------------------------
@@ -327,102 +271,3 @@ def test_charge_times_and_offline_mode(spec: Profile) -> None:
     assert ct.period_keys == ("c_ChargeOffPeriod1", "c_ChargeOffPeriod2")
     assert ct.max_delay_key == "c_MaxStartDelay"
     assert spec.offline_mode is not None and spec.offline_mode.plug_and_charge  # ☒ Enable
-
-
-# --- configuration keys (004 §7 Appendix II) ---------------------------------------------
-def test_appendix_ii_keys_as_spelled_and_counted(spec: Profile) -> None:
-    assert len(APPENDIX_II) == 42
-    names = list(spec.config_keys)
-    assert names[:42] == APPENDIX_II
-    assert "C_OCPPNetLog" in spec.config_keys and "C_OCPCNetLog" not in spec.config_keys
-    comment = PATH.read_text(encoding="utf-8").split("\nconfig_keys:")[0][-600:]
-    said = re.search(r"all (\d+) keys", comment)  # the section comment states the count
-    assert said is not None and int(said.group(1)) == len(APPENDIX_II)
-
-
-def test_appendix_ii_defaults(spec: Profile) -> None:
-    for name, value in APPENDIX_II_VALUES.items():
-        assert spec.config_keys[name].default == value, name
-    assert spec.config_keys["MeterValuesSampledData"].default == (
-        "Voltage.L1-N,Voltage.N,Temperature,Current.Offered.L1,Current.Import.L1,"
-        "Power.Active.Import.L1,Energy.Active.Import.Register.L1")
-    for name, printed in CHOSEN_OVER_APPENDIX_II.items():
-        key = spec.config_keys[name]
-        assert key.default != printed and f"prints {printed}" in (key.note or ""), name
-    assert "1 1:00" in (spec.config_keys["c_ChargeOffPeriod1"].note or "")
-    assert spec.key("ConnectionTimeOut").default == "90"
-
-
-def test_appendix_ii_columns(spec: Profile) -> None:
-    for name in APPENDIX_II:
-        key = spec.config_keys[name]
-        assert key.custom == (name[:2] in ("c_", "C_")), name
-        assert key.in_use == (name in IN_USE), name
-        assert key.source and MANUAL in key.source, name
-        assert key.check(key.default) is None, name
-
-
-def test_keys_the_manual_omits_are_marked(spec: Profile) -> None:
-    extra = [n for n in spec.config_keys if n not in APPENDIX_II]
-    assert {"SupportedFeatureProfiles", "ResetRetries", "ConnectorPhaseRotation",
-            "StopTxnSampledData", "TransactionMessageAttempts"} <= set(extra)
-    for name in extra:
-        key = spec.config_keys[name]
-        assert key.source is None and "not in the manual" in (key.note or ""), name
-    assert spec.key("SupportedFeatureProfiles").default.split(",") == list(
-        spec.ocpp.feature_profiles)
-    for key in spec.config_keys.values():
-        assert key.source or key.note, key.name
-
-
-def test_meter_measurands_are_the_sampled_data_default(spec: Profile) -> None:
-    listed = [f"{m.measurand}.{m.phase}" if m.phase else m.measurand
-              for m in spec.meter_measurands]
-    assert listed == ["Voltage.L1-N", "Voltage.N", "Temperature", "Current.Offered.L1",
-                      "Current.Import.L1", "Power.Active.Import.L1",
-                      "Energy.Active.Import.Register.L1"]
-
-
-# --- OCPP, web client, RS-485 -------------------------------------------------------------
-def test_ocpp_support(spec: Profile) -> None:
-    assert spec.ocpp.version == "1.6"
-    for op in ("Reset", "UpdateFirmware", "ReserveNow", "CancelReservation",
-               "SetChargingProfile"):  # 004: remote reset, firmware, Reserved, DLM/profiles
-        assert op in spec.ocpp.operations_csms_to_cp, op
-    assert spec.firmware_image is not None and spec.firmware_image.file_type == ".bin"
-
-
-def test_web_client_labels_as_printed(spec: Profile, sister: Profile) -> None:
-    pages = spec.web_client
-    assert set(sister.web_client) <= set(pages)  # the driver's entry names
-    status = pages["device_status"].fields
-    assert {"Device Model(efuse)", "Phases configured", "Charger Limit"} <= set(status)
-    measured = pages["measurements"].fields
-    assert len(measured) == 18
-    assert {"Power L1(imported from grid)", "Power L3(exported to grid)", "Active Power L2",
-            "Voltage L3-N", "Voltage N", "Current L1", "Temperature L1-L2",
-            "Temperature L1-N"} <= set(measured)
-    assert pages["device_control"].fields == (
-        "Stop Wifi Scan", "Clear Faults", "Unlock Connector", "Set Available",
-        "Clear Reservation")
-    assert pages["date_time"].tab == "Time & Charge Times Configuration"
-    assert pages["firmware_update"].tab == "Device Configuration"
-    assert pages["phases_configuration"].fields == ("Phases Number",)
-    assert pages["locker_configuration"].fields == (
-        "Locker", "Unlock Connector On Charging Session End")
-    assert pages["rs485_bus_device"].heading == "RS485 Bus Device Connected Configuration"
-    assert "RAM Queue Size" in pages["offline_messages"].fields
-    assert pages["main_fuse"].fields == ("Main Fuse Limit", "Main Fuse Reading")
-
-
-def test_rs485_channel_1(spec: Profile) -> None:
-    bus = spec.rs485
-    assert bus is not None
-    assert (bus.baud, bus.bytesize, bus.parity, bus.stopbits, bus.device_id) == (
-        9600, 8, "N", 1, 0x01)
-    assert bus.meter_registers == {
-        "voltage_l1": 30001, "voltage_l2": 30003, "voltage_l3": 30005,
-        "current_l1": 30007, "current_l2": 30009, "current_l3": 30011,
-        "power_l1": 30013, "power_l2": 30015, "power_l3": 30017,
-        "import_kwh": 30073, "export_kwh": 30075}
-    assert "Channel 2" in (bus.note or "") and "DLM" in (bus.note or "")
