@@ -81,8 +81,9 @@ class Spool:
                uploaded: Callable[[Spooled], None] | None = None) -> tuple[int, list[str]]:
         """Every spooled record into ``store``, oldest first; returns (records
         uploaded, problems). An unreachable database stops the upload (the rest stays
-        spooled) by raising StoreUnreachable; a file that is not a record is left in
-        place and named in the problems."""
+        spooled) by raising StoreUnreachable; a file that is not a record, or that the
+        database refuses, is left in place and named in the problems (one bad file
+        must not hold back the others)."""
         done, problems = 0, []
         for file in self.files():
             try:
@@ -92,7 +93,13 @@ class Spool:
             except RigError as exc:
                 problems.append(str(exc))
                 continue
-            store.add(item.record, item.record_path)
+            try:
+                store.add(item.record, item.record_path)
+            except StoreUnreachable:
+                raise
+            except RigError as exc:
+                problems.append(f"{file}: {exc}")
+                continue
             # after the commit: a kill here leaves the file for an idempotent retry
             with contextlib.suppress(FileNotFoundError):  # another process's upload
                 os.unlink(file)
@@ -132,11 +139,14 @@ class Recorder:
                            "upload` stores it once the database takes it)") from None
         if spool.files():
             try:
-                done, _problems = spool.upload(self.store)
+                done, problems = spool.upload(self.store)
             except RigError as exc:  # gone again: the rest waits for the next time
                 log.warning("spool upload stopped: %s", exc)
             else:
-                log.warning("uploaded %d spooled record(s) from %s", done, spool.folder)
+                for problem in problems:
+                    log.warning("spool: %s", problem)
+                if done:  # a warning too: the operator saw the spooling ones
+                    log.warning("uploaded %d spooled record(s) from %s", done, spool.folder)
         return True
 
     def close(self) -> None:

@@ -101,7 +101,10 @@ def create_engine(url: str, base: str | Path = ".") -> sa.Engine:
     target = engine_url(url, base)
     try:
         if isinstance(target, sa.URL):
-            Path(str(target.database)).parent.mkdir(parents=True, exist_ok=True)
+            try:
+                Path(str(target.database)).parent.mkdir(parents=True, exist_ok=True)
+            except OSError as err:  # a file in the way, a read-only disk: as unreachable
+                raise StoreUnreachable(url, f"no folder for the file ({err})") from None
             # 30 s: parallel benches on one station take turns (SQLite has one writer)
             engine = sa.create_engine(target, connect_args={"timeout": 30})
             _sqlite_transactions(engine)
