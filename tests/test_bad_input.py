@@ -147,7 +147,8 @@ def test_real_bench_refuses_xdist_workers(tmp_path: Path) -> None:
     assert code == pytest.ExitCode.USAGE_ERROR
     assert lines == [f"ERROR: rig file {rig}: bench: a real bench is one charger and one set "
                      "of instruments; run it without -n (each xdist worker would build the "
-                     "bench and drive the same relays)"]
+                     "bench and drive the same relays), or list several benches in a pool "
+                     "file (--rig-pool)"]
 
 
 @pytest.mark.skipif(shutil.which("make") is None, reason="no make here")
