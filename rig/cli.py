@@ -139,7 +139,8 @@ COMMANDS: dict[str, Command] = {
     "compare": Command("compare two runs: verdict changes, measurement drift, new findings",
                        lambda p: _module("evrig.rig.compare").configure(p),
                        lambda a: _module("evrig.rig.compare").run_command(a)),
-    "report": Command("render reports: allure HTML if the allure CLI exists, else a summary",
+    "report": Command("the production report of the results store (yield, Cpk, Pareto) "
+                      "as one HTML file; --allure: the Allure report too",
                       lambda p: _module("evrig.rig.report").configure(p),
                       lambda a: _module("evrig.rig.report").run_command(a)),
     # results store: rig/store_cli.py (store_sql, store_schema, spool)

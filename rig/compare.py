@@ -2,6 +2,17 @@
 or two units): steps whose verdict changed, measurements that moved (drift as a
 share of the limit band where there are limits), OCPP findings that are new in B.
 
+A release is gated on it, so B's regressions come first and decide the exit code:
+
+- a *regression* is a step that passed in A and did not pass in B — failed, error,
+  aborted, skipped, or absent (a testcase that no longer runs proves nothing for the
+  release, so a partial B run fails the gate for the steps it left out) — and a run
+  whose outcome went from passed to anything else;
+- exit code 1 when B has a regression or an OCPP finding A did not have, else 0 (a
+  run that cannot be found is an error, also exit 1: the gate fails closed).
+
+Drift and steps that got better are reported, and decide nothing.
+
 :func:`compare` is pure (records in, :class:`Comparison` out) so it is tested
 without a bench; the command finds records by run id or path.
 """
@@ -53,7 +64,19 @@ class Comparison:
 
     @property
     def regressions(self) -> list[tuple[str, str, str]]:
+        """(step, A's verdict, B's) of each step that passed in A and not in B."""
         return [c for c in self.verdict_changes if c[1] == "passed" and c[2] != "passed"]
+
+    @property
+    def outcome_regressed(self) -> bool:
+        """The run passed in A and did not in B (also with no step to show for it: an
+        error before the first step, a failure outside the steps)."""
+        return self.a.outcome == "passed" and self.b.outcome != "passed"
+
+    @property
+    def gate_fails(self) -> bool:
+        """Whether B must not pass the release gate: a regression or a new finding."""
+        return bool(self.regressions or self.outcome_regressed or self.new_findings)
 
     @property
     def changed(self) -> bool:
@@ -106,11 +129,30 @@ def compare(a: UnitRecord, b: UnitRecord, drift_share: float = DRIFT_SHARE) -> C
     return out
 
 
+def _why(c: Comparison, step: str) -> str:
+    """B's message for a step (its first line), or the run's for the run outcome."""
+    if step == "run outcome":
+        message = c.b.message
+    else:
+        message = next((s.message for s in c.b.steps if s.name == step), "")
+    first = message.splitlines()[0][:150] if message else ""
+    return f": {first}" if first else ""
+
+
 def render(c: Comparison) -> str:
-    lines = [f"A {c.a.run_id}  {c.a.kind} {c.a.serial} firmware {c.a.firmware} → {c.a.outcome}",
-             f"B {c.b.run_id}  {c.b.kind} {c.b.serial} firmware {c.b.firmware} → {c.b.outcome}"]
-    lines.append(f"verdict changes ({len(c.verdict_changes)}):")
-    lines += [f"  {n}: {x} → {y}" for n, x, y in c.verdict_changes] or ["  none"]
+    """Regressions first (what fails the gate), then the runs and everything else."""
+    regressions = c.regressions + ([("run outcome", c.a.outcome, c.b.outcome)]
+                                   if c.outcome_regressed else [])
+    if regressions:
+        lines = [f"REGRESSIONS ({len(regressions)}): passed in A, not in B"]
+        lines += [f"  {n}: {x} → {y}{_why(c, n)}" for n, x, y in regressions]
+    else:
+        lines = ["no regressions: every step that passed in A passed in B"]
+    lines += [f"A {c.a.run_id}  {c.a.kind} {c.a.serial} firmware {c.a.firmware} → {c.a.outcome}",
+              f"B {c.b.run_id}  {c.b.kind} {c.b.serial} firmware {c.b.firmware} → {c.b.outcome}"]
+    others = [v for v in c.verdict_changes if v not in regressions]
+    lines.append(f"other verdict changes ({len(others)}):")
+    lines += [f"  {n}: {x} → {y}" for n, x, y in others] or ["  none"]
     lines.append(f"measurement drift ({len(c.drift)}; ≥ {DRIFT_SHARE:.0%} of the limit band, "
                  "or of the value where there is no two-sided band):")
     lines += [f"  {d}" for d in c.drift] or ["  none"]
@@ -119,6 +161,7 @@ def render(c: Comparison) -> str:
                      f"only in B: {', '.join(c.only_b) or '-'}")
     lines.append(f"new OCPP findings in B ({len(c.new_findings)}):")
     lines += [f"  {f}" for f in c.new_findings] or ["  none"]
+    lines.append("gate: FAIL (exit code 1)" if c.gate_fails else "gate: pass (exit code 0)")
     return "\n".join(lines)
 
 
@@ -138,12 +181,16 @@ def find_record(ref: str, reports: str | Path = "reports") -> UnitRecord:
 
 
 def configure(parser: Any) -> None:
-    parser.add_argument("run_a", metavar="RUN_A", help="run id or record.json path")
-    parser.add_argument("run_b", metavar="RUN_B", help="run id or record.json path")
+    parser.add_argument("run_a", metavar="RUN_A", help="run id or record.json path (before)")
+    parser.add_argument("run_b", metavar="RUN_B", help="run id or record.json path (after)")
     parser.add_argument("--reports", default="reports", help="reports folder (default reports)")
+    parser.epilog = ("exit code 1 when a step passed in A and not in B (failed, error, "
+                     "aborted, skipped or absent), the run went from passed to anything "
+                     "else, or B has a new OCPP finding; else 0")
 
 
 def run_command(args: Any) -> int:
+    """Print the comparison, regressions first; exit code 1 when the gate fails."""
     result = compare(find_record(args.run_a, args.reports), find_record(args.run_b, args.reports))
-    print(render(result))
-    return 1 if result.regressions or result.new_findings else 0
+    print(render(result), flush=True)
+    return 1 if result.gate_fails else 0

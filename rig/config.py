@@ -24,6 +24,11 @@ profile vs credentials, the profile and its variant) are checked afterwards, in
 - ``instruments.ev`` — the EV emulator board: without it no session starts, and most
   testcases and the whole EOL sequence are charging sessions.
 
+**For the certificate** (optional, any bench): ``company`` (name, address, the
+approver's role) and, per instrument, ``asset`` and ``calibration_due``
+(rig/config_instruments.py). Absent, the certificate leaves the company out and
+prints "not given" for a real instrument's asset and calibration.
+
 Every other instrument (``ac_source``, ``ac_load``, ``meter``, ``dlm``, ``led``, ``faults``) and
 ``charger.web``/``charger.console`` is optional: absent means not on this bench, and a
 testcase that needs it skips, naming it (``rig check`` lists them). The virtual bench
@@ -192,6 +197,16 @@ class ReportsConfig:
 
 
 @dataclass(frozen=True)
+class CompanyConfig:
+    """Who issues this station's test certificates (rig/certificate.py prints it in the
+    certificate's head). Optional: without it the head names the station only."""
+
+    name: Annotated[str, _nonempty("the company's name, e.g. EV NET Ltd.")]
+    address: str = ""  # one line, or several (YAML ``|``), printed under the name
+    approver: str = ""  # the role that signs beside the operator, e.g. Quality inspector
+
+
+@dataclass(frozen=True)
 class RigConfig:
     """A whole rig file. ``path`` is set by :func:`load_rig`, never by the file."""
 
@@ -204,6 +219,7 @@ class RigConfig:
     csms: CsmsConfig = field(default_factory=CsmsConfig)
     instruments: Instruments = field(default_factory=Instruments)
     reports: ReportsConfig = field(default_factory=ReportsConfig)
+    company: CompanyConfig | None = None
     path: str = field(default="", metadata=NOT_IN_FILE)
     # Key paths of REAL_BENCH_REQUIRED the file left out (set by load_rig): defaulted on
     # the virtual bench, refused on a real one.

@@ -3,12 +3,19 @@ loads the whole file; the rules spanning sections are in rig/config_rules.py).
 
 Every instrument but the EV emulator is optional: absent (None) means not on this
 bench, and a testcase that needs it is deselected or skips naming it.
+
+Each instrument may also say what a test certificate lists of it (:class:`Traceable`):
+``asset`` (its asset tag or serial number) and ``calibration_due`` (YYYY-MM-DD).
+Both are optional — absent, the certificate prints "not given" on a real bench and
+"virtual" on the virtual one — and a due date in the past is flagged by ``rig check``,
+the run's header and the certificate.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Annotated, Literal
 
 from evrig.rig.typed_yaml import Check, between, shown
@@ -82,6 +89,14 @@ CameraAddress = Annotated[int | str, Check(_camera_address, "a camera index, /de
 Fps = Annotated[float, Check.where(lambda v: 1 <= v <= 60, "frames per second, 1 to 60")]
 
 
+@dataclass(frozen=True, kw_only=True)
+class Traceable:
+    """What a certificate lists of an instrument besides its model and address."""
+
+    asset: Annotated[str, _nonempty("an asset tag or serial number")] | None = None
+    calibration_due: date | None = None
+
+
 @dataclass(frozen=True)
 class EvPins:
     """BCM GPIO numbers of the EV emulator board's relays and its CP comparator."""
@@ -103,7 +118,7 @@ class EvPins:
 
 
 @dataclass(frozen=True)
-class EvEmulatorConfig:
+class EvEmulatorConfig(Traceable):
     """The EV emulator: CP/PP resistor relays driven by GPIO ("rpi") or the twin ("sim")."""
 
     backend: Backend = "sim"
@@ -114,7 +129,7 @@ class EvEmulatorConfig:
 
 
 @dataclass(frozen=True)
-class VisaInstrumentConfig:
+class VisaInstrumentConfig(Traceable):
     """An SCPI instrument reached through pyvisa: AC source or AC load."""
 
     model: Annotated[str, _nonempty("an instrument model, e.g. chroma-61500")]
@@ -125,7 +140,7 @@ class VisaInstrumentConfig:
 
 
 @dataclass(frozen=True)
-class MeterConfig:
+class MeterConfig(Traceable):
     """The fake CT clamp / MID meter: a Modbus RTU slave on an RS-485 adapter."""
 
     port: Annotated[str, _nonempty("a serial port such as /dev/ttyUSB0, or 'sim'")] = "sim"
@@ -146,7 +161,7 @@ class DlmBusConfig:
 
 
 @dataclass(frozen=True)
-class LedSensorConfig:
+class LedSensorConfig(Traceable):
     """The TCS34725 colour sensor taped over the charger's LED ring."""
 
     bus: Annotated[int | str, Check(_i2c_bus, "an I2C bus number, /dev/i2c-N or 'sim'")] = 1
@@ -155,7 +170,7 @@ class LedSensorConfig:
 
 
 @dataclass(frozen=True)
-class CameraConfig:
+class CameraConfig(Traceable):
     """A camera facing the charger's front panel (display, light belt, indicators):
     drivers/camera/. ``trigger``: ``stream`` = the camera runs free (a USB camera, an
     MJPEG or RTSP stream) and the rig keeps its newest frame; ``snapshot`` = one JPEG
@@ -173,7 +188,7 @@ class CameraConfig:
 
 
 @dataclass(frozen=True)
-class FaultBoardConfig:
+class FaultBoardConfig(Traceable):
     """The fault-injection relays; a wire not listed here is absent (its tests skip).
 
     ``values``: what each fixed-value relay injects on a real board — mA of leakage

@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 import os
+from datetime import date
 
 from evrig.rig.config import REAL_BENCH_REQUIRED, VISA_EXAMPLE, RigConfig, VisaInstrumentConfig
 from evrig.rig.errors import RigFileError
@@ -88,6 +89,12 @@ def notes(config: RigConfig) -> str:
     if absent:
         parts.append(f"not on this bench: {', '.join(absent)}, so testcases that need "
                      f"{'it' if len(absent) == 1 else 'them'} skip")
+    today = date.today()
+    overdue = [f"{name} (due {due})" for name in ("ev", *OPTIONAL_INSTRUMENTS, "camera")
+               if (due := getattr(getattr(inst, name, None), "calibration_due", None))
+               and due < today]
+    if overdue:  # a note, not a refusal: the station decides; certificates show it too
+        parts.append(f"calibration overdue: {', '.join(overdue)}")
     return "; ".join(parts)
 
 

@@ -20,7 +20,8 @@ from typing import Any
 import pytest
 
 from evrig.fixtures.eol_collection import EolCollector, out
-from evrig.rig import records, trace
+from evrig.rig import eol_documents, firmware_gate, records, takt
+from evrig.rig.errors import RigError
 from evrig.rig.records import DelayRecord, UnitRecord
 
 EXIT = {"passed": 0, "failed": 1, "error": 3, "aborted": 130}
@@ -88,14 +89,18 @@ def outcome_of(exit_code: int, collector: EolCollector, interrupted: bool) -> st
 
 def run(kind: str, *, rig_file: str, serial: str, operator: str, testcases: Path,
         firmware: str | None = None, extra_args: list[str] | None = None,
-        quiet: bool = False) -> tuple[int, UnitRecord]:
+        quiet: bool = False, install: str | None = None) -> tuple[int, UnitRecord]:
     """One EOL (or regression) run of the testcases in folder ``testcases``; returns the
-    exit code and the written record."""
+    exit code and the written record. A regression first checks that the unit runs
+    ``firmware`` (rig.firmware_gate; ``install``: an image to put on it over OCPP) and
+    raises RigError, filing nothing, when it does not."""
     from evrig.rig.config import load_rig
     from evrig.rig.config_rules import check_environment, notes
 
     config = load_rig(rig_file)  # a bad rig file or a missing secret: one line, before
     check_environment(config)    # any record or bench (run_command prints it)
+    if kind == "regression":
+        firmware_gate.check_installable(config, install)
     speed = config.sim.speed if config.virtual else 1.0
     record = UnitRecord(serial=serial, station=config.station, operator=operator,
                         rig_file=rig_file, profile=config.profile, variant=config.variant,
@@ -115,6 +120,12 @@ def run(kind: str, *, rig_file: str, serial: str, operator: str, testcases: Path
             "--alluredir", str(reports / "allure-results"), *(extra_args or [])]
     collector = EolCollector(serial, operator, speed, verbose=not quiet,
                              full_names=kind != "eol")
+    steps = takt.TaktPlugin(collector)
+    gate = firmware_gate.FirmwareGate(firmware or "unknown", install) \
+        if kind == "regression" else None
+    expected = eol_documents.StepList(full_names=kind != "eol")  # "not run" rows
+    plugins: list[object] = [collector, steps, expected,
+                             *([gate] if gate is not None else [])]
     if not quiet:
         out(f"{kind.upper()}  serial {serial}  operator {operator}  station {config.station}"
              f"  rig {rig_file}  profile {config.profile} {config.variant}")
@@ -125,9 +136,13 @@ def run(kind: str, *, rig_file: str, serial: str, operator: str, testcases: Path
     code: int | pytest.ExitCode = pytest.ExitCode.INTERNAL_ERROR
     try:
         with _signals_as_interrupt():
-            code = pytest.main(args, plugins=[collector])
+            code = pytest.main(args, plugins=plugins)
     except KeyboardInterrupt:
         interrupted = True
+    if gate is not None and not gate.verified:  # nothing filed under an unverified version
+        firmware_gate.discard(folder)
+        raise RigError(gate.refusal or collector.stop_reason or "stopped before the unit's "
+                       f"firmware was checked: nothing filed under {firmware}")
     with _signals_ignored():
         record.end = records.utc_now()
         record.outcome = outcome_of(int(code), collector, interrupted)
@@ -136,20 +151,17 @@ def run(kind: str, *, rig_file: str, serial: str, operator: str, testcases: Path
                 else collector.stop_reason or \
                 f"pytest exit code {int(code)} ({pytest.ExitCode(int(code)).name})"
         _fill(record, collector, firmware)
+        record.notes += gate.notes if gate is not None else []
         extra = extra_args or []
         if "-k" in extra:
             record.notes.append("partial run: only the steps matching "
                                 f"{extra[extra.index('-k') + 1]!r}")
-        trace_svg = trace.svg(collector.trace, f"{kind.upper()} {serial} {record.run_id}")
-        records.write_atomic(folder / "trace.svg", trace_svg)
-        record.files = {"trace": "trace.svg", "certificate": "certificate.html",
-                        "junit": "junit.xml"}
-        from evrig.rig import certificate
-
-        certificate.write(record, folder, trace_svg)
+        # trace.json/svg/pdf, certificate.html/pdf: whatever fails there is a note
+        eol_documents.write(record, folder, collector.trace, config, expected.names,
+                            testcases)
         path = records.save(record, folder, config.reports.database)
     if not quiet:
-        summary(record, path)
+        summary(record, path, steps.steps)
     return EXIT[record.outcome], record
 
 
@@ -169,7 +181,7 @@ def _fill(record: UnitRecord, c: EolCollector, firmware: str | None) -> None:
         record.firmware = firmware if not record.firmware else record.firmware
 
 
-def summary(record: UnitRecord, path: Path) -> None:
+def summary(record: UnitRecord, path: Path, steps: list[takt.StepTakt] | None = None) -> None:
     word = VERDICT_WORD[record.outcome]
     n_limits = sum(1 for m in record.measurements if m.has_limits)
     out()
@@ -193,10 +205,14 @@ def summary(record: UnitRecord, path: Path) -> None:
         ratio = f"{total / delays:.2f}x" if delays else "-"
         out(f"spec time {total:.1f} s; the charger's mandatory delays sum to {delays:.1f} s "
              f"({ratio}): " + ", ".join(f"{n} {s:.1f}" for n, s in _grouped(record.delays)))
+        for line in takt.render(steps or []):  # per step: the charger's, own, bench
+            out(line)
     folder = path.parent
     out(f"record       {path}")
-    out(f"certificate  {folder / 'certificate.html'}")
-    out(f"trace        {folder / 'trace.svg'}")
+    for key, label in (("certificate", "certificate"), ("certificate_pdf", "certificate"),
+                       ("trace", "trace"), ("trace_pdf", "trace")):
+        if key in record.files:
+            out(f"{label:<12} {folder / record.files[key]}")
 
 
 def _grouped(delays: list[DelayRecord]) -> list[tuple[str, float]]:

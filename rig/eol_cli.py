@@ -38,7 +38,11 @@ def configure_run(parser: Any) -> None:
                              "testcase, the record kept per firmware")
     parser.add_argument("--serial", help="the unit's serial number (eol: required)")
     parser.add_argument("--operator", default=os.environ.get("USER", "operator"))
-    parser.add_argument("--firmware", help="regression: the firmware version under test")
+    parser.add_argument("--firmware", help="regression: the firmware version under test; the "
+                                           "unit must report it, else nothing is filed")
+    parser.add_argument("--install", metavar="IMAGE",
+                        help="regression: when the unit reports another firmware, install "
+                             "IMAGE through OCPP UpdateFirmware first and check again")
     parser.add_argument("--rig", default=None,
                         help="rig file or a shipped bench's name (sim, sim-t2; default "
                              "$RIG_FILE, else rigs/sim.yaml, else the shipped sim)")
@@ -62,11 +66,13 @@ def run_command(args: Any) -> int:
         if not args.firmware:
             raise RigError("--firmware VERSION is required for a regression run")
         kind, serial = "regression", args.serial or "regression"
+    if getattr(args, "install", None) and kind != "regression":
+        raise RigError("--install IMAGE is for a regression run (rig run regression)")
     try:
         code, _ = run(kind, rig_file=args.rig, serial=serial, operator=args.operator,
                       testcases=testcases_dir(),
                       firmware=args.firmware if kind == "regression" else None,
-                      extra_args=_select(args))
+                      extra_args=_select(args), install=getattr(args, "install", None))
     except RigError as exc:
         print(one_line(exc, args.rig), file=sys.stderr, flush=True)
         return EXIT["error"]

@@ -7,7 +7,7 @@ with a :class:`~rig.errors.RigFileError` that names the file, the key path
 (``instruments.ev.pins.r_b``) and what was expected.
 
 Supported hints: ``str``, ``int``, ``float``, ``bool`` (never taken for an
-int: ``true`` is not 1 here), ``X | None``, ``Literal[...]``, ``list[X]``,
+int: ``true`` is not 1 here), ``datetime.date``, ``X | None``, ``Literal[...]``, ``list[X]``,
 ``dict[K, V]`` and nested dataclasses. ``Annotated[X, Check(...)]`` adds a
 value check whose message is shown as is. Dataclasses may declare
 ``_rejected_keys: ClassVar[dict[str, str]]`` — keys that people write by
@@ -27,7 +27,9 @@ the file and the key path.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import datetime
 import difflib
 import functools
 import types
@@ -120,7 +122,7 @@ def describe(tp: Any) -> str:
     if _is_dataclass(tp):
         return f"a mapping with keys {', '.join(_file_fields(tp))}"
     names = {str: "a string", int: "an integer", float: "a number", bool: "true or false",
-             type(None): "nothing"}
+             type(None): "nothing", datetime.date: "a date written YYYY-MM-DD"}
     return names.get(tp, getattr(tp, "__name__", str(tp)))
 
 
@@ -295,6 +297,11 @@ class _Converter:
         if tp is float:
             if isinstance(value, int | float) and not isinstance(value, bool):
                 return float(value)
+            self.expected(tp, value, path)
+        if tp is datetime.date:  # YAML reads 2027-03-31 as a date; a quoted one is text
+            with contextlib.suppress(ValueError, TypeError):
+                return value if type(value) is datetime.date else \
+                    datetime.date.fromisoformat(value)
             self.expected(tp, value, path)
         if tp in (str, int, bool, type(None)):
             if _shape_fits(tp, value):

@@ -26,7 +26,8 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 FOLDERS = ("rig", "rigs", "drivers", "sim", "fixtures", "testcases")
 APPLICATION = {"rig.cli", "rig.__main__", "rig.eol", "rig.eol_cli", "rig.report",
-               "rig.compare", "rig.certificate"}
+               "rig.compare", "rig.certificate", "rig.cert_context", "rig.eol_documents",
+               "rig.pdf", "rig.firmware_gate"}
 ROOT_MODULE = "rig.assembly"
 CONTRACT = "drivers.api"
 MAY_IMPORT = {

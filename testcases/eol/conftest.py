@@ -1,13 +1,16 @@
 """Fixtures of the end-of-line sequence: the ``eol`` step helper (charger delays,
-operator prompts, unit facts for the record) and the optional LED observer."""
+operator prompts, unit facts for the record), the supply kept on between steps and
+the optional LED observer."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from evrig.fixtures.session import EOL_FACTS
+from evrig.rig.errors import MissingWire
 from evrig.testcases.eol.steps import EolStep
 
 
@@ -30,3 +33,17 @@ def led_observer(request: pytest.FixtureRequest) -> Any:
     except pytest.FixtureLookupError:
         pytest.skip("this rig has no LED observer (instruments.led: the led fixture is "
                     "not installed)")
+
+
+@pytest.fixture
+def mains(_bench: Any) -> Iterator[Any]:
+    """The AC source feeding the unit, for a step that moves the supply: back at nominal
+    after the step, not switched off as the ``ac_source`` fixture leaves it — the next
+    step needs the unit up, and switching it off costs a boot (2-3 spec seconds a step).
+    The rig's safe state still switches it off at the end of the run and on Ctrl-C."""
+    if _bench.ac_source is None:
+        raise MissingWire("this rig has no ac source (instruments.ac_source)")
+    try:
+        yield _bench.ac_source
+    finally:
+        _bench.supply_nominal()

@@ -1,14 +1,18 @@
 """Helpers of the end-of-line sequence (testcases/eol).
 
-The EOL sequence is short because the charger makes it wait: booting, closing its
-contactor, tripping, recovering, and metering long enough for its meter's class to
-be judged. Each step reports those waits with :meth:`EolStep.delay`, measured where
-they are measured; ``rig run eol`` prints their sum next to the sequence's spec time.
+The EOL sequence is as short as the charger lets it be: what takes time is the unit
+booting, answering, closing its contactor, tripping, recovering and blinking. Each
+step reports those waits with :meth:`EolStep.delay` (or times them with
+:meth:`EolStep.charger_wait`), measured where they happen; ``rig run eol`` prints them
+per step next to the step's spec time (rig/takt.py). A wait the sequence chooses (a
+power-off time, a latch hold) is not one of them: it shows as the step's own time.
 """
 
 from __future__ import annotations
 
+import contextlib
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,10 +20,10 @@ from evrig.testcases.ocpp.steps import ACCEPTED_TAG, transaction_id_of
 from evrig.testcases.protection.checks import REACT_S
 
 ZERO_A = 0.5  # below this the outlet is dead (testcases/iec61851, protection)
-# The part of the meter's class that one count of the energy register may take:
-# the metering window lasts until the register's resolution is at most a quarter of
-# the class limit.
-RESOLUTION_SHARE = 0.25
+# Spec seconds the unit stays unpowered when the sequence switches it off and on (the
+# power-up step, a power-cycle recovery): our choice, well past the hold-up of a
+# charger's power supply (milliseconds), so the board surely resets.
+OFF_S = 1.0
 # Spec seconds that tell the power-up light when its colour is in no other row: the
 # self-test may be brief (003 gives it no time; the EV PLUS twin's lasts 2 s).
 POWERUP_LOOK_S = 0.5
@@ -45,6 +49,16 @@ class EolStep:
     def delay(self, name: str, seconds: float, why: str = "") -> None:
         """A wait the charger imposed on the sequence, in spec seconds."""
         self.delays.append((name, float(seconds), why))
+
+    @contextlib.contextmanager
+    def charger_wait(self, name: str, why: str = "") -> Iterator[None]:
+        """Time the block as a wait for the charger — its answer to what the bench
+        just did (a card, a plug, a stop) — and record it as its delay. Not recorded
+        when the block fails: a timeout is the step's failure, not a delay."""
+        clock = self.rig.clock
+        t0 = clock.now()
+        yield
+        self.delay(name, clock.now() - t0, why)
 
     def fact(self, name: str, value: Any) -> None:
         """A fact about the unit for the record (firmware, charger_serial …)."""
@@ -76,15 +90,6 @@ def time_until_outlet(ev: Any, t0: float, live: bool, timeout: float) -> float:
     return max(0.0, ev.wait_outlet(live, since=t0, timeout=timeout) - t0)
 
 
-def energy_window_s(spec: Any, power_w: float) -> float:
-    """Spec seconds of charging at ``power_w`` until one count of the energy register
-    is at most RESOLUTION_SHARE of the meter's class limit (profile ratings)."""
-    accuracy = float(spec.ratings["meter_accuracy_pct"].value) / 100
-    resolution = float(spec.ratings["meter_energy_resolution_wh"].value)
-    energy_wh = resolution / (RESOLUTION_SHARE * accuracy)
-    return energy_wh / power_w * 3600
-
-
 def sampled(meter_values: Any, measurand: str, phase: str | None = None) -> float | None:
     """The value of ``measurand`` (and ``phase``) in a MeterValues payload."""
     for mv in meter_values.get("meterValue", []):
@@ -101,17 +106,38 @@ def error_pct(measured: float, reference: float) -> float:
     return (measured - reference) / reference * 100 if reference else float("inf")
 
 
-def authorised_in_b(csms, ev, charger, cable_amps: int = 32) -> int:
-    """Cable in, EV in B, card: the session starts (no contactor yet)."""
+def authorised_in_b(csms, ev, charger, cable_amps: int = 32, eol: Any = None) -> int:
+    """Cable in, EV in B, card: the session starts (no contactor yet). With ``eol``
+    the charger's two answers (Preparing, StartTransaction) count as its delays."""
+    waits = eol.charger_wait if eol is not None else _untimed
     ev.plug(cable_amps=cable_amps)
-    csms.wait_for("StatusNotification", connectorId=1, status="Preparing", errorCode="NoError")
+    with waits("response", "plug in: StatusNotification Preparing"):
+        csms.wait_for("StatusNotification", connectorId=1, status="Preparing",
+                      errorCode="NoError")
     charger.present_tag(ACCEPTED_TAG)
-    start = csms.wait_for("StartTransaction", connectorId=1, idTag=ACCEPTED_TAG)
+    with waits("response", "card: StartTransaction"):
+        start = csms.wait_for("StartTransaction", connectorId=1, idTag=ACCEPTED_TAG)
     return transaction_id_of(csms, start)
 
 
+@contextlib.contextmanager
+def _untimed(name: str, why: str = "") -> Iterator[None]:
+    """charger_wait's stand-in where no ``eol`` helper records delays."""
+    yield
+
+
+def power_cycle(charger: Any, clock: Any) -> float:
+    """Mains off for OFF_S, then on; the spec time mains came back (a boot starts)."""
+    charger.power(False)
+    clock.sleep(OFF_S)
+    t_on = clock.now()
+    charger.power(True)
+    return t_on
+
+
 def live(clock, ev, ac_load, spec, measure, eol, amps: float, name: str) -> float:
-    """State C with the load drawing ``amps``: the contactor's close time, measured."""
+    """State C with the load drawing ``amps``: the contactor's close time, measured;
+    returns the spec time the outlet went live (the EV emulator's stamp)."""
     ac_load.set_current(amps)
     ac_load.enable(True)
     t0 = ev.set_state("C")
@@ -119,7 +145,7 @@ def live(clock, ev, ac_load, spec, measure, eol, amps: float, name: str) -> floa
     closed = time_until_outlet(ev, t0, live=True, timeout=2 * close_max)
     measure(name, closed, high=close_max, unit="s")
     eol.delay("contactor close", closed, name)
-    return closed
+    return t0 + closed
 
 
 def led_window(spec) -> float:
@@ -128,15 +154,26 @@ def led_window(spec) -> float:
 
 
 def led_seen(led: Any, clock: Any, spec: Any, measure: Any, eol: Any, status: str, name: str,
-             online: bool = True, window: float | None = None) -> None:
+             online: bool = True, window: float | None = None, record: bool = True) -> None:
     """The ring shows the profile's pattern for ``status``: the time it took, within
-    the reaction budget plus one observation window."""
+    the reaction budget plus one observation window. ``record``: that time counts as
+    the charger's delay — the light's change, then one window of its blink period —
+    (not where it overlaps another delay, e.g. the boot)."""
     window = window if window is not None else led_window(spec)
     t0 = clock.now()
     led.wait_for(status, online=online, timeout=REACT_S, window=window)
-    measure(name, clock.now() - t0, high=REACT_S + window, unit="s")
-    eol.delay("led observation", window,
-              "one blink period (profile lights: the slowest blink class)")
+    took = clock.now() - t0
+    measure(name, took, high=REACT_S + window, unit="s")
+    if record:
+        eol.delay("led observation", took,
+                  f"{status}: shown, then one window of {window:g} s (the light's blink)")
+
+
+def indicator_window(spec: Any, name: str) -> float:
+    """Spec seconds to read a front-panel indicator: one period of its slowest blink,
+    or a short look (POWERUP_LOOK_S) for one whose table has no blinking row — the
+    camera's default window spans 3.2 periods of the panel's slowest light."""
+    return spec.lights[name].slowest_blink_s or POWERUP_LOOK_S
 
 
 def powerup_window(spec: Any) -> float:

@@ -11,13 +11,13 @@ from __future__ import annotations
 import pytest
 
 from evrig.rig.errors import MissingWire
+from evrig.testcases.eol.steps import OFF_S, power_cycle
 from evrig.testcases.ocpp.steps import ACCEPTED_TAG
 from evrig.testcases.protection.checks import REACT_S
 
 pytestmark = pytest.mark.eol
 
 BOOT_MAX_S = 60.0  # as test_eol.py: the protection testcases' boot budget
-OFF_S = 1.0  # spec seconds unpowered for a power-cycle recovery (our choice, as test_eol)
 # (condition, the faults board's switch, the measurement's name)
 SENSORS = (("tamper_panel", "service_cover", "tamper_panel"),
            ("tamper_cover", "tamper", "tamper_cover"))
@@ -25,19 +25,22 @@ SENSORS = (("tamper_panel", "service_cover", "tamper_panel"),
 
 # -- 9. lock actuator (socketed) -------------------------------------------------------
 @pytest.mark.socketed
-def test_lock_actuator(csms, ev, charger, clock, measure):
+def test_lock_actuator(csms, ev, charger, clock, measure, eol):
     """The plug locks when an authorised session starts and is freed when it ends
     (002 §2.4, 004 §4.2 Locker): the charger's own lock sense, each in the reaction
     budget."""
     ev.plug(cable_amps=32)
-    csms.wait_for("StatusNotification", connectorId=1, status="Preparing")
+    with eol.charger_wait("response", "plug in: Preparing"):
+        csms.wait_for("StatusNotification", connectorId=1, status="Preparing")
     charger.present_tag(ACCEPTED_TAG)
-    csms.wait_for("StartTransaction", connectorId=1, idTag=ACCEPTED_TAG)
-    locked = clock.wait_until(lambda: charger.status()["lock"] == "locked", REACT_S)
+    with eol.charger_wait("response", "card: StartTransaction, lock"):
+        csms.wait_for("StartTransaction", connectorId=1, idTag=ACCEPTED_TAG)
+        locked = clock.wait_until(lambda: charger.status()["lock"] == "locked", REACT_S)
     measure("lock_engaged", float(bool(locked)), low=1, high=1)
     ev.unplug()
-    csms.wait_for("StopTransaction")
-    released = clock.wait_until(lambda: charger.status()["lock"] == "unlocked", REACT_S)
+    with eol.charger_wait("response", "unplugged: StopTransaction, unlock"):
+        csms.wait_for("StopTransaction")
+        released = clock.wait_until(lambda: charger.status()["lock"] == "unlocked", REACT_S)
     measure("lock_released", float(bool(released)), low=1, high=1)
 
 
@@ -62,11 +65,12 @@ def test_tamper_sensors(csms, ev, charger, clock, spec, faults, measure, eol):
         except MissingWire as exc:
             eol.note(f"{name}: not checked ({exc})")
             continue
-        seen = clock.wait_until(lambda c=entry.code: charger.rtm_code() & c, REACT_S)
+        with eol.charger_wait("response", f"{name} open: RTM and StatusNotification"):
+            seen = clock.wait_until(lambda c=entry.code: charger.rtm_code() & c, REACT_S)
+            sn = csms.wait_for("StatusNotification", since=mark, connectorId=1,
+                               errorCode=entry.ocpp_error_code, timeout=REACT_S)
         measure(f"{name}_rtm_code", charger.rtm_code() & entry.code if seen else 0,
                 low=entry.code, high=entry.code)
-        sn = csms.wait_for("StatusNotification", since=mark, connectorId=1,
-                           errorCode=entry.ocpp_error_code, timeout=REACT_S)
         measure(f"{name}_vendor_error_code", int(sn["vendorErrorCode"], 16) & entry.code,
                 low=entry.code, high=entry.code)
         if not spec.fault(condition).stops_charging:
@@ -74,19 +78,19 @@ def test_tamper_sensors(csms, ev, charger, clock, spec, faults, measure, eol):
         getattr(faults, switch)(False)
         if "web_clear" in entry.recovery:
             charger.clear_faults()
-            cleared = clock.wait_until(lambda c=entry.code: charger.rtm_code() & c == 0,
-                                       REACT_S)
+            with eol.charger_wait("response", f"{name}: Clear Faults"):
+                cleared = clock.wait_until(lambda c=entry.code: charger.rtm_code() & c == 0,
+                                           REACT_S)
             measure(f"{name}_cleared", float(bool(cleared)), low=1, high=1)
         else:
             assert "power_cycle" in entry.recovery, f"{entry.hex}: no recovery a bench applies"
             power_cycle_needed = True
     if power_cycle_needed:
-        charger.power(False)
-        clock.sleep(OFF_S)
-        mark, t_on = csms.mark(), clock.now()
-        charger.power(True)
-        boot = csms.wait_for("BootNotification", since=mark, timeout=BOOT_MAX_S)
-        eol.delay("boot", boot.timestamp - t_on, "the main-cover sensor clears at power cycle")
-        csms.wait_for("StatusNotification", since=mark, connectorId=1, status="Available",
-                      timeout=REACT_S)
+        mark = csms.mark()
+        t_on = power_cycle(charger, clock)
+        csms.wait_for("BootNotification", since=mark, timeout=BOOT_MAX_S)
+        up = csms.wait_for("StatusNotification", since=mark, connectorId=1,
+                           status="Available", timeout=REACT_S)
+        eol.delay("boot", up.timestamp - t_on,
+                  f"the main-cover sensor clears at a power cycle (mains off {OFF_S:g} s)")
         measure("tamper_cleared_by_power_cycle", charger.rtm_code(), low=0, high=0)

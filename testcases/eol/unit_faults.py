@@ -5,9 +5,10 @@ vendor-neutral conditions; each profile says how its unit shows one).
   read on the service console;
 - where the fault row has a display string (EV PLUS, 003 §7.1.2): that string on the
   display, read through the bench's camera (``rig.display``);
-- both where both exist. Recovery is the first action of the row's ``recovery`` list
-  that the bench can give (Clear Faults, unplugging, a supply power cycle): the one an
-  operator would be told to use.
+- both where both exist. Recovery is the quickest action of the row's ``recovery``
+  list that the bench can give (by itself, Clear Faults, unplugging, a supply power
+  cycle — in that order): the one a station's operator would be told to use, since a
+  power cycle costs a boot of every unit.
 """
 
 from __future__ import annotations
@@ -16,8 +17,11 @@ import re
 from typing import Any
 
 from evrig.rig.errors import InstrumentError
+from evrig.testcases.eol.steps import OFF_S, power_cycle
 
 BOOT_S = 60.0  # spec seconds from mains on until the unit is back (protection.checks)
+# A row's recoveries, quickest first: the EOL applies the first of these the row lists.
+QUICKEST = ("auto", "web_clear", "unplug", "power_cycle")
 
 
 def _rtm(charger: Any) -> int | None:
@@ -55,9 +59,12 @@ def fault_strings(spec: Any) -> set[str]:
     return {f.display for f in spec.conditions.values() if f.display}
 
 
-def recover(rig: Any, ev: Any, charger: Any, clock: Any, fault: Any) -> str:
-    """Apply the row's first recovery the bench can give; the rule used."""
-    for rule in fault.recovery:
+def recover(rig: Any, ev: Any, charger: Any, clock: Any, fault: Any, eol: Any = None) -> str:
+    """Apply the row's quickest recovery the bench can give; the rule used. With ``eol``
+    a power cycle's boot counts as the charger's delay (the off time is ours, OFF_S)."""
+    rules = sorted(fault.recovery, key=lambda r: QUICKEST.index(r) if r in QUICKEST
+                   else len(QUICKEST))
+    for rule in rules:
         if rule == "auto":
             return rule
         if rule == "web_clear":
@@ -67,9 +74,12 @@ def recover(rig: Any, ev: Any, charger: Any, clock: Any, fault: Any) -> str:
             ev.unplug()
             return rule
         if rule == "power_cycle" and charger.has_mains:
-            charger.power_cycle()
-            assert clock.wait_until(lambda: _booted(charger), BOOT_S, poll=0.25), \
+            t_on = power_cycle(charger, clock)
+            assert clock.wait_until(lambda: _booted(charger), BOOT_S, poll=0.1), \
                 "the unit did not come back after the power cycle"
+            if eol is not None:
+                eol.delay("boot", clock.now() - t_on,
+                          f"{fault.condition}: power-cycle recovery, mains off {OFF_S:g} s")
             return rule
     raise AssertionError(f"{fault.condition}: no recovery of {fault.recovery} on this bench")
 

@@ -1,0 +1,118 @@
+"""Takt time per EOL step: where each step's spec seconds went.
+
+A step's spec time (the collector's, setup + call + teardown) splits into
+
+- the charger's delays: the waits the step reported (``eol.delay``, ``charger_wait``):
+  boot, its answers, contactor, trips, recoveries, blink windows, meter samples;
+- the step's own time: the rest of the test function — the bench's instruments and
+  calls, and waits the sequence chose (a power-off time, a latch hold);
+- the bench between steps: setup and teardown — the rig's start before the first
+  step, the keeper's reset after each (fixtures/bench_reset.py), instruments back in
+  their safe state.
+
+:class:`TaktPlugin` watches a run next to the EOL collector (rig-eol) and keeps one
+:class:`StepTakt` a step; :func:`render` prints them for the run's summary.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from evrig.rig.records import DelayRecord
+
+
+@dataclass
+class StepTakt:
+    """One step's spec seconds: in all, in the test function, and the charger's."""
+
+    name: str
+    total_s: float
+    body_s: float  # the test function (pytest's call phase)
+    delays: list[DelayRecord] = field(default_factory=list)
+
+    @property
+    def charger_s(self) -> float:
+        return sum(d.seconds for d in self.delays)
+
+    @property
+    def own_s(self) -> float:
+        """The test function's time beyond the charger's delays (never below 0: a
+        delay stamped by an instrument may reach a little past the call's end)."""
+        return max(0.0, self.body_s - self.charger_s)
+
+    @property
+    def bench_s(self) -> float:
+        return max(0.0, self.total_s - self.body_s)
+
+    def grouped(self) -> list[tuple[str, float]]:
+        out: dict[str, float] = {}
+        for d in self.delays:
+            out[d.name] = out.get(d.name, 0.0) + d.seconds
+        return list(out.items())
+
+
+class TaktPlugin:
+    """Pytest plugin (name ``rig-takt``) beside an :class:`EolCollector`: it reads the
+    collector's step and delays once the collector has gathered them, and times the
+    call phase on the rig's clock."""
+
+    name = "rig-takt"
+
+    def __init__(self, collector: Any) -> None:
+        self.collector = collector
+        self.steps: list[StepTakt] = []
+        self._body: dict[str, float] = {}
+
+    # tryfirst: the outermost wrapper, so the collector's own (which gathers the step
+    # in its finally) has finished when this one reads it.
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_runtest_protocol(self, item: pytest.Item, nextitem: Any
+                                ) -> Generator[None, Any, Any]:
+        steps, delays = len(self.collector.steps), len(self.collector.delays)
+        try:
+            return (yield)
+        finally:
+            if len(self.collector.steps) > steps:
+                step = self.collector.steps[-1]
+                self.steps.append(StepTakt(step.name, step.duration_s,
+                                           self._body.pop(item.nodeid, 0.0),
+                                           list(self.collector.delays[delays:])))
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, Any, Any]:
+        rig = self.collector.rig
+        t0 = rig.clock.now() if rig is not None else None
+        try:
+            return (yield)
+        finally:
+            if rig is not None and t0 is not None:
+                self._body[item.nodeid] = max(0.0, rig.clock.now() - t0)
+
+
+def render(steps: list[StepTakt]) -> list[str]:
+    """The per-step lines of the summary: spec s = the charger's + own + bench."""
+    steps = [s for s in steps if s.total_s > 0 or s.delays]  # not the skipped ones
+    if not steps:
+        return []
+    width = max(24, *(len(s.name) for s in steps))
+    lines = ["per step, spec s = charger (its delays, right) + own (the step's instruments "
+             "and chosen waits) + bench (start, keeper reset between steps):",
+             f"  {'step':<{width}}  {'spec s':>6}  {'charger':>7}  {'own':>5}  "
+             f"{'bench':>5}  x      the charger's delays"]
+    for s in steps:
+        ratio = f"{s.total_s / s.charger_s:.2f}" if s.charger_s > 0 else "-"
+        waits = ", ".join(f"{n} {v:.1f}" for n, v in s.grouped()) or "-"
+        lines.append(f"  {s.name:<{width}}  {s.total_s:6.1f}  {s.charger_s:7.1f}  "
+                     f"{s.own_s:5.1f}  {s.bench_s:5.1f}  {ratio:<5}  {waits}")
+    total = sum(s.total_s for s in steps)
+    charger = sum(s.charger_s for s in steps)
+    own = sum(s.own_s for s in steps)
+    bench = sum(s.bench_s for s in steps)
+    ratio = f"{total / charger:.2f}" if charger > 0 else "-"
+    lines.append(f"  {'all steps':<{width}}  {total:6.1f}  {charger:7.1f}  {own:5.1f}  "
+                 f"{bench:5.1f}  {ratio}")
+    return lines
