@@ -21,6 +21,11 @@ import pytest
 
 from evrig.fixtures.eol_collection import EolCollector, out
 from evrig.rig import eol_documents, firmware_gate, records, takt
+
+# The store's modules (SQLAlchemy, alembic) load now, before the unit's run, not on the
+# way out of a SIGTERM or Ctrl-C: the aborted record is saved within the stop's budget
+# even on a loaded station (records.save imports them lazily for light callers).
+from evrig.rig import spool as _store_loaded  # noqa: F401
 from evrig.rig.errors import RigError
 from evrig.rig.records import DelayRecord, UnitRecord
 
