@@ -10,7 +10,10 @@ string of the row is checked too (``display``, 003 §7.1.2)."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable
 from typing import Any
+
+import pytest
 
 from evrig.testcases.protection.checks import HOLD_S, REACT_S, ZERO_A, Bench, wait_booted
 
@@ -66,3 +69,22 @@ def recover(rule: str, ev: Any, charger: Any, clock: Any, csms: Any, spec: Any) 
     else:
         raise ValueError(f"{rule!r} is not a local recovery of the EV PLUS (unplug, "
                          "power_cycle)")
+
+
+LOCAL_ACTS = ("unplug", "power_cycle")  # what a user at the unit can do (profile recovery)
+
+
+def recovery_params(spec: Any, cases: Iterable[Any], wanted: bool,
+                    marks: Callable[[Any], Any]) -> list[Any]:
+    """(case, act) params: each case of a condition the profile lists, with each local
+    act IN its row's recovery (``wanted``) or NOT in it; ``marks(case)`` its marker."""
+    params = []
+    for case in cases:
+        if case.condition not in spec.conditions:
+            continue
+        row = spec.fault(case.condition)
+        for rule in LOCAL_ACTS:
+            if (rule in row.recovery) == wanted:
+                params.append(pytest.param(case, rule, id=f"{case.condition}-{rule}",
+                                           marks=marks(case)))
+    return params

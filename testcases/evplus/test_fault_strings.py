@@ -16,7 +16,12 @@ from typing import Any
 
 import pytest
 
-from evrig.testcases.evplus.steps import expect_faulted, expect_still_faulted, recover
+from evrig.testcases.evplus.steps import (
+    expect_faulted,
+    expect_still_faulted,
+    recover,
+    recovery_params,
+)
 from evrig.testcases.ocpp.steps import ACCEPTED_TAG, plug_in, start_charging
 from evrig.testcases.protection.checks import REACT_S
 
@@ -71,19 +76,10 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         return
     from evrig.fixtures.params import run_profile
 
-    spec = run_profile(metafunc.config)
     wanted = "rule" in metafunc.fixturenames
-    params = []
-    for case in CASES:
-        if case.condition not in spec.conditions:
-            continue
-        row = spec.fault(case.condition)
-        for rule in ("unplug", "power_cycle"):
-            if (rule in row.recovery) != wanted:
-                continue
-            marks = pytest.mark.applies(display=True, conditions=(case.condition,),
-                                        **({"connector": "socket"} if case.socket else {}))
-            params.append(pytest.param(case, rule, id=f"{case.condition}-{rule}", marks=marks))
+    params = recovery_params(run_profile(metafunc.config), CASES, wanted, lambda case: (
+        pytest.mark.applies(display=True, conditions=(case.condition,),
+                            **({"connector": "socket"} if case.socket else {}))))
     metafunc.parametrize(("case", "rule" if wanted else "other_rule"), params)
 
 

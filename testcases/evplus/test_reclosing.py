@@ -25,6 +25,7 @@ from evrig.testcases.evplus.steps import (
     expect_faulted,
     expect_still_faulted,
     recover,
+    recovery_params,
 )
 from evrig.testcases.ocpp.steps import ACCEPTED_TAG, start_charging
 from evrig.testcases.protection.checks import REACT_S, VOLT_MARGIN_V, ZERO_A
@@ -115,20 +116,10 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     condition the unit cannot show, or of a wiring it lacks, is deselected."""
     if "trip" not in metafunc.fixturenames:
         return
-    spec = run_profile(metafunc.config)
     wanted = "rule" in metafunc.fixturenames
-    cases = []
-    for trip in TRIPS:
-        if trip.condition not in spec.conditions:
-            continue
-        row = spec.fault(trip.condition)
-        for rule in ("unplug", "power_cycle"):
-            if (rule in row.recovery) != wanted:
-                continue
-            marks = pytest.mark.applies(
-                tables=("protections.reclosing",), conditions=(trip.condition,),
-                **({"phases": trip.phases} if trip.phases else {}))
-            cases.append(pytest.param(trip, rule, id=f"{trip.condition}-{rule}", marks=marks))
+    cases = recovery_params(run_profile(metafunc.config), TRIPS, wanted, lambda trip: (
+        pytest.mark.applies(tables=("protections.reclosing",), conditions=(trip.condition,),
+                            **({"phases": trip.phases} if trip.phases else {}))))
     metafunc.parametrize(("trip", "rule" if wanted else "other_rule"), cases)
 
 
