@@ -113,6 +113,9 @@ class SimConfig:
 
     speed: Speed = 20.0
     seed: int = 1
+    # Defects injected into the twin (sim/defects, `rig selftest`): names from the
+    # catalogue. Only a virtual bench takes them; a real rig refuses the key.
+    defects: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

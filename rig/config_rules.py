@@ -185,6 +185,10 @@ def _check_bench(config: RigConfig) -> None:
     """A real bench must not silently fall back to simulated parts."""
     if config.virtual:
         return
+    if config.sim.defects:
+        raise _fail(config, "sim.defects",
+                    "defects are injected only into the virtual bench's twin (rig selftest); "
+                    "a real bench refuses them: remove the key")
     inst = config.instruments
     ev_left_out = {"instruments", "instruments.ev"} & set(config.defaulted)  # said below
     if inst.ev.backend != "rpi" and not ev_left_out:

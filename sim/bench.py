@@ -19,6 +19,7 @@ from evrig.sim.charger.led_ring import LedRing
 from evrig.sim.charger.protection import AMBIENT_C
 from evrig.sim.charger.twin import ChargerTwin
 from evrig.sim.charger.web_client import WebClientServer, session_pin
+from evrig.sim.defects.injection import inject
 from evrig.sim.electrical import Circuit
 from evrig.sim.ev_board import VirtualCpBoard, VirtualPpResistor, twin_pilot
 from evrig.sim.external_devices import external_devices_commands, external_devices_status
@@ -56,6 +57,9 @@ class VirtualBench:
                  csms_url: str, csms_password: str | None = None, ssl_context: Any = None) -> None:
         self.config = config
         self.clock = clock
+        # Injected defects (rig selftest): the twin and its parts get the defective
+        # copy of the profile; the rig's own (what the testcases expect) is untouched.
+        self.defects, profile = inject(config.sim.defects, profile, rig_file=config.path)
         self.loop = LoopThread("virtual-bench", clock)
         self.pins = PinBank()
         ev_pins = config.instruments.ev.pins
@@ -80,6 +84,7 @@ class VirtualBench:
             ssl_context=ssl_context,
             circuit=self.circuit,
             rs485_port=self.rs485.ports[1],
+            defects=self.defects,
         )
         self.pp_resistor = VirtualPpResistor(changed=lambda: self.loop.call_soon(self._kick))
         self.cp_board = VirtualCpBoard(clock, twin_pilot(self.twin),

@@ -27,6 +27,8 @@ from evrig.sim.charger.pilot import cp_levels
 from evrig.sim.charger.power_management import installation_limit_a, metering_meter
 from evrig.sim.charger.protection import AMBIENT_C, PWM_FREQ_HZ, Actuator, BoardSensors, BoardSupply
 from evrig.sim.charger.smart_charging import SmartCharging
+from evrig.sim.defects.injection import NONE as NO_DEFECTS
+from evrig.sim.defects.injection import Injected
 from evrig.sim.electrical import Circuit
 
 log = logging.getLogger(__name__)
@@ -51,8 +53,10 @@ class ChargerTwin:
         ssl_context: ssl.SSLContext | None = None,
         circuit: Circuit | None = None,
         rs485_port: str | None = None,
+        defects: Injected = NO_DEFECTS,
     ) -> None:
         self.profile = profile
+        self.defects = defects  # rig selftest: `"name" in self.defects` where code has a hook
         self.variant = profile.variant(variant)
         self.clock = clock
         self._relays = relays
