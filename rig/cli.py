@@ -143,10 +143,20 @@ COMMANDS: dict[str, Command] = {
                       "as one HTML file; --allure: the Allure report too",
                       lambda p: _module("evrig.rig.report").configure(p),
                       lambda a: _module("evrig.rig.report").run_command(a)),
+    # operator's station (issue 15): rig/station.py and rig/station_*.py
+    "station": Command("serve the operator's station page of a bench (scan, start, prompts, "
+                       "PASS/FAIL, the shift's yield); prints its address",
+                       lambda p: _module("evrig.rig.station").configure(p),
+                       lambda a: _module("evrig.rig.station").run_command(a)),
     # results store: rig/store_cli.py (store_sql, store_schema, spool)
     "store": Command("the results database and the spool: status, upload, upgrade",
                      lambda p: _module("evrig.rig.store_cli").configure(p),
                      lambda a: _module("evrig.rig.store_cli").run_command(a)),
+    # issue 16: rig/selftest.py (selftest_plan, selftest_report), sim/defects/
+    "selftest": Command("inject each defect of the catalogue into the virtual bench and "
+                        "show which testcases catch it (detection matrix, catch rate)",
+                        lambda p: _module("evrig.rig.selftest").configure(p),
+                        lambda a: _module("evrig.rig.selftest").run_command(a)),
 }
 
 

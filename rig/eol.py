@@ -7,6 +7,10 @@ and operator answers, and traces the instruments (rig.trace). The record is writ
 after ``pytest.main`` returns, whatever happened: Ctrl-C and SIGTERM (turned into
 KeyboardInterrupt) give outcome ``aborted`` with what was measured so far; signals
 are ignored only while the record is being written.
+
+``events``/``answers`` (``rig run eol --events --answers``, rig/station_wire.py): the
+run also tells a program what it does — the operator's station — and asks its
+operator the prompts. The terminal output stays the same.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from evrig.rig import eol_documents, firmware_gate, records, takt
 from evrig.rig import spool as _store_loaded  # noqa: F401
 from evrig.rig.errors import RigError
 from evrig.rig.records import DelayRecord, UnitRecord
+from evrig.rig.station_wire import PROMPT_TIMEOUT_S, EventStream, OperatorChannel
 
 EXIT = {"passed": 0, "failed": 1, "error": 3, "aborted": 130}
 
@@ -94,11 +99,14 @@ def outcome_of(exit_code: int, collector: EolCollector, interrupted: bool) -> st
 
 def run(kind: str, *, rig_file: str, serial: str, operator: str, testcases: Path,
         firmware: str | None = None, extra_args: list[str] | None = None,
-        quiet: bool = False, install: str | None = None) -> tuple[int, UnitRecord]:
+        quiet: bool = False, install: str | None = None, events: str | None = None,
+        answers: str | None = None, prompt_timeout: float = PROMPT_TIMEOUT_S
+        ) -> tuple[int, UnitRecord]:
     """One EOL (or regression) run of the testcases in folder ``testcases``; returns the
     exit code and the written record. A regression first checks that the unit runs
     ``firmware`` (rig.firmware_gate; ``install``: an image to put on it over OCPP) and
-    raises RigError, filing nothing, when it does not."""
+    raises RigError, filing nothing, when it does not. ``events``, ``answers``: the
+    station's wire (module docstring)."""
     from evrig.rig.config import load_rig
     from evrig.rig.config_rules import check_environment, notes
 
@@ -123,8 +131,19 @@ def run(kind: str, *, rig_file: str, serial: str, operator: str, testcases: Path
     args = [*targets, "--rig", rig_file, "-p", "no:xdist", "-p", "no:cacheprovider",
             "-p", "no:terminal", "--junitxml", str(folder / "junit.xml"),
             "--alluredir", str(reports / "allure-results"), *(extra_args or [])]
+    stream = EventStream(events) if events else None
+    if answers and stream is None:
+        raise RigError("--answers needs --events: the prompts go out as events")
+    channel = OperatorChannel(answers, stream, prompt_timeout) \
+        if answers and stream is not None else None
     collector = EolCollector(serial, operator, speed, verbose=not quiet,
-                             full_names=kind != "eol")
+                             full_names=kind != "eol", events=stream,
+                             operator_channel=channel)
+    if stream is not None:
+        stream.emit("run", run_id=record.run_id, serial=serial, operator=operator,
+                    station=config.station, profile=config.profile,
+                    variant=config.variant, rig_file=rig_file, kind=kind,
+                    folder=str(folder))
     steps = takt.TaktPlugin(collector)
     gate = firmware_gate.FirmwareGate(firmware or "unknown", install) \
         if kind == "regression" else None
@@ -165,9 +184,26 @@ def run(kind: str, *, rig_file: str, serial: str, operator: str, testcases: Path
         eol_documents.write(record, folder, collector.trace, config, expected.names,
                             testcases)
         path = records.save(record, folder, config.reports.database)
+    if stream is not None:
+        _verdict_event(stream, record, path)
     if not quiet:
         summary(record, path, steps.steps)
     return EXIT[record.outcome], record
+
+
+def _verdict_event(stream: EventStream, record: UnitRecord, path: Path) -> None:
+    """The run's end for the station: outcome, why, what failed, where the files are."""
+    failed = [{"step": m.step, "name": m.name, "value": m.value, "unit": m.unit,
+               "low": m.low, "high": m.high, "verdict": m.outcome}
+              for m in (*record.failed_measurements, *record.marginal_measurements)]
+    steps = [{"name": s.name, "outcome": s.outcome,
+              "message": s.message.splitlines()[0][:300] if s.message else ""}
+             for s in record.steps if s.outcome not in ("passed", "skipped")]
+    stream.emit("verdict", run_id=record.run_id, outcome=record.outcome,
+                message=record.message, failed=failed, steps=steps, record=str(path),
+                n_measurements=len(record.measurements), n_steps=len(record.steps),
+                files={k: str(path.parent / v) for k, v in record.files.items()})
+    stream.close()
 
 
 def _fill(record: UnitRecord, c: EolCollector, firmware: str | None) -> None:

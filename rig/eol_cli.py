@@ -2,6 +2,10 @@
 codes (:data:`rig.eol.EXIT`). A bad rig file or a secret missing from the environment is
 one line, ``rig file FILE: key: fix``, and exit code 3 (error: the unit was not tested),
 before any record is written or any instrument touched. The run itself: :mod:`rig.eol`.
+
+``--events``, ``--answers`` and ``--prompt-timeout`` are the operator station's wire
+(rig/station_wire.py): ``rig station`` starts one ``rig run eol`` per unit with them.
+Without them the command prints and asks exactly as before.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from typing import Any
 from evrig.rig.eol import EXIT, run
 from evrig.rig.errors import RigError, one_line
 from evrig.rig.rig_files import find_rig_file
+from evrig.rig.station_wire import PROMPT_TIMEOUT_S
 
 
 def testcases_dir() -> Path:
@@ -48,6 +53,17 @@ def configure_run(parser: Any) -> None:
                              "$RIG_FILE, else rigs/sim.yaml, else the shipped sim)")
     parser.add_argument("-k", dest="select", metavar="EXPR",
                         help="only the steps matching EXPR (pytest -k): a partial run")
+    parser.add_argument("--events", metavar="FILE|fd:N",
+                        help="also write what the run does as JSON lines (run, steps, each "
+                             "measurement, prompts, verdict) to FILE or an open descriptor")
+    parser.add_argument("--answers", metavar="FIFO|fd:N",
+                        help="ask the operator prompts as events and read the answers as JSON "
+                             "lines {\"id\": N, \"answer\": \"y\"} from here (needs --events; "
+                             "the operator's station uses it)")
+    parser.add_argument("--prompt-timeout", type=float, default=PROMPT_TIMEOUT_S,
+                        metavar="S", help="with --answers: wall seconds a prompt waits for "
+                                          f"its answer before its step fails (default "
+                                          f"{PROMPT_TIMEOUT_S:g})")
 
 
 def _select(args: Any) -> list[str]:
@@ -72,7 +88,10 @@ def run_command(args: Any) -> int:
         code, _ = run(kind, rig_file=args.rig, serial=serial, operator=args.operator,
                       testcases=testcases_dir(),
                       firmware=args.firmware if kind == "regression" else None,
-                      extra_args=_select(args), install=getattr(args, "install", None))
+                      extra_args=_select(args), install=getattr(args, "install", None),
+                      events=getattr(args, "events", None),
+                      answers=getattr(args, "answers", None),
+                      prompt_timeout=getattr(args, "prompt_timeout", PROMPT_TIMEOUT_S))
     except RigError as exc:
         print(one_line(exc, args.rig), file=sys.stderr, flush=True)
         return EXIT["error"]

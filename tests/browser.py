@@ -83,3 +83,10 @@ def ink(path: Path) -> float:
         grey = image.convert("L")
         histogram = grey.histogram()
         return 1 - sum(histogram[245:]) / (grey.width * grey.height)
+
+
+def viewport(driver: Any, width: int, height: int) -> None:
+    """The page's own area exactly ``width`` x ``height`` CSS pixels (the window size
+    counts the browser's frame too): what a screen of that size shows."""
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
+        "width": width, "height": height, "deviceScaleFactor": 1, "mobile": False})

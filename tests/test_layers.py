@@ -27,7 +27,10 @@ ROOT = Path(__file__).resolve().parent.parent
 FOLDERS = ("rig", "rigs", "drivers", "sim", "fixtures", "testcases")
 APPLICATION = {"rig.cli", "rig.__main__", "rig.eol", "rig.eol_cli", "rig.report",
                "rig.compare", "rig.certificate", "rig.cert_context", "rig.eol_documents",
-               "rig.pdf", "rig.firmware_gate"}
+               "rig.pdf", "rig.firmware_gate", "rig.station", "rig.station_app",
+               "rig.station_hub", "rig.station_child", "rig.station_state",
+               "rig.station_history", "rig.selftest", "rig.selftest_plan",
+               "rig.selftest_report"}
 ROOT_MODULE = "rig.assembly"
 CONTRACT = "drivers.api"
 MAY_IMPORT = {

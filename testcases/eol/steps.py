@@ -16,6 +16,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import pytest
+
 from evrig.testcases.ocpp.steps import ACCEPTED_TAG, transaction_id_of
 from evrig.testcases.protection.checks import REACT_S
 
@@ -69,7 +71,23 @@ class EolStep:
 
     def prompt(self, question: str, virtual_answer: str = "y") -> str:
         """Ask the operator (a manual step on a real rig); on the virtual bench the
-        answer is given automatically and marked so in the record."""
+        answer is given automatically and marked so in the record.
+
+        Under the operator's station (``rig station``: the run's collector has its
+        prompt channel, rig/station_wire.py) the question goes to the station's page,
+        on a real rig and on the virtual bench alike — an operator is there to answer —
+        and the step fails when no answer comes within the channel's timeout."""
+        channel = getattr(self.runner, "operator_channel", None)
+        if channel is not None:
+            from evrig.rig.station_wire import OperatorTimeout
+
+            try:
+                answer = channel.ask(question, getattr(self.runner, "current_step", ""))
+            except OperatorTimeout as exc:
+                self.prompts.append({"question": question, "answer": None, "auto": False})
+                pytest.fail(str(exc), pytrace=False)
+            self.prompts.append({"question": question, "answer": answer, "auto": False})
+            return answer
         if self.rig.config.virtual:
             answer, auto = virtual_answer, True
             print(f"\n  OPERATOR: {question} [{answer}] (answered by the virtual bench)",

@@ -1,0 +1,108 @@
+"""The station's web application (FastAPI): the page, its commands, its live feed.
+
+- ``GET /`` the page; ``/static/…`` its script and style (rig/station_static, shipped
+  in the package: the line's machines are offline, nothing comes from a CDN).
+- ``GET /api/state`` the picture (rig/station_state.py) once; ``WS /ws`` the picture
+  now and at every change. The page reconnects by itself (a station restarted, a
+  cable pulled) and then simply shows the picture it is sent.
+- ``POST /api/start`` ``{"serial": …}``, ``POST /api/answer`` ``{"id": N, "answer":
+  "y"}``, ``POST /api/abort``: 200 ``{"ok": true}`` or 409 ``{"error": why}`` (the
+  page shows why; a command never half-happens).
+
+Commands are ``async`` on purpose: they run on the event loop's thread, the one a
+child run must be started from (rig/station_hub.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, WebSocket, WebSocketDisconnect
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel, Field
+
+from evrig.rig.station_hub import Station
+
+STATIC = Path(__file__).resolve().parent / "station_static"
+
+
+class StartBody(BaseModel):
+    serial: str = Field(max_length=200)
+
+
+class AnswerBody(BaseModel):
+    id: int
+    answer: str = Field(max_length=8)
+
+
+def _reply(error: str | None) -> JSONResponse:
+    if error:
+        return JSONResponse({"ok": False, "error": error}, status_code=409)
+    return JSONResponse({"ok": True})
+
+
+def build(station: Station) -> FastAPI:
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        station.loop = asyncio.get_running_loop()
+        yield
+
+    app = FastAPI(title=f"rig station {station.info['station']}", lifespan=lifespan,
+                  docs_url=None, redoc_url=None, openapi_url=None)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    @app.get("/")
+    async def page() -> FileResponse:
+        # no-cache: a station updated in place serves its new page at the next reload
+        return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
+
+    @app.get("/api/state")
+    async def state() -> dict[str, Any]:
+        return station.snapshot()
+
+    @app.post("/api/start")
+    async def start(body: StartBody) -> JSONResponse:
+        return _reply(station.start(body.serial))
+
+    @app.post("/api/answer")
+    async def answer(body: AnswerBody) -> JSONResponse:
+        return _reply(station.answer(body.id, body.answer.strip().lower()[:1]))
+
+    @app.post("/api/abort")
+    async def abort() -> JSONResponse:
+        return _reply(station.abort())
+
+    @app.websocket("/ws")
+    async def feed(ws: WebSocket) -> None:
+        await ws.accept()
+        queue = station.subscribe()
+        closed = asyncio.ensure_future(_until_closed(ws))
+        try:
+            await ws.send_json(station.snapshot())
+            while not closed.done():
+                getter = asyncio.ensure_future(queue.get())
+                done, _ = await asyncio.wait({getter, closed},
+                                             return_when=asyncio.FIRST_COMPLETED)
+                if getter not in done:
+                    getter.cancel()
+                    break
+                await ws.send_json(getter.result())
+        except (WebSocketDisconnect, RuntimeError):
+            pass  # the page went away (or the server is stopping)
+        finally:
+            station.unsubscribe(queue)
+            closed.cancel()
+
+    return app
+
+
+async def _until_closed(ws: WebSocket) -> None:
+    """The page sends nothing but pings; this ends when it disconnects."""
+    with contextlib.suppress(WebSocketDisconnect, RuntimeError):
+        while True:
+            await ws.receive_text()
