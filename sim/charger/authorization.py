@@ -90,7 +90,8 @@ class Authorizing(FirmwareBase):
         # Offline (§3.5.3). A card memorized through the web client's NFC Configuration
         # is accepted offline (our reading: the charger's own card list, 000 §2.5.1);
         # so is a card paired in the EV PLUS web app (003 §8.1.2 step 11).
-        if id_tag in self.nvm.web_cards or id_tag in self.nvm.rfid_cards:
+        if id_tag in self.nvm.web_cards or id_tag in self.nvm.rfid_cards \
+                or self.defect("evplus_offline_accepts_unpaired_card"):
             return {"status": "Accepted"}
         if local is not None and cfg.bool("LocalAuthorizeOffline", True):
             return local
@@ -100,7 +101,8 @@ class Authorizing(FirmwareBase):
 
     def _authorization_timeout(self, now: float) -> None:
         auth = self.authorization
-        if auth is not None and self.tx is None and not self.plugged and now >= auth.deadline:
+        if auth is not None and self.tx is None and not self.plugged and now >= auth.deadline \
+                and not self.defect("connection_timeout_ignored"):
             self.authorization = None  # ConnectionTimeOut: the driver never plugged in
 
     # -- answers ----------------------------------------------------------------------

@@ -14,6 +14,8 @@ from typing import Protocol
 
 from evrig.sim.charger.modbus_master import MeterData
 from evrig.sim.charger.protection import AMBIENT_C, Actuator, BoardSensors
+from evrig.sim.defects.injection import NONE as NO_DEFECTS
+from evrig.sim.defects.injection import Injected
 
 
 class Board(Protocol):
@@ -21,6 +23,12 @@ class Board(Protocol):
 
     @property
     def actuator(self) -> Actuator: ...
+
+    @property
+    def defects(self) -> Injected:
+        """The defects injected into this board's firmware (rig selftest, sim/defects);
+        empty on a healthy twin. Hooks check ``"name" in defects``."""
+        ...
 
     @property
     def sensors(self) -> BoardSensors:
@@ -73,6 +81,7 @@ class BareBoard:
 
     actuator: Actuator = field(default_factory=lambda: Actuator(3))
     sensors: BoardSensors = field(default_factory=BoardSensors)
+    defects: Injected = NO_DEFECTS
     temperature_c: float = AMBIENT_C
     tamper: bool = False
     faults: set[str] = field(default_factory=set)

@@ -47,10 +47,14 @@ class ChargeTimes(FirmwareBase):
         if rules is None or self.link.online:
             return False
         local = self.utc()
-        if local.weekday() not in rules.weekdays:
+        if local.weekday() not in rules.weekdays and \
+                not self.defect("compact_charge_off_weekends"):
             return False
         now = local.time()
-        for key in rules.period_keys:
+        keys = rules.period_keys
+        if self.defect("compact_charge_off_period2_ignored"):
+            keys = keys[:1]
+        for key in keys:
             period = parse_period(",".join(self.config.csl(key)))
             if period is None or not period[0]:
                 continue

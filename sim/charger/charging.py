@@ -20,7 +20,8 @@ class Charging(FirmwareBase):
         rated = self.profile.ratings["max_current_a"].value
         thermal = self.profile.derated_current(self.board.sensor_temperature_c())
         device = self.config.int("c_DeviceLimit_I", int(rated * 10)) / 10.0
-        if self.nvm.max_current_a is not None:
+        if self.nvm.max_current_a is not None \
+                and not self.defect("evplus_max_current_not_applied"):
             # EV PLUS web app Max Current (003 §8.1.2 step 4): the unit's own cap.
             device = min(device, float(self.nvm.max_current_a))
         candidates: list[tuple[float | None, int]] = [
@@ -72,12 +73,17 @@ class Charging(FirmwareBase):
         if tx is None or self.finishing or self.faulted or tx.suspended_by_auth \
                 or not self.plugged:
             return None
-        return pwm_duty(self.offered_current(), self.min_a)
+        duty = pwm_duty(self.offered_current(), self.min_a)
+        if duty is not None and self.defect("cp_duty_truncated"):
+            duty = float(int(duty))  # the timer's compare value truncated to whole percent
+        return duty
 
     def _update_contactor(self) -> None:
         # State D (ventilation required) only with c_ChargingVentilatedEnabled (001 App. II).
         ventilated = self.config.bool("c_ChargingVentilatedEnabled")
-        allowed_states = ("C", "D") if ventilated else ("C",)
+        allowed_states: tuple[str, ...] = ("C", "D") if ventilated else ("C",)
+        if self.defect("compact_contactor_closes_in_b"):
+            allowed_states += ("B",)  # the relay closes on authorization, before C
         want = self.pwm_duty() is not None and self.pilot.state in allowed_states
         # IEC 61851-1 timing (profile timing): the relay switches after its delay.
         now = self.now()

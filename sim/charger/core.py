@@ -41,7 +41,8 @@ class CoreSession(FirmwareBase):
             link_task.cancel()
             with contextlib.suppress(BaseException):
                 await link_task
-            self.nvm.open_tx = self.tx
+            # rig selftest: the open transaction not kept in NV memory across power loss.
+            self.nvm.open_tx = None if self.defect("transaction_lost_on_power_loss") else self.tx
             self.nvm.energy_wh = self.meter.energy_wh
 
     def _wait_s(self) -> float:
@@ -50,6 +51,9 @@ class CoreSession(FirmwareBase):
         return TICK_S if due is None else min(TICK_S, max(due, 0.001))
 
     def may_send(self, msg: Outgoing) -> bool:
+        if self.defect("offline_queue_replayed_newest_first") and msg.persistent and \
+                msg is not [m for m in self.link.outbox if m.persistent][-1]:
+            return False  # the stored messages sent as a stack, the newest first
         # Until the backend accepts the boot, only BootNotification goes out (§4.2).
         return self.boot_status == "Accepted" or msg.action == "BootNotification"
 
@@ -88,7 +92,7 @@ class CoreSession(FirmwareBase):
         self.boot_status = result["status"]
         interval = int(result.get("interval", 0))
         if self.boot_status == "Accepted":
-            if interval > 0:
+            if interval > 0 and not self.defect("heartbeat_interval_not_applied"):
                 self.config.set_local("HeartbeatInterval", str(interval))
             self._next_heartbeat = self.now() + self.config.int("HeartbeatInterval", 60)
             self._after_boot()

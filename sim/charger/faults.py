@@ -46,7 +46,10 @@ class Faults(FirmwareBase):
         # host link lost, service cover): latched until their recovery rule.
         events = set(self.board.board_faults()) | ({"tamper_cover"} if self.board.cover_open()
                                                      else set())
-        if events - self._events_seen:
+        new = events - self._events_seen
+        if self.defect("compact_tamper2_reported_once"):
+            new -= self.active  # a repeat while the bit is still latched goes unreported
+        if new:
             self.fault_events += 1  # a new occurrence: reported even if still latched
         self._events_seen = events
         for name in self.board.board_faults():
@@ -54,7 +57,8 @@ class Faults(FirmwareBase):
                 active.add(name)
         # 001 VendorID2 0x400000: the configured external meter does not answer;
         # present while it is missing, gone with its first answer (recovery auto).
-        if self.board.external_meter_missing():
+        if self.board.external_meter_missing() and \
+                not self.defect("compact_mid_meter_loss_unreported"):
             active.add("meter_missing")
         else:
             active.discard("meter_missing")

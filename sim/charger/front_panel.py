@@ -47,6 +47,7 @@ from evrig.sim.charger.refresh import PeriodicRefresh
 from evrig.sim.charger.twin import BOOT_DELAY_S
 from evrig.sim.instruments.panel_render import PanelState
 
+MESSAGE_DEFECT_S = 5.0  # evplus_err_string_times_out (sim/defects/evplus.yaml)
 HISTORY = 1024  # snapshots kept (one per evaluation while charging: minutes of history)
 UNLIT = "dark_grey"  # the profiles' swatch for an unlit light
 # The WiFi indicator's row (module docstring): CLIENT mode, connected (003 §7.1.3).
@@ -86,6 +87,9 @@ class PanelFacts:
     energy_kwh: float = 0.0  # delivered in the session
     upgrade_result: str | None = None  # a key of the profile's upgrade.results
     rotation_since: float = -math.inf
+    # Until when a fault string may show: always, but on a twin with the rig selftest
+    # defect evplus_err_string_times_out (sim/defects/evplus.yaml).
+    message_until: float = math.inf
 
 
 OFF = PanelFacts()
@@ -154,7 +158,7 @@ def display_at(profile: Profile, facts: PanelFacts, t: float) -> tuple[str, str 
     its first item whenever it (re)appears — after the self-test, when a session starts
     or ends, when a fault string goes (our choice, 003 is silent)."""
     shown = message(profile, facts)
-    if shown is not None:
+    if shown is not None and t < facts.message_until:
         return shown, None
     display = profile.display
     if display is None:
@@ -257,7 +261,8 @@ class FrontPanel:
         ``on_evaluated`` listener). A change is stamped with the spec time it is seen."""
         now = self._clock.now()
         facts = self._read(now)
-        facts = replace(facts, rotation_since=self._rotation_since(facts, now))
+        facts = replace(facts, rotation_since=self._rotation_since(facts, now),
+                        message_until=self._message_until(facts, now))
         if facts != self.facts:
             with self._lock:
                 self._changes.append((now, facts))
@@ -289,6 +294,18 @@ class FrontPanel:
                 and message(self._profile, facts) is None)
         return before.rotation_since if same else now
 
+    def _message_until(self, facts: PanelFacts, now: float) -> float:
+        """rig selftest defect evplus_err_string_times_out: the display task drops a
+        fault string MESSAGE_DEFECT_S after it appeared (the fault stays latched)."""
+        twin = self._twin()
+        fw = twin.fw if twin is not None else None
+        if fw is None or not fw.defect("evplus_err_string_times_out") \
+                or message(self._profile, facts) is None:
+            return math.inf
+        if message(self._profile, self.facts) is None or self.facts.message_until == math.inf:
+            return now + MESSAGE_DEFECT_S
+        return self.facts.message_until
+
     def _read(self, now: float) -> PanelFacts:
         twin = self._twin()
         fw = twin.fw if twin is not None else None
@@ -310,7 +327,9 @@ class FrontPanel:
             self_test_until=-math.inf if powered_at is None else powered_at + BOOT_DELAY_S,
             status=fw.connector_status(),
             online=bool(fw.link.online),
-            plugged=fw.plugged,
+            # rig selftest defect: the plug indicator driven by the relay, not the plug.
+            plugged=fw.contactor if fw.defect("evplus_plug_indicator_follows_charge")
+            else fw.plugged,
             faults=tuple(sorted(fw.active, key=lambda c: conditions[c].rank)),
             session_start=session_start,
             voltage_v=fw.meter.voltage_v,

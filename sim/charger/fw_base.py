@@ -156,8 +156,11 @@ class FirmwareBase:
         self.circuit = circuit or Circuit(variant.phases)
         # The board around the firmware: sensors, actuator, RS-485, board-level actions.
         self.board: Board = board or BareBoard(Actuator(profile.protections.actuator.attempts))
+        if self.defect("compact_phases_not_persisted"):
+            nvm.phases = None  # the web client's Phases Number lost at boot (004 §4.2)
         self.link = link_factory(self)
-        self.meter = MeterReading(energy_wh=nvm.energy_wh)
+        self.meter = MeterReading(energy_wh=0.0 if self.defect("energy_register_resets_at_boot")
+                                  else nvm.energy_wh)
         self.wake = asyncio.Event()
         # volatile state (lost on power off)
         self.scheduled_availability: dict[int, str] = {}
@@ -198,8 +201,10 @@ class FirmwareBase:
         self.firmware_status = "Idle"
         self.diagnostics_status = "Idle"
         self.limit_reason = "DeviceCurrentLimit"
-        self.protection = Protection(profile)
+        self.protection = Protection(profile, self.board.defects)
         self.relay = Contactor(profile.timing)
+        if self.defect("contactor_opens_after_300ms"):
+            self.relay.open_s = 0.3  # the relay driver's release debounced 300 ms
         self.min_a = profile.ratings["min_current_a"].value
 
     # -- small helpers ------------------------------------------------------------
@@ -213,12 +218,19 @@ class FirmwareBase:
     def kick(self) -> None:
         self.wake.set()
 
+    def defect(self, name: str) -> bool:
+        """A defect injected for ``rig selftest`` (sim/defects) is active: the switch
+        of a hook. Always False on a healthy twin."""
+        return name in self.board.defects
+
     def send(self, action: str, build: Callable[[], Payload], persistent: bool = False,
              on_result: Callable[[Payload | None], None] | None = None) -> None:
         self.link.enqueue(Outgoing(action, build, persistent, on_result))
 
     def phases_configured(self) -> int:
         """The Phases Number setting: the phases the firmware measures and protects."""
+        if self.defect("compact_phases_setting_ignored"):
+            return self.variant.phases  # stored and shown, never applied (004 §4.2)
         return self.nvm.phases or self.variant.phases
 
     @property
@@ -243,6 +255,8 @@ class FirmwareBase:
                 code |= rtm.code
                 for other in rtm.sets_also:
                     code |= other
+        if self.defect("rtm_register_16bit"):
+            code &= 0xFFFF  # the register kept in a uint16: 0x10000 and up are lost
         return code
 
     @property

@@ -97,6 +97,8 @@ class LedRing:
         if twin is None or not twin.powered or fw is None:
             return OFF
         intensity = min(max(twin.nvm.config.int("LightIntensity", 100), 0), 100) / 100.0
+        if "light_intensity_ignored" in twin.defects:  # rig selftest: always full brightness
+            intensity = 1.0
         if fw.boot_status != "Accepted" and self._led.powerup is not None:
             row, online = self._led.powerup, False
         else:

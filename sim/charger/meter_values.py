@@ -25,11 +25,17 @@ class MeterValues(FirmwareBase):
         snap = self.circuit.at(now)
         self.meter.voltages_v = list(snap.supply_v)
         self.meter.currents_a = list(snap.ev_amps_per_phase())
+        if self.defect("compact_l2_current_gain") and len(self.meter.currents_a) > 1:
+            self.meter.currents_a[1] *= 1.05  # L2's channel calibrated 5 % high
+        if self.defect("current_calibration_3pct_high"):
+            self.meter.currents_a = [a * 1.03 for a in self.meter.currents_a]
         self.meter.offered_a = self.offered_current()
         # Measured, not constants (001 App. II Temperature, Voltage.N): the board's
         # temperature sensor and the N–PE voltage its neutral monitor reads.
         self.meter.temperature_c = self.board.sensor_temperature_c()
         self.meter.neutral_v = self.circuit.faults.n_pe_v
+        if self.defect("neutral_voltage_reads_zero"):
+            self.meter.neutral_v = 0.0  # the N–PE monitor's channel never sampled
         self.meter.powers_w = None
         ext = self.board.external_meter()
         if ext is not None:

@@ -26,7 +26,7 @@ from collections.abc import Sequence
 
 from evrig.rig.profile import Profile
 from evrig.sim.charger.fw_base import FirmwareBase
-from evrig.sim.charger.modbus_master import MeterData, ModbusMaster
+from evrig.sim.charger.modbus_master import MeterData, ModbusMaster, ext_transformer_limit
 
 
 def power_managed(profile: Profile) -> bool:
@@ -76,7 +76,13 @@ def installation_limit_a(profile: Profile, master: ModbusMaster | None,
         fuse_key = profile.key("c_MainFuseLimit")
         per_amp = 10 if fuse_key.unit == "0.1 A" else 1
         fuse_a = fw.config.int(fuse_key.name, int(fuse_key.default)) / per_amp
-        return master.ct_limit(fuse_a, list(snap.ev_amps_per_phase()))
+        if fw.defect("compact_dlm_ignores_main_fuse"):
+            fuse_a = int(fuse_key.default) / per_amp  # the factory 60 A, whatever is set
+        own = list(snap.ev_amps_per_phase())
+        limit = master.ct_limit(fuse_a, own)
+        if limit is None or not fw.board.defects:
+            return limit
+        return _defective_ct_limit(fw, fuse_a, master.household_a or [], own, limit)
     if not power_managed(profile):
         return None
     data = master.meter_data()
@@ -86,10 +92,25 @@ def installation_limit_a(profile: Profile, master: ModbusMaster | None,
         return None  # nothing read yet, or the meter is missing (ERR MET stops charging)
     # The web app's Max Current; not set: the rated current (web_client note).
     max_a = fw.nvm.max_current_a
+    if fw.defect("evplus_pm_contracted_power_from_rating"):
+        max_a = None  # rig selftest: the rated current, whatever the installer set
     contracted = float(profile.ratings["max_current_a"].value if max_a is None else max_a)
+    own_w = own_power_w(snap.supply_v[:phases], snap.ev_amps_per_phase())
+    if fw.defect("evplus_pm_counts_own_draw"):
+        own_w = 0.0  # rig selftest: the charger's own draw counted as another load
     return contracted_power_limit(
         contracted, float(profile.ratings["nominal_voltage_v"].value), phases,
-        installation_w, own_power_w(snap.supply_v[:phases], snap.ev_amps_per_phase()))
+        installation_w, own_w)
+
+
+def _defective_ct_limit(fw: FirmwareBase, fuse_a: float, household: list[float],
+                        own: list[float], limit: float) -> float:
+    """rig selftest hooks (sim/defects/compact.yaml): DLM bugs of a three-phase unit."""
+    if fw.defect("compact_dlm_l1_only"):  # L2/L3 clamps never read
+        return ext_transformer_limit(fuse_a, household[:1], own[:1]) or 0.0
+    if fw.defect("compact_dlm_per_unit"):  # the phases summed against a per-phase fuse
+        return max(0.0, fuse_a - max(0.0, sum(household) - sum(own)))
+    return limit
 
 
 def metering_meter(profile: Profile, master: ModbusMaster | None) -> MeterData | None:

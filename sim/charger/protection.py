@@ -20,6 +20,7 @@ Recovery (profile ``Fault.recovery``):
 from __future__ import annotations
 
 import math
+from collections.abc import Container
 from dataclasses import dataclass
 
 from evrig.rig.profile import Profile, Timing, VoltageProtection
@@ -89,8 +90,9 @@ class Protection:
     # meter's meter_missing, are set and cleared by whoever detects them).
     OWNED_AUTO = frozenset({"overvoltage", "undervoltage", "phase_missing"})
 
-    def __init__(self, profile: Profile) -> None:
+    def __init__(self, profile: Profile, defects: Container[str] = frozenset()) -> None:
         self.profile = profile
+        self.defects = defects  # rig selftest hooks (sim/defects); empty when healthy
         p = profile.protections
         self.voltage, self.neutral, self.oc, self.rcd = p.voltage, p.neutral, p.overcurrent, p.rcd
         self.rated_a = profile.ratings["max_current_a"].value
@@ -106,6 +108,8 @@ class Protection:
         suspends charging; the bit goes when the voltage is back (recovery auto). No
         hysteresis: the manuals give none."""
         low, high = self.voltage.limits(s.voltage_offset_v)
+        if "overvoltage_ignores_offset" in self.defects:
+            high = self.voltage.limits(0)[1]
         # Each phase on its own (a three-phase unit trips on its worst phase).
         if any(v > high for v in m.supply_v):
             return {"overvoltage"}
@@ -113,9 +117,15 @@ class Protection:
         # MIS): a phase below the level at which a supply counts as absent is missing
         # (profile faults.phase_missing note); elsewhere it is an undervoltage.
         if "phase_missing" in self.profile.conditions and len(m.supply_v) > 1 and \
-                any(v < self.voltage.hw_undervoltage_v for v in m.supply_v):
+                any(v < self.voltage.hw_undervoltage_v for v in m.supply_v) and \
+                "evplus_missing_phase_shown_as_lvp" not in self.defects:
             return {"phase_missing"}
-        if any(v < low for v in m.supply_v):
+        under = m.supply_v
+        if "compact_undervoltage_ignores_offset" in self.defects:
+            low = self.voltage.limits(0)[0]
+        if "compact_missing_phase_undetected" in self.defects:
+            under = m.supply_v[:1]  # L1 only: a lost L2/L3 goes unnoticed
+        if any(v < low for v in under):
             return {"undervoltage"}
         return set()
 
@@ -181,7 +191,9 @@ class Protection:
         worst = max(m.ev_a, default=0.0)  # per phase: the most loaded phase decides
         if worst > self.oc.hw_trip_factor * self.rated_a:
             return True
-        if worst > m.offered_a * (1 + self.oc.margin_pct / 100.0) and worst > 0:
+        # rig selftest: the margin of the maximum current, not the present offer.
+        present = self.rated_a if "overcurrent_margin_of_maximum" in self.defects else m.offered_a
+        if worst > present * (1 + self.oc.margin_pct / 100.0) and worst > 0:
             if self._over_since is None:
                 self._over_since = m.now
             elif m.now - self._over_since > self.oc.delay_s:
@@ -198,6 +210,8 @@ class Protection:
         # 003 §5 (EV PLUS) "not automatically reclosed" — it stays until its rule.
         follows = {c for c in self.OWNED_AUTO
                    if c not in self.profile.conditions or self.profile.fault(c).auto_recovery}
+        if "overtemperature_auto_recovers" in self.defects:
+            follows = follows | {"overtemperature"}  # cleared as soon as it cools down
         return (active - follows) | self.voltage_faults(m, s) | self.trips(m, s)
 
 

@@ -105,8 +105,11 @@ class Transactions(FirmwareBase):
         actuator = self.board.actuator
         if not (self._locker() and self.profile.protections.actuator.unlock_on_fault):
             return
-        release = self.faulted and not self.contactor and actuator.locked
-        relock = self.tx is not None and not self.faulted and self.plugged \
+        # rig selftest defect: the lock follows the relay, released while the EV pauses.
+        paused = self.defect("evplus_lock_released_in_pause") and self.tx is not None \
+            and self.pilot.state == "B"
+        release = (self.faulted or paused) and not self.contactor and actuator.locked
+        relock = self.tx is not None and not self.faulted and not paused and self.plugged \
             and not actuator.locked
         if release and "unlock_failed" not in self.active \
                 and not actuator.operate(lock=False):

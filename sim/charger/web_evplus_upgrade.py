@@ -83,7 +83,8 @@ class Upgrader:
             self._task = asyncio.get_running_loop().create_task(
                 self._finish(fw, spec.no_data_timeout_s, "timeout"))
             return None
-        if hashlib.md5(image).hexdigest() != checksum.strip().lower():
+        if hashlib.md5(image).hexdigest() != checksum.strip().lower() \
+                and "evplus_upgrade_ignores_md5" not in self.twin.defects:  # rig selftest
             self._result("checksum_mismatch")
             return None
         header = spec.image_header.encode()

@@ -127,6 +127,32 @@ def test_own_current_is_not_household_load(csms, ev, charger, clock, spec, ct_cl
                   spec.limit_reason("ExtTransformerCurrentLimit").name)
 
 
+# Household load per phase (A, L1..L3) on a three-phase unit: the most loaded phase is
+# not L1, and the phases summed are more than the most loaded one — a limit from L1
+# alone or from the sum differs from the lowest phase's headroom.
+PHASE_LOADS_A = ((0.0, 15.0, 0.0), (5.0, 12.0, 8.0))
+
+
+@pytest.mark.applies(phases=3)
+def test_every_phase_counts_and_the_lowest_headroom_wins(csms, ev, charger, clock, spec,
+                                                        ct_clamp):
+    """Three-phase unit, a clamp on each phase (004 §3.6: the L2/L3 registers are
+    required for three-phase measurements): on each phase the main fuse leaves
+    fuse − household (004 §1.4 'also applies per-phase for 3-phase chargers'), and
+    the offer — one current for all phases (004 §6 VendorID1) — is the lowest phase's
+    headroom, reason ExtTransformerCurrentLimit."""
+    _configure(csms, c_MainFuseLimit=_fuse_value(spec, FUSE_A))
+    start_charging(csms, ev, charger)
+    unlimited = _unlimited(spec)
+    ext = spec.limit_reason("ExtTransformerCurrentLimit").name
+    for loads in PHASE_LOADS_A:
+        for phase, amps in enumerate(loads, start=1):
+            ct_clamp.set_current(amps, phase=phase)
+        expected = min(unlimited, FUSE_A - max(loads))
+        assert expected < unlimited, "the stimulus must limit the offer"
+        _expect_offer(clock, ev, charger, spec, expected, ext)
+
+
 # Spec seconds from the clamp going silent to the fault, and from its answer to the
 # recovery: as the MID meter's (testcases/metering/test_mid_meter.py MISSING_S,
 # RECOVER_S; the same spec.rs485 missing_after rule, profile faults.ct_missing).

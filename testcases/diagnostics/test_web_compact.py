@@ -145,6 +145,29 @@ def test_external_devices_phases_and_rs485_bus_device(csms, web, charger, spec, 
                            lambda: int(web.device_status()["Phases configured"]))
 
 
+@pytest.mark.applies(web=("phases_configuration",), conditions=("phase_config_mismatch",))
+def test_phases_number_survives_a_restart(csms, web, variant):
+    """The Phases Number is the installer's commissioning setting (004 §4.2 'Required:
+    defines the phase configuration of the device'): set to the other value and
+    RESTART, the unit boots with it (Device Status 'Phases configured') and, as it
+    does not match the wiring, in the fault state again; put right, it clears."""
+    other = 1 if variant.phases == 3 else 3
+    web.set_phases_number(other)
+    try:
+        assert web.phases_number() == other
+        mark = csms.mark()
+        web.restart()
+        boot = csms.wait_for("BootNotification", since=mark, timeout=BOOT_S)
+        csms.wait_for("StatusNotification", since=boot.index, connectorId=1,
+                      status="Faulted", timeout=SETTLE_S)
+        assert int(web.device_status()["Phases configured"]) == other
+    finally:
+        mark = csms.mark()
+        web.set_phases_number(variant.phases)
+    csms.wait_for("StatusNotification", since=mark, connectorId=1, status="Available",
+                  errorCode="NoError", timeout=SETTLE_S)
+
+
 @pytest.mark.applies(web=("charge_off_period_1", "charge_off_period_2", "max_delayed_start"))
 def test_charge_times_page_sets_the_keys(csms, web, spec):
     """Charge Off Period 1/2 and Max Delayed Start Time on the Time & Charge Times tab

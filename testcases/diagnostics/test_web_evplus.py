@@ -191,6 +191,10 @@ def test_a_paired_card_charges_while_the_backend_is_away(web, charger, csms, ev,
     csms.disconnect(refuse_reconnect=True)
     assert clock.wait_until(lambda: charger.status()["backend"] == "offline", SETTLE_S)
     ev.plug(cable_amps=32)
+    # The reader reads only once the EV is seen (rfid.reader_lit_statuses): a card held
+    # before that proves nothing.
+    assert clock.wait_until(lambda: charger.status()["connector"] == "Preparing", SETTLE_S,
+                            poll=0.25), charger.status()
     charger.present_tag(CARD.format("unknown"))
     clock.sleep(3)
     assert charger.status()["connector"] == "Preparing"

@@ -23,6 +23,9 @@ from evrig.testcases.protection.checks import ZERO_A
 pytestmark = pytest.mark.applies(meter_use="power_management")
 OTHER_LOADS_W = (2000.0, 4500.0, 1000.0)  # the installation's other loads, stepped
 EV_DRAW_A = 10.0  # what the EV draws in the own-draw testcase (per phase)
+# 003 §10's example: a 3.7 kW supply set as Max Current 16 A, other loads of 2 kW.
+EXAMPLE_MAX_CURRENT_A = 16
+EXAMPLE_OTHER_LOADS_W = 2000.0
 
 
 def _react_s(spec) -> float:
@@ -41,10 +44,12 @@ def _contracted_a(spec) -> float:
     return float(spec.ratings["max_current_a"].value)
 
 
-def _offer(spec, variant, other_w: float) -> float:
-    """003 §10 for this unit: what the contracted power leaves, per phase."""
+def _offer(spec, variant, other_w: float, contracted_a: float | None = None) -> float:
+    """003 §10 for this unit: what the contracted power (``contracted_a``, else the
+    rated current) leaves, per phase."""
     nominal = float(spec.ratings["nominal_voltage_v"].value)
-    return max(0.0, _contracted_a(spec) - other_w / (nominal * _phases(variant)))
+    contracted = _contracted_a(spec) if contracted_a is None else contracted_a
+    return max(0.0, contracted - other_w / (nominal * _phases(variant)))
 
 
 def _meter_sees(meter, spec, variant, watts: float) -> None:
@@ -107,6 +112,22 @@ def test_own_draw_is_not_another_load(csms, ev, charger, clock, spec, variant, a
     _meter_sees(installation_meter, spec, variant, other_w + own_w)
     clock.sleep(_react_s(spec))
     _expect_offer(clock, ev, charger, spec, amps)
+
+
+@pytest.mark.applies(meter_use="power_management", web=("system_parameters",))
+def test_max_current_sets_the_contracted_power(csms, ev, charger, clock, spec, variant, web,
+                                               installation_meter):
+    """§10 step 4 and its example: the maximum power is set as the web app's Max Current
+    (16 A for a 3.7 kW supply); with 2 kW of other loads the charger offers what 16 A
+    leaves — (3.7 − 2) kW on a one-phase unit — not what the rated current would."""
+    web.set_max_current(EXAMPLE_MAX_CURRENT_A)
+    assert web.max_current() == EXAMPLE_MAX_CURRENT_A
+    start_charging(csms, ev, charger)
+    _meter_sees(installation_meter, spec, variant, EXAMPLE_OTHER_LOADS_W)
+    amps = _offer(spec, variant, EXAMPLE_OTHER_LOADS_W, EXAMPLE_MAX_CURRENT_A)
+    assert float(spec.ratings["min_current_a"].value) <= amps < EXAMPLE_MAX_CURRENT_A
+    status = _expect_offer(clock, ev, charger, spec, amps)
+    assert status["limit"] == "external_meter", status
 
 
 def test_the_loads_have_priority(csms, ev, charger, clock, spec, variant,

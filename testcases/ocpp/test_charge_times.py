@@ -94,11 +94,13 @@ def test_the_clock_is_the_backends(csms, clock, spec, rules):
 
 @pytest.mark.parametrize(("when", "charges"), [
     ("week day, inside the first period", False),
+    ("week day, inside the last period", False),
     ("week day, outside both periods", True),
     ("weekend, inside the first period's hours", True),
 ])
 def test_charge_off_periods_offline(csms, ev, charger, clock, spec, rules, when, charges):
-    start, end = _period(spec, rules.period_keys[0])
+    # Each period is a no-charge window of its own (004 §4.2: Charge Off Period 1 and 2).
+    start, end = _period(spec, rules.period_keys[-1 if "last" in when else 0])
     inside, outside = (start + end) // 2, max(_period(spec, k)[1] for k in rules.period_keys)
     weekend = next(d for d in range(7) if d not in rules.weekdays)
     minute = outside if "outside" in when else inside

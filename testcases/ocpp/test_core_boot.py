@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from ocpp.v16 import call
 
-from evrig.testcases.ocpp.steps import configure
+from evrig.testcases.ocpp.steps import configure, read_config
 
 
 @pytest.mark.octt("TC_001_CS")
@@ -22,6 +22,22 @@ def test_cold_boot(csms, charger, variant):
     first = csms.wait_for("Heartbeat", timeout=30)
     second = csms.wait_for("Heartbeat", timeout=30)
     assert second.timestamp - first.timestamp == pytest.approx(10, abs=1.5)
+
+
+def test_boot_interval_sets_the_heartbeat(csms, charger):
+    """The interval of an accepted BootNotification.conf is the heartbeat interval from
+    then on (OCPP 1.6 §4.2 "the Charge Point SHALL adjust the heartbeat interval";
+    001 App. II HeartbeatInterval): heartbeats at the backend's interval, not at the
+    charger's previous one."""
+    before = int(read_config(csms, "HeartbeatInterval"))
+    interval = 10 if before != 10 else 15  # any interval other than the present one
+    csms.respond("BootNotification", lambda p: {"status": "Accepted", "interval": interval,
+                                                 "currentTime": csms.state.now_iso()})
+    charger.power_cycle()
+    boot = csms.wait_for("BootNotification", timeout=60)
+    first = csms.wait_for("Heartbeat", since=boot.index, timeout=3 * interval)
+    second = csms.wait_for("Heartbeat", since=first.index + 1, timeout=3 * interval)
+    assert second.timestamp - first.timestamp == pytest.approx(interval, abs=1.5)
 
 
 @pytest.mark.octt("TC_002_CS")

@@ -9,6 +9,9 @@ from ocpp.v16 import call
 from evrig.testcases.ocpp.steps import ACCEPTED_TAG, start_charging
 
 BOOT_S = 60  # spec seconds a powered-up charger may take to send BootNotification
+# Spec seconds of charging before the mains cut: at the minimum 6 A x 230 V it is
+# 23 Wh, far above the register's resolution of 1 Wh.
+ENERGY_S = 60
 
 
 @pytest.mark.octt("TC_032_2_CS")
@@ -35,6 +38,31 @@ def test_power_failure_stop_after_boot(csms, ev, charger):
     csms.forbid("StartTransaction")
     csms.assert_none("StopTransaction", 5)
     assert charger.status()["connector"] in ("Finishing", "Preparing")
+
+
+def test_energy_register_never_goes_backwards_across_power_loss(csms, ev, charger, clock,
+                                                               ac_load):
+    """The energy register is a register (000 §2.5.1 Power Meter Measurements, a kWh
+    count; 001 App. II Energy.Active.Import.Register): energy charged before a mains
+    cut is still counted after the reboot — the next session's meterStart is at least
+    the interrupted one's meterStop, which counted the energy drawn (OCPP 1.6 §4.10)."""
+    start_charging(csms, ev, charger)
+    start = csms.wait_for("StartTransaction", since=0)
+    ac_load.set_current(ev.offered_current())  # the EV draws what it is offered
+    ac_load.enable(True)
+    clock.sleep(ENERGY_S)
+    charger.power_cycle()
+    boot = csms.wait_for("BootNotification", timeout=BOOT_S)
+    stop = csms.wait_for("StopTransaction", since=boot.index)
+    assert stop["meterStop"] > start["meterStart"], "no energy counted while charging"
+    ac_load.enable(False)
+    ev.unplug()
+    csms.wait_for("StatusNotification", connectorId=1, status="Available", since=boot.index)
+    mark = csms.mark()
+    start_charging(csms, ev, charger)
+    again = csms.wait_for("StartTransaction", since=mark)
+    assert again["meterStart"] >= stop["meterStop"], (
+        f"the register went back from {stop['meterStop']} Wh to {again['meterStart']} Wh")
 
 
 @pytest.mark.octt("TC_034_CS")

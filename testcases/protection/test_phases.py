@@ -98,3 +98,25 @@ def test_overcurrent_on_one_phase_trips(bench: Bench):
     b.ac_load.set_current(rated * oc.hw_trip_factor * 1.02, phase=2)
     expect_fault(b, "overcurrent")
     expect_stopped(b)
+
+
+@pytest.mark.applies(phases=3, rtm=True)
+@pytest.mark.parametrize("phase", [2, 3])
+def test_losing_one_phase_while_charging_faults(bench: Bench, phase: int):
+    """A three-phase unit loses L2 or L3 while charging (0 V on that phase, the others
+    at nominal): a configured phase with no voltage is the undervoltage fault (profile
+    rtm_codes 0x2000 note; 004 §4.3.2 item 1 'all phases properly connected'), the load
+    dead on every phase; the phase back, the fault clears as its recovery says. (EV
+    PLUS shows a missing phase as ERR MIS: testcases/evplus/test_reclosing.py.)"""
+    b = bench
+    vp = b.spec.protections.voltage
+    draw = offered_a(b.spec)
+    limit_offer(b, draw)
+    charge(b, draw)
+    b.ac_source.set_voltage(0.0, phase=phase)
+    expect_fault(b, "undervoltage")
+    expect_stopped(b)
+    assert all(a < draw * SAME_A for a in b.ac_load.measure().phase_currents)
+    mark = b.csms.mark()
+    b.ac_source.set_voltage(float(vp.nominal_v), phase=phase)
+    expect_recovery(b, "undervoltage", draw, mark)
