@@ -33,6 +33,13 @@ from evrig.rig.errors import RigError, RigFileError
 from evrig.rig.loop import LoopThread
 from evrig.rig.rig_files import profile_of
 
+# The defect catalogue of the virtual bench, for `rig selftest` (the application reaches
+# sim only through this root: tests/test_layers.py).
+from evrig.sim.defects.catalogue import FAMILY_BENCHES as FAMILY_BENCHES
+from evrig.sim.defects.catalogue import FAMILY_PROFILES as FAMILY_PROFILES
+from evrig.sim.defects.catalogue import Defect as Defect
+from evrig.sim.defects.catalogue import load_catalogue as load_catalogue
+
 
 def _csms_ssl(config: Any) -> ssl.SSLContext | None:
     tls = config.csms.tls
