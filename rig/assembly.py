@@ -4,6 +4,7 @@ virtual bench — the twin behind the same transports."""
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import ssl
 import sys
@@ -78,8 +79,11 @@ def file_server() -> FileServer:
 class Rig:
     """Everything a test touches. Build it with :meth:`open`, end it with :meth:`close`."""
 
-    def __init__(self, config: Any) -> None:
+    def __init__(self, config: Any, *, power_on: bool = True) -> None:
+        """``power_on``: switch the charger's mains on once built (False: leave the unit
+        dark for a first test that powers it up itself, the EOL's)."""
         self.config = config
+        self._power_on = power_on
         self.profile = profile_of(config)
         self.variant = self.profile.variant(config.variant)
         # The virtual bench produces its own spec time; a real rig runs on the wall clock.
@@ -102,6 +106,9 @@ class Rig:
         self.display: PanelDisplay | None = None
         self.indicators: PanelIndicators | None = None
         self.mains_on = True
+        # Spec time the rig last switched the mains off; -inf: not fed since before the run
+        # (a power-up that waits out an off time counts it from here).
+        self.mains_off_at = -math.inf
         self._closed = False
         try:
             self._open()
@@ -166,8 +173,13 @@ class Rig:
                         if console_port else None)
         self.faults = FaultBoard(gpio, cfg.instruments.faults, programmable=program,
                                  console=self.charger.console if self.charger else None)
-        if mains is not None:
+        if mains is not None and self._power_on:
             mains(True)
+        elif mains is not None and self.ac_source is not None \
+                and not self.ac_source.output_state():
+            self.mains_on = False  # dark since before this run: no off time to wait for
+        elif mains is not None:
+            mains(False)  # fed until now (the mains relay is normally closed)
 
     def _panel_camera(self) -> None:
         """The front-panel camera (instruments.camera) and what reads through it: the
@@ -259,7 +271,12 @@ class Rig:
         if "frequency_hz" in ratings:
             self.ac_source.set_frequency(float(ratings["frequency_hz"].value))
         self.ac_source.output(True)
-        self.mains_on = True
+        self._switched(True)
+
+    def _switched(self, on: bool) -> None:
+        if self.mains_on and not on:
+            self.mains_off_at = self.clock.now()
+        self.mains_on = on
 
     def _mains_switch(self, gpio: Gpio) -> Callable[[bool], None] | None:
         """The charger's mains: the AC source's output where there is one (design §3),
@@ -275,7 +292,7 @@ class Rig:
 
             def output(on: bool) -> None:
                 source.output(on)
-                self.mains_on = on
+                self._switched(on)
 
             return output
         if pin is None:
@@ -283,7 +300,7 @@ class Rig:
 
         def mains(on: bool) -> None:
             gpio.write(pin, not on)
-            self.mains_on = on
+            self._switched(on)
 
         return mains
 
@@ -299,7 +316,7 @@ class Rig:
             with contextlib.suppress(Exception):
                 part.safe_state()
                 if name == "ac_source":
-                    self.mains_on = False
+                    self._switched(False)
 
     def safe_report(self) -> str:
         """What the instruments themselves say after :meth:`safe_state` — read back, not

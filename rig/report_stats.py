@@ -42,6 +42,7 @@ import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from operator import attrgetter
 
 import numpy as np
 
@@ -173,33 +174,43 @@ def by_unit(runs: Iterable[Run]) -> dict[str, list[Run]]:
     for run in runs:
         units[run.serial].append(run)
     for history in units.values():
-        history.sort(key=lambda r: (r.start, r.run_id))
+        if len(history) > 1:
+            history.sort(key=_in_time)
     return units
 
 
+_in_time = attrgetter("start", "run_id")
+
+
 def yields(runs: Sequence[Run]) -> Yields:
-    units = by_unit(runs)
-    return Yields(units=len(units), runs=sum(len(h) for h in units.values()),
-                  passed_units=sum(h[-1].passed for h in units.values()),
-                  first_pass_units=sum(h[0].passed for h in units.values()),
-                  retested_units=sum(len(h) > 1 for h in units.values()))
+    return _yields(list(by_unit(runs).values()))
+
+
+def _yields(histories: Sequence[list[Run]]) -> Yields:
+    """The yields of units given by their runs in time order. Groups (per station, per
+    day) are made of histories, not of runs: regrouping 100,000 runs by unit again for
+    each of them took most of a big report's statistics."""
+    return Yields(units=len(histories), runs=sum(len(h) for h in histories),
+                  passed_units=sum(h[-1].passed for h in histories),
+                  first_pass_units=sum(h[0].passed for h in histories),
+                  retested_units=sum(len(h) > 1 for h in histories))
 
 
 def breakdown(runs: Sequence[Run], attribute: str) -> list[tuple[str, Yields]]:
     """Yields per station, firmware …: each unit, with all its runs, in the group of
     its first run (where it was first tested), so the groups add up to the total."""
-    groups: dict[str, list[Run]] = defaultdict(list)
+    groups: dict[str, list[list[Run]]] = defaultdict(list)
     for history in by_unit(runs).values():
-        groups[str(getattr(history[0], attribute) or "—")].extend(history)
-    return [(name, yields(groups[name])) for name in sorted(groups)]
+        groups[str(getattr(history[0], attribute) or "—")].append(history)
+    return [(name, _yields(groups[name])) for name in sorted(groups)]
 
 
 def daily(runs: Sequence[Run]) -> list[tuple[str, Yields]]:
     """Yields per UTC day of each unit's first run: the day's production."""
-    days: dict[str, list[Run]] = defaultdict(list)
+    days: dict[str, list[list[Run]]] = defaultdict(list)
     for history in by_unit(runs).values():
-        days[history[0].start[:10]].extend(history)
-    return [(day, yields(days[day])) for day in sorted(days)]
+        days[history[0].start[:10]].append(history)
+    return [(day, _yields(days[day])) for day in sorted(days)]
 
 
 def pareto(runs: Iterable[Run]) -> list[tuple[str, int]]:

@@ -101,6 +101,9 @@ class VirtualBench:
         # wire name → on/off, for `weld`, `stuckopen`, `nweld`, `nstuckopen`.
         self._console_faults: dict[str, bool] = dict.fromkeys(RELAY_CONTACT_FAULTS, False)
         self.pins.subscribe(self._on_pin)
+        # A programmable AC source powers up with its output off (the rig switches it on);
+        # on a bench without one the grid feeds the charger from the start.
+        self.circuit.supply.on = config.instruments.ac_source is None
         self.circuit.subscribe(lambda: self.loop.call_soon(self._follow_supply))
         self.loop.run(self._follow_supply_async(), timeout=5)
         self.resources: dict[str, str] = {}  # instrument name -> VISA resource string

@@ -22,6 +22,9 @@ class Charger:
         # Faults); else the console — also beside a web app without those pages (the
         # EV PLUS's, 003 §8.1.2: drivers/charger/web_evplus.py).
         self.web = web if web is not None and "device_status" in web.pages else None
+        # Settings stored through the console (``fuse``: c_MainFuseLimit) that the bench
+        # keeper does not restore by itself: its cue to read the configuration back.
+        self.console_settings = 0
 
     def present_tag(self, id_tag: str) -> None:
         """Hold an RFID/NFC card with ``id_tag`` to the reader."""
@@ -118,6 +121,7 @@ class Charger:
         if self.web is not None:
             self.web.set_main_fuse(amps)
         else:
+            self.console_settings += 1
             self.console.command(f"fuse {amps:g}")
 
     def main_fuse(self) -> tuple[float, float]:

@@ -28,7 +28,7 @@ from html.parser import HTMLParser
 from typing import Any
 
 from evrig.drivers.charger.web_compact import COMPACT_PATHS, WebCompact
-from evrig.drivers.charger.web_config import CONFIG_PATHS, WebConfig
+from evrig.drivers.charger.web_config import CONFIG_PATHS, CONTROLS, WebConfig
 from evrig.rig.errors import InstrumentError, MissingWire
 
 # Where each tab lives. The manual documents /index.html only; the other paths are
@@ -243,6 +243,7 @@ class WebClient(WebConfig, WebCompact):
             handlers.append(urllib.request.HTTPSHandler(context=ctx))
         self._opener = urllib.request.build_opener(*handlers)
         self._logged_in = False
+        self.settings_written = 0  # actions sent that may store a setting (not CONTROLS)
 
     # -- transport -------------------------------------------------------------------------
     def _request(self, path: str, form: Mapping[str, str] | Upload | None = None
@@ -301,6 +302,7 @@ class WebClient(WebConfig, WebCompact):
         use, or a reboot ended the session), then once more."""
         if not self._logged_in:
             self.login()
+        self.settings_written += form is not None and path not in CONTROLS
         status, body = self._request(path, form)
         if status == 403:
             self.login()

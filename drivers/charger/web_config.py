@@ -20,6 +20,12 @@ CONFIG_PATHS = {
     "Date & Time": "/datetime.html",
     "Time & Charge Times Configuration": "/datetime.html",  # 004 §4.2 (COMPACT)
 }
+# Actions that store nothing — controls (Clear Faults, RESTART, unlock, set available,
+# free a reservation) and a card read: after any other action (a LOCK by hand, a card
+# learnt, a setting) the bench keeper (fixtures/bench_reset.py) restores the web
+# settings and reads the configuration back.
+CONTROLS = frozenset({"/clear", "/restart", "/locker/unlock", "/control/unlock",
+                      "/control/available", "/control/unreserve", "/rfid/read"})
 
 
 class _TableRows(HTMLParser):

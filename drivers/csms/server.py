@@ -93,6 +93,9 @@ class MockCsms:
         self.connections: list[ConnectionEvent] = []
         self.sessions: dict[str, CsmsSession] = {}
         self._scripts: dict[str, Script] = {}
+        # Answers a test's script gave since the last reset: what they told the charger
+        # (an interval, a clock, an idTagInfo) no default answer undoes (the keeper's cue).
+        self.scripted_answers = 0
         self._forbidden: dict[str, dict[str, Any]] = {}
         self._refusing = False
         self._cursor = 0
@@ -210,6 +213,7 @@ class MockCsms:
         if rule is not None and subset_match(msg.payload, rule):
             self.add_finding("forbidden", f"{msg.action} was forbidden by the test", msg.raw)
         script = self._scripts.get(msg.action)
+        self.scripted_answers += script is not None
         if isinstance(script, CallErrorReply | dict):
             return script
         if script is not None:
@@ -373,6 +377,7 @@ class MockCsms:
     def reset(self) -> None:
         """Between tests: default responders, nothing forbidden, fresh history."""
         self._scripts.clear()
+        self.scripted_answers = 0
         self._forbidden.clear()
         self._refusing = False
         self.history.clear()

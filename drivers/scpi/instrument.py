@@ -21,6 +21,7 @@ from evrig.rig.tables.scpi_models import ModelTable
 
 _ERROR = re.compile(r"\s*([-+]?\d+)\s*,?\s*(.*)")
 MAX_QUEUED_ERRORS = 20  # SCPI queues hold about 10-30 entries; stop reading after this
+MAX_STALE = 8  # answers read past to get back in step after a query cut short
 
 
 class Resource(Protocol):
@@ -28,6 +29,7 @@ class Resource(Protocol):
 
     def write(self, message: str) -> Any: ...
     def query(self, message: str) -> str: ...
+    def read(self) -> str: ...
     def close(self) -> None: ...
 
 
@@ -100,6 +102,7 @@ class ScpiInstrument:
         self.name = f"{self.label} {model.model}"
         self._link: Resource | None = (link if link is not None
                                        else open_visa(self.name, resource, timeout_s))
+        self._cut_short = False  # a query's answer not read (yet): see _resync
         try:
             self.identity = self._check_identity()
             self.send("clear_status")
@@ -119,13 +122,35 @@ class ScpiInstrument:
     def query(self, text: str) -> str:
         """Send a query, return its answer stripped; InstrumentError on silence."""
         link = self._open_link()
+        if self._cut_short:
+            self._resync(link)
+        self._cut_short = True  # until its answer is read
         try:
-            return str(link.query(text)).strip()
+            answer = str(link.query(text)).strip()
         except OSError as exc:  # refused, reset, unreachable: not a slow instrument
             raise self._error(f"connection failed on {text!r} ({_reason(exc)})") from None
         except Exception as exc:
             raise self._error(f"no answer to {text!r} within {self.timeout_s:g} s "
                               f"({_reason(exc)})") from None
+        self._cut_short = False
+        return answer
+
+    def _resync(self, link: Resource) -> None:
+        """A query cut short — Ctrl-C or SIGTERM between it and its answer, the signal
+        handler's safe state querying meanwhile, a timeout — may leave its answer on the
+        way, and the next query would read it as its own (an ``OUTP?`` reading
+        ``0,"No error"``). Ask for the identity and read up to it: back in step."""
+        self._cut_short = False
+        try:
+            link.write(self.model.command("identify"))
+            for _ in range(MAX_STALE):
+                if str(link.read()).strip() == self.identity:
+                    return
+        except Exception as exc:
+            raise self._error(f"out of step after a query cut short ({_reason(exc)})") \
+                from None
+        raise self._error(f"out of step after a query cut short: no *IDN? answer "
+                          f"within {MAX_STALE} answers")
 
     def write(self, text: str) -> None:
         """Send a command, then read the error queue; InstrumentError if it complained."""
