@@ -112,6 +112,9 @@ def load_point(csms: Any, clock: Any, spec: Any, ac_load: Any, eol: Any, energy:
     read_load(ac_load, clock, energy)
     rms_s = RMS_CYCLES / float(spec.ratings["frequency_hz"].value)
     after = clock.utcnow() + timedelta(seconds=rms_s)
+    # Also sent after the load settled: a charger clock running ahead of the bench's
+    # (a currentTime it has not taken yet) must not pass off an old sample as new.
+    mark = csms.mark()
 
     def at_the_point(payload: dict[str, Any]) -> bool:
         stamp = _stamp(payload)
@@ -119,7 +122,7 @@ def load_point(csms: Any, clock: Any, spec: Any, ac_load: Any, eol: Any, energy:
 
     with eol.charger_wait("meter sample", f"{amps:g} A: the next MeterValues (every "
                           f"{SAMPLE_INTERVAL_S} s) stamped {rms_s:g} s after the load settled"):
-        values = csms.wait_for("MeterValues", since=0, connectorId=1, transactionId=tx,
+        values = csms.wait_for("MeterValues", since=mark, connectorId=1, transactionId=tx,
                                predicate=at_the_point,
                                timeout=2 * SAMPLE_INTERVAL_S + REACT_S)
     return values.payload, read_load(ac_load, clock, energy)
