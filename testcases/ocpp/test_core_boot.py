@@ -18,9 +18,10 @@ def test_cold_boot(csms, charger, variant):
     assert boot["chargePointVendor"] == variant.charge_point_vendor
     csms.wait_for("StatusNotification", connectorId=0, status="Available", since=boot.index)
     csms.wait_for("StatusNotification", connectorId=1, status="Available", since=boot.index)
+    mark = csms.mark()  # heartbeats at the new interval: none sent before it was set
     configure(csms, HeartbeatInterval=10)
-    first = csms.wait_for("Heartbeat", timeout=30)
-    second = csms.wait_for("Heartbeat", timeout=30)
+    first = csms.wait_for("Heartbeat", since=mark, timeout=30)
+    second = csms.wait_for("Heartbeat", since=first.index + 1, timeout=30)
     assert second.timestamp - first.timestamp == pytest.approx(10, abs=1.5)
 
 
