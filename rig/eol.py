@@ -32,6 +32,8 @@ from evrig.rig import eol_documents, firmware_gate, records, takt
 from evrig.rig import spool as _store_loaded  # noqa: F401
 from evrig.rig.errors import RigError
 from evrig.rig.records import DelayRecord, UnitRecord
+from evrig.rig.signals import signals_ignored
+from evrig.rig.station_state import record_event
 from evrig.rig.station_wire import PROMPT_TIMEOUT_S, EventStream, OperatorChannel
 
 EXIT = {"passed": 0, "failed": 1, "error": 3, "aborted": 130}
@@ -72,16 +74,6 @@ def _signals_as_interrupt() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, old)
-
-
-@contextlib.contextmanager
-def _signals_ignored() -> Iterator[None]:
-    old = {s: signal.signal(s, signal.SIG_IGN) for s in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for s, h in old.items():
-            signal.signal(s, h)
 
 
 def outcome_of(exit_code: int, collector: EolCollector, interrupted: bool) -> str:
@@ -167,7 +159,7 @@ def run(kind: str, *, rig_file: str, serial: str, operator: str, testcases: Path
         firmware_gate.discard(folder)
         raise RigError(gate.refusal or collector.stop_reason or "stopped before the unit's "
                        f"firmware was checked: nothing filed under {firmware}")
-    with _signals_ignored():
+    with signals_ignored():
         record.end = records.utc_now()
         record.outcome = outcome_of(int(code), collector, interrupted)
         if record.outcome in ("error", "aborted"):
@@ -193,16 +185,7 @@ def run(kind: str, *, rig_file: str, serial: str, operator: str, testcases: Path
 
 def _verdict_event(stream: EventStream, record: UnitRecord, path: Path) -> None:
     """The run's end for the station: outcome, why, what failed, where the files are."""
-    failed = [{"step": m.step, "name": m.name, "value": m.value, "unit": m.unit,
-               "low": m.low, "high": m.high, "verdict": m.outcome}
-              for m in (*record.failed_measurements, *record.marginal_measurements)]
-    steps = [{"name": s.name, "outcome": s.outcome,
-              "message": s.message.splitlines()[0][:300] if s.message else ""}
-             for s in record.steps if s.outcome not in ("passed", "skipped")]
-    stream.emit("verdict", run_id=record.run_id, outcome=record.outcome,
-                message=record.message, failed=failed, steps=steps, record=str(path),
-                n_measurements=len(record.measurements), n_steps=len(record.steps),
-                files={k: str(path.parent / v) for k, v in record.files.items()})
+    stream.emit("verdict", run_id=record.run_id, **record_event(record, path))
     stream.close()
 
 

@@ -25,7 +25,6 @@ Decisions:
 from __future__ import annotations
 
 import argparse
-import contextlib
 import fcntl
 import os
 import signal
@@ -36,6 +35,7 @@ from typing import IO, Any
 
 from evrig.rig.errors import RigError, one_line
 from evrig.rig.records import safe_name
+from evrig.rig.signals import signals_ignored
 from evrig.rig.station_history import DEFAULT_SHIFTS, parse_shifts
 from evrig.rig.station_wire import PROMPT_TIMEOUT_S
 
@@ -116,7 +116,7 @@ def _serve(config: Any, rig_file: str, args: argparse.Namespace, reports: Path,
     except KeyboardInterrupt:
         pass
     finally:
-        with _signals_ignored():  # a second Ctrl-C must not cut the unit's stop short
+        with signals_ignored():  # a second Ctrl-C must not cut the unit's stop short
             station.shutdown()
         signal.signal(signal.SIGTERM, previous)
         sock.close()
@@ -125,16 +125,6 @@ def _serve(config: Any, rig_file: str, args: argparse.Namespace, reports: Path,
 
 def _interrupt(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
-
-
-@contextlib.contextmanager
-def _signals_ignored() -> Any:
-    old = {s: signal.signal(s, signal.SIG_IGN) for s in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for s, h in old.items():
-            signal.signal(s, h)
 
 
 def _lock(path: Path, station: str) -> IO[str]:
