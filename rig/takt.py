@@ -11,10 +11,9 @@ A step's spec time (the collector's, setup + call + teardown) splits into
   their safe state.
 
 Where the EOL stands (virtual benches, 2026-12-02, ``rig run eol --serial X --rig
-rigs/<bench>.yaml`` on a 2-core machine at load average 7-11): spec time over the
-charger's delays 1.11-1.19x on EV NET and COMPACT (sim 1.11-1.16, sim-t2 1.11,
-compact-3ph 1.17, compact-1ph 1.19), 1.32-1.35x on EV PLUS (22C, 7S); before, 1.48-1.59x
-everywhere. The bench starts dark, so the power-up step's boot is the run's only one
+rigs/<bench>.yaml`` on a 2-core machine): spec time over the charger's delays
+1.06-1.11x (figures per bench in benchmarks/README.md); 1.48-1.59x at the start of
+issue 14. The bench starts dark, so the power-up step's boot is the run's only one
 (``powered_off``), and the keeper sends only the reset calls a step's own calls need.
 What is left, per step, and why it stays:
 
@@ -25,17 +24,22 @@ What is left, per step, and why it stays:
   the configuration read back, ClearCache (the card's idTagInfo may be cached, OCPP 1.6
   §3.5.2); 0.1 s own — the EV emulator's CP readings.
 - pp_rating, lock_actuator: ~0.06 s bench each — ClearCache.
-- transaction_metering: 0.6-0.7 s own — the energy register needs 5 counts of energy
-  through the load (testcases/eol/metering.py PLAUSIBLE_COUNTS, the plausibility check's
-  strength) and the three load points give about 4 Wh: the rest is drawn at the rated
-  current; ~0.2 s bench — MeterValueSampleInterval back, read back, ClearCache.
+- transaction_metering: 0.6-0.8 s own on a 7 kW unit — the energy register needs 5
+  counts of energy through the load (testcases/eol/metering.py PLAUSIBLE_COUNTS, the
+  plausibility check's strength) and the three load points give about 4 Wh: the rest
+  is drawn at the rated current (0.1 s on a 22 kW unit); ~0.2 s bench —
+  MeterValueSampleInterval back, read back, ClearCache.
 - rcd_trip, voltage_trip_and_recovery, led_colours: ~0.1 s bench each — the session the
   step leaves open (RemoteStopTransaction) and ClearCache. Where a recovery is a power
-  cycle (EV PLUS RCD, COMPACT tamper) 1.0 s own — OFF_S unpowered, our choice for a
-  sure reset — and the whole reset after it (the connection dropped: 0.3-0.8 s bench).
-- EV PLUS voltage_trip_and_recovery: 6.2 s own — two 3 s latch holds (HOLD_S): the unit
-  must stay dead after the cause went (003 §5, no reclosing), and only a wait shows it.
-  This is what keeps EV PLUS at 1.32-1.35x; shortening it would weaken the check.
+  cycle (EV PLUS RCD, COMPACT tamper) mains stay off until the EV emulator sees the
+  pilot gone (steps.power_cycle: the board is down, its supply's hold-up is the
+  charger's "power down"), then the whole reset after it (the connection dropped:
+  0.2-0.5 s bench).
+- EV PLUS voltage_trip_and_recovery: the latch (003 §5, no reclosing) is shown over one
+  window of the belt's blink with the light Faulted and no outlet edge since the cause
+  went — the look at the light is the charger's delay; the regression's testcases hold
+  a latch for HOLD_S (3 s) on every firmware release, the EOL checks this unit runs it.
+  Until 2026-12-02 the EOL held 3 s twice (1.32-1.35x on EV PLUS).
 
 A CSMS round trip costs one step of the bench clock or two (0.03-0.06 spec s at speed
 30, more on a loaded machine: spec time follows the machine), so the keeper's calls

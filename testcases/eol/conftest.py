@@ -11,7 +11,7 @@ import pytest
 
 from evrig.fixtures.session import EOL_FACTS
 from evrig.rig.errors import MissingWire
-from evrig.testcases.eol.steps import EolStep
+from evrig.testcases.eol.steps import NO_LED, EolStep
 
 
 @pytest.fixture
@@ -31,8 +31,17 @@ def led_observer(request: pytest.FixtureRequest) -> Any:
     try:
         return request.getfixturevalue("led")
     except pytest.FixtureLookupError:
-        pytest.skip("this rig has no LED observer (instruments.led: the led fixture is "
-                    "not installed)")
+        pytest.skip(NO_LED)
+
+
+@pytest.fixture
+def led_if_fitted(request: pytest.FixtureRequest) -> Any:
+    """The LED observer where the rig has one, else None: for a step that looks at the
+    light when it can and checks the rest without it."""
+    try:
+        return request.getfixturevalue("led")
+    except pytest.FixtureLookupError:
+        return None
 
 
 @pytest.fixture

@@ -18,14 +18,25 @@ from typing import Any
 
 import pytest
 
+from evrig.rig.errors import MissingWire
 from evrig.testcases.ocpp.steps import ACCEPTED_TAG, transaction_id_of
 from evrig.testcases.protection.checks import REACT_S
 
 ZERO_A = 0.5  # below this the outlet is dead (testcases/iec61851, protection)
-# Spec seconds the unit stays unpowered when the sequence switches it off and on (the
-# power-up step, a power-cycle recovery): our choice, well past the hold-up of a
-# charger's power supply (milliseconds), so the board surely resets.
+# Spec seconds the unit stays unpowered when the sequence switches it off and on and
+# cannot see it go down (the power-up step of a unit fed before the run; a rig whose EV
+# emulator has no CP sense): our choice, well past the hold-up of a charger's power
+# supply (milliseconds), so the board surely resets.
 OFF_S = 1.0
+# A power cycle with a CP sense keeps mains off until the pilot is gone: the board's
+# own +12 V pilot source (IEC 61851-1) goes with its supply, the controller with it.
+# Below this level (V) there is no pilot (state A's is 12 V, E's 0 V).
+PILOT_GONE_V = 1.0
+# Spec seconds a supply may hold the board up after mains went off before the step
+# calls it a fault (a unit fed by another path; bounded, so nothing waits for ever).
+HOLD_UP_MAX_S = 5.0
+NO_LED = ("this rig has no LED observer (instruments.led: the led fixture is not "
+          "installed)")
 # Spec seconds that tell the power-up light when its colour is in no other row: the
 # self-test may be brief (003 gives it no time; the EV PLUS twin's lasts 2 s).
 POWERUP_LOOK_S = 0.5
@@ -144,10 +155,24 @@ def _untimed(name: str, why: str = "") -> Iterator[None]:
     yield
 
 
-def power_cycle(charger: Any, clock: Any) -> float:
-    """Mains off for OFF_S, then on; the spec time mains came back (a boot starts)."""
+def power_cycle(charger: Any, clock: Any, ev: Any, eol: Any) -> float:
+    """Mains off until the unit is down, then on; the spec time mains came back (a
+    boot starts). Down is seen, not assumed: the EV emulator's CP sense reads no pilot
+    (PILOT_GONE_V), and how long that took — the supply's hold-up — is the charger's
+    delay. A rig without a CP sense keeps mains off for OFF_S, the sequence's own time.
+    """
     charger.power(False)
-    clock.sleep(OFF_S)
+    t_off = clock.now()
+    try:
+        ev.read_cp()
+    except MissingWire:
+        clock.sleep(OFF_S)
+    else:
+        down = clock.wait_until(lambda: ev.read_cp().high_v < PILOT_GONE_V, HOLD_UP_MAX_S,
+                                poll=0.01)
+        assert down, (f"the pilot is still there {HOLD_UP_MAX_S:g} s after mains went off: "
+                      f"the board is fed by another path")
+        eol.delay("power down", clock.now() - t_off, "mains off until the pilot was gone")
     t_on = clock.now()
     charger.power(True)
     return t_on

@@ -17,7 +17,7 @@ import re
 from typing import Any
 
 from evrig.rig.errors import InstrumentError
-from evrig.testcases.eol.steps import OFF_S, power_cycle
+from evrig.testcases.eol.steps import power_cycle
 
 BOOT_S = 60.0  # spec seconds from mains on until the unit is back (protection.checks)
 # A row's recoveries, quickest first: the EOL applies the first of these the row lists.
@@ -59,9 +59,9 @@ def fault_strings(spec: Any) -> set[str]:
     return {f.display for f in spec.conditions.values() if f.display}
 
 
-def recover(rig: Any, ev: Any, charger: Any, clock: Any, fault: Any, eol: Any = None) -> str:
-    """Apply the row's quickest recovery the bench can give; the rule used. With ``eol``
-    a power cycle's boot counts as the charger's delay (the off time is ours, OFF_S)."""
+def recover(rig: Any, ev: Any, charger: Any, clock: Any, fault: Any, eol: Any) -> str:
+    """Apply the row's quickest recovery the bench can give; the rule used. A power
+    cycle's power-down and boot count as the charger's delays (steps.power_cycle)."""
     rules = sorted(fault.recovery, key=lambda r: QUICKEST.index(r) if r in QUICKEST
                    else len(QUICKEST))
     for rule in rules:
@@ -74,12 +74,11 @@ def recover(rig: Any, ev: Any, charger: Any, clock: Any, fault: Any, eol: Any = 
             ev.unplug()
             return rule
         if rule == "power_cycle" and charger.has_mains:
-            t_on = power_cycle(charger, clock)
+            t_on = power_cycle(charger, clock, ev, eol)
             assert clock.wait_until(lambda: _booted(charger), BOOT_S, poll=0.1), \
                 "the unit did not come back after the power cycle"
-            if eol is not None:
-                eol.delay("boot", clock.now() - t_on,
-                          f"{fault.condition}: power-cycle recovery, mains off {OFF_S:g} s")
+            eol.delay("boot", clock.now() - t_on,
+                      f"{fault.condition}: power-cycle recovery, mains on to booted")
             return rule
     raise AssertionError(f"{fault.condition}: no recovery of {fault.recovery} on this bench")
 
