@@ -33,13 +33,22 @@ def _configure_check(parser: argparse.ArgumentParser) -> None:
 def _run_check(args: argparse.Namespace) -> int:
     """Print "FILE: ok" or the one-line error for each file; 1 if any is wrong. An ok
     file that leaves something to the bench says so on the same line: what the virtual
-    bench defaulted, which optional instruments are not on the bench."""
+    bench defaulted, which optional instruments are not on the bench. A pool file (a
+    list of rig files, ``--rig-pool``) is checked as a pool: every rig file it lists,
+    and the pool's rules (rig/rig_pool.py)."""
     from evrig.rig.config import load_rig
     from evrig.rig.config_rules import notes
+    from evrig.rig.rig_pool import load_pool
+    from evrig.rig.typed_yaml import load_yaml
 
     failed = False
     for file in args.files:
         try:
+            if isinstance(_yaml_or_none(load_yaml, file), list):
+                pool = load_pool(file)
+                names = ", ".join(bench.name for bench in pool.benches)
+                print(f"{file}: ok (a pool of {len(pool.benches)} benches: {names})")
+                continue
             config = load_rig(file)
         except RigError as exc:
             print(exc)
@@ -48,6 +57,14 @@ def _run_check(args: argparse.Namespace) -> int:
             note = notes(config)
             print(f"{file}: ok ({note})" if note else f"{file}: ok")
     return 1 if failed else 0
+
+
+def _yaml_or_none(load: Callable[[str], object], file: str) -> object:
+    """The file's YAML, or None where it does not parse (load_rig then says why)."""
+    try:
+        return load(file)
+    except RigError:
+        return None
 
 
 def _configure_emulate(parser: argparse.ArgumentParser) -> None:

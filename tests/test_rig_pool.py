@@ -131,6 +131,20 @@ def test_the_shipped_pool_loads() -> None:
     assert [b.name for b in pool.benches] == ["sim-1", "sim-2"]
 
 
+def test_rig_check_checks_a_pool_file_as_a_pool(tmp_path: Path) -> None:
+    """``rig check`` on a pool file: the pool's rules and every rig file it lists, one
+    line per file, exit 1 if any is wrong (not "expected a mapping")."""
+    good = _write(tmp_path, "pool.yaml", TWO_VIRTUAL)
+    bad = _write(tmp_path, "bad.yaml", "- sim\n- sim-t2\n")
+    run = subprocess.run([sys.executable, "-m", "evrig.rig", "check", str(good),
+                          str(bad)], capture_output=True, text=True, timeout=120,
+                         check=False)
+    lines = run.stdout.splitlines()
+    assert run.returncode == 1 and len(lines) == 2, run.stdout + run.stderr
+    assert lines[0] == f"{good}: ok (a pool of 2 benches: sim-1, sim-b)"
+    assert lines[1].startswith(f"rig pool {bad}: bench 2 (sim-t2, ") and "variant" in lines[1]
+
+
 def _real(tmp_path: Path, name: str, **values: object) -> str:
     fields = {"station": name, "cp_id": f"CP-{name}", "port": 9000, "meter": "/dev/ttyUSB0"}
     _write(tmp_path, f"{name}.yaml", REAL.format(**{**fields, **values}))
