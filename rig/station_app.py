@@ -5,6 +5,8 @@
 - ``GET /api/state`` the picture (rig/station_state.py) once; ``WS /ws`` the picture
   now and at every change. The page reconnects by itself (a station restarted, a
   cable pulled) and then simply shows the picture it is sent.
+- ``GET /units/<run id>/<name>`` the unit's certificate or trace (HTML/SVG, PDF), for
+  the run on the page only (Station.document): the operator prints or shows it.
 - ``POST /api/start`` ``{"serial": …}``, ``POST /api/answer`` ``{"id": N, "answer":
   "y"}``, ``POST /api/abort``: 200 ``{"ok": true}`` or 409 ``{"error": why}`` (the
   page shows why; a command never half-happens).
@@ -22,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, WebSocket, WebSocketDisconnect
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field
 
@@ -64,6 +66,14 @@ def build(station: Station) -> FastAPI:
     @app.get("/api/state")
     async def state() -> dict[str, Any]:
         return station.snapshot()
+
+    @app.get("/units/{run_id}/{name}")
+    async def document(run_id: str, name: str) -> Response:
+        path = station.document(run_id, name)
+        if path is None:
+            return PlainTextResponse(f"no {name} of run {run_id} on this station's page",
+                                     status_code=404)
+        return FileResponse(path, headers={"Cache-Control": "no-store"})
 
     @app.post("/api/start")
     async def start(body: StartBody) -> JSONResponse:

@@ -119,6 +119,18 @@ class Station:
         self._changed()
         return None
 
+    def document(self, run_id: str, name: str) -> Path | None:
+        """A document of the unit on the page (its run): the certificate or trace its
+        record names (station_state.DOCUMENTS). None for another run, another name, or
+        a file not there — never a path the request chose."""
+        with self._lock:
+            unit = self.unit
+        if unit is None or not run_id or unit.get("run_id") != run_id:
+            return None
+        documents = (unit.get("verdict") or {}).get("documents") or {}
+        path = documents.get(name) if name in station_state.DOCUMENTS else None
+        return Path(path) if path and Path(path).is_file() else None
+
     def answer(self, prompt_id: int, answer: str) -> str | None:
         with self._lock:
             unit, child = self.unit, self.child

@@ -19,6 +19,8 @@ from __future__ import annotations
 import base64
 import shutil
 import sqlite3
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -205,6 +207,29 @@ def test_a_unit_passes_from_the_page(page: Any, station: StationProc, folder: Pa
         assert (path.parent / name).exists(), name
     assert {"certificate", "trace"} <= set(record.files)
     assert store_rows(folder) == [("SN-PASS-1", "passed", "sim-1")]
+    documents_are_served(page, station, "SN-PASS-1", record.run_id)
+
+
+def documents_are_served(driver: Any, station: StationProc, serial: str, run_id: str) -> None:
+    """The verdict links the unit's certificate and trace (HTML/SVG and PDF), touch-sized;
+    the station serves them for the run on its page, and nothing else by that route."""
+    links = driver.execute_script(
+        "return [...document.querySelectorAll('#verdict-files a.doc')].map(a => "
+        "[a.dataset.document, a.href, a.getBoundingClientRect().height])")
+    href = {name: url for name, url, _ in links}
+    assert set(href) == {"certificate", "certificate_pdf", "trace", "trace_pdf"}, links
+    assert all(height >= 48 for *_, height in links), links
+    with urllib.request.urlopen(href["certificate"], timeout=30) as reply:
+        assert reply.headers["content-type"].startswith("text/html")
+        assert serial in reply.read().decode("utf-8")
+    for name in ("certificate_pdf", "trace_pdf"):
+        with urllib.request.urlopen(href[name], timeout=30) as reply:
+            assert reply.read(5) == b"%PDF-", name
+    for path in (f"units/{run_id}/junit", "units/another-run/certificate",
+                 f"units/{run_id}/..%2Frecord.json"):
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(station.url + path, timeout=30)
+        assert refused.value.code == 404, path
 
 
 def test_fault_board_and_a_no_answer_fail_the_unit(page: Any, station: StationProc,

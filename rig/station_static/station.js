@@ -125,6 +125,9 @@ function el(tag, cls, text) {
 
 const STATUS = {pending: "", running: "RUNNING", passed: "PASS", failed: "FAIL",
   error: "ERROR", skipped: "SKIP", aborted: "ABORTED", "not run": "NOT RUN"};
+// The unit's documents the station serves (rig/station_state.py DOCUMENTS).
+const DOCUMENTS = {certificate: "Certificate", certificate_pdf: "Certificate (PDF)",
+  trace: "Trace", trace_pdf: "Trace (PDF)"};
 const PHASE = {starting: "starting…", running: "testing", aborting: "aborting…", done: ""};
 
 function render() {
@@ -259,7 +262,17 @@ function renderVerdict(unit) {
   }
   document.body.classList.toggle("small-verdict", list.children.length > 2);
   while (list.children.length > 5) list.lastChild.remove();
-  $("verdict-files").textContent = verdict.record ? `record ${verdict.record}` : "";
+  const files = $("verdict-files");
+  files.replaceChildren();
+  for (const [name, label] of Object.entries(DOCUMENTS)) {
+    if (!(verdict.documents || {})[name] || !unit.run_id) continue;
+    const link = el("a", "doc", label);
+    link.href = `/units/${encodeURIComponent(unit.run_id)}/${name}`;
+    link.target = "_blank";
+    link.dataset.document = name;
+    files.append(link);
+  }
+  if (verdict.record) files.append(el("div", "record", `record ${verdict.record}`));
 }
 
 function renderHistory(history) {
