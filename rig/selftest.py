@@ -18,6 +18,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
+from evrig.rig import process_lock
 from evrig.rig.assembly import FAMILY_PROFILES, Defect, load_catalogue
 from evrig.rig.errors import RigError
 from evrig.rig.selftest_plan import AREAS, Job, RunResult, jobs_for, run_job
@@ -95,8 +96,15 @@ def run_selftest(defects: list[Defect], *, workers: int = 2, full: bool = False,
 
 def run_command(args: argparse.Namespace) -> int:
     defects = select(load_catalogue(), args.family, args.defect, args.area)
-    entries, wall = run_selftest(defects, workers=args.workers, full=args.full,
-                                 out_dir=args.out, keyword=args.keyword)
+    # Two selftests into one folder would overwrite each other's reports and junit.
+    lock = process_lock.hold(args.out / ".selftest.lock",
+                             f"rig selftest: another selftest writes to {args.out}; give "
+                             "this one its own --out", " ".join(sys.argv[1:]))
+    try:
+        entries, wall = run_selftest(defects, workers=args.workers, full=args.full,
+                                     out_dir=args.out, keyword=args.keyword)
+    finally:
+        lock.close()
     print()
     print(matrix_text(entries))
     print(summary_text(entries, wall))

@@ -25,14 +25,14 @@ Decisions:
 from __future__ import annotations
 
 import argparse
-import fcntl
 import os
 import signal
 import socket
 import sys
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
+from evrig.rig import process_lock
 from evrig.rig.errors import RigError, one_line
 from evrig.rig.records import safe_name
 from evrig.rig.signals import signals_ignored
@@ -77,14 +77,13 @@ def run_command(args: argparse.Namespace) -> int:
         raise RigError("--prompt-timeout: seconds, more than 0")
     cwd = Path.cwd()
     reports = cwd / config.reports.dir
-    lock = _lock(reports / "station" / f"{safe_name(config.station)}.lock", config.station)
+    lock = process_lock.hold(reports / "station" / f"{safe_name(config.station)}.lock",
+                             f"station {config.station} is already served: one station "
+                             "process per bench")
     try:
         sock = _bind(args.host, args.port)
         url = f"http://{_shown_host(args.host)}:{sock.getsockname()[1]}/"
-        lock.seek(0)
-        lock.truncate()
-        lock.write(f"{os.getpid()} {url}\n")
-        lock.flush()
+        process_lock.say(lock, url)
         return _serve(config, rig_file, args, reports, shifts, cwd, sock, url)
     finally:
         lock.close()
@@ -125,21 +124,6 @@ def _serve(config: Any, rig_file: str, args: argparse.Namespace, reports: Path,
 
 def _interrupt(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
-
-
-def _lock(path: Path, station: str) -> IO[str]:
-    """The bench's lock, held while this process lives (the kernel drops it on exit)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fh = open(path, "a+", encoding="utf-8")  # noqa: SIM115 (held until the end)
-    try:
-        fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        fh.seek(0)
-        holder = fh.read().strip() or "another process"
-        fh.close()
-        raise RigError(f"station {station} is already served ({holder}): one station "
-                       "process per bench") from None
-    return fh
 
 
 def _bind(host: str, port: int) -> socket.socket:

@@ -170,3 +170,27 @@ def test_end_to_end_one_defect_is_caught(tmp_path: Path) -> None:
     assert data["families"]["evnet"]["caught"] == 1
     assert (tmp_path / "selftest.html").is_file()
     assert not list((ROOT / "rigs").glob(f".selftest-{os.getpid()}-*.yaml"))  # removed
+
+
+def test_a_second_selftest_into_the_same_folder_is_refused(tmp_path: Path) -> None:
+    """Two selftests writing one --out would overwrite each other's reports: while one
+    holds the folder, another is refused in one line naming it (and what holds it)."""
+    import subprocess
+    import sys
+
+    from evrig.rig import process_lock
+
+    held = process_lock.hold(tmp_path / ".selftest.lock", "held", "selftest --family evnet")
+    try:
+        run = subprocess.run(
+            [sys.executable, "-m", "evrig.rig", "selftest", "--defect",
+             "overcurrent_delay_10s", "--out", str(tmp_path)],
+            capture_output=True, text=True, timeout=120, check=False,
+            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    finally:
+        held.close()
+    lines = [line for line in (run.stdout + run.stderr).splitlines() if line.strip()]
+    assert run.returncode != 0 and len(lines) == 1, lines
+    assert f"another selftest writes to {tmp_path}" in lines[0], lines
+    assert "selftest --family evnet" in lines[0], lines
+    assert not (tmp_path / "selftest.json").exists()
