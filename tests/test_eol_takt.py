@@ -115,3 +115,92 @@ def test_load_energy_with_a_step():
     # 2 s x 1 kW + 2 s x 4 kW (to the outlet going dead at 14.0) = 10 kJ
     assert energy.wh(14.0) == pytest.approx(10000 / 3600)
     assert LoadEnergy(0.0).wh(5.0) == 0.0
+
+
+# -- a power cycle: mains off until the unit is seen down ------------------------------------
+class _WaitClock:
+    """Spec time that moves only when waited on."""
+
+    def __init__(self) -> None:
+        self.t = 0.0
+
+    def now(self) -> float:
+        return self.t
+
+    def sleep(self, s: float) -> None:
+        self.t += s
+
+    def wait_until(self, predicate: Any, timeout: float, poll: float = 0.1) -> bool:
+        deadline = self.t + timeout
+        while not predicate():
+            if self.t >= deadline:
+                return False
+            self.t += poll
+        return True
+
+
+class _Unit:
+    """Mains switch and CP sense of a unit whose supply holds the board up ``hold_s``
+    (``None``: fed by another path, the pilot never goes), at ``level`` V meanwhile."""
+
+    def __init__(self, clock: _WaitClock, hold_s: float | None, level: tuple[float, float],
+                 sense: bool = True) -> None:
+        self.clock, self.hold_s, self.level, self.sense = clock, hold_s, level, sense
+        self.switched: list[tuple[float, bool]] = []
+
+    def power(self, on: bool) -> None:
+        self.switched.append((self.clock.now(), on))
+
+    def read_cp(self) -> Any:
+        from evrig.rig.errors import MissingWire
+
+        if not self.sense:
+            raise MissingWire("no CP sense")
+        off_at = self.switched[-1][0]
+        up = self.hold_s is None or self.clock.now() < off_at + self.hold_s
+        high, low = self.level if up else (0.0, 0.0)
+        return SimpleNamespace(high_v=high, low_v=low)
+
+
+class _Eol:
+    def __init__(self) -> None:
+        self.delays: list[tuple[str, float]] = []
+
+    def delay(self, name: str, seconds: float, why: str = "") -> None:
+        self.delays.append((name, seconds))
+
+
+@pytest.mark.parametrize("level", [(12.0, 12.0), (-12.0, -12.0), (9.0, -12.0)],
+                         ids=["state-A", "state-F", "pwm"])
+def test_a_power_cycle_waits_until_the_pilot_is_gone(level):
+    """Mains on again only once the pilot is gone (a board signalling F at −12 V is
+    still up); the hold-up is the charger's delay, "power down"."""
+    from evrig.testcases.eol.steps import power_cycle
+
+    clock, eol = _WaitClock(), _Eol()
+    unit = _Unit(clock, hold_s=0.3, level=level)
+    t_on = power_cycle(unit, clock, unit, eol)
+    assert [on for _, on in unit.switched] == [False, True]
+    assert t_on == pytest.approx(0.3, abs=0.02)
+    [(name, seconds)] = eol.delays
+    assert name == "power down" and seconds == pytest.approx(0.3, abs=0.02)
+
+
+def test_a_board_fed_by_another_path_fails_the_power_cycle_in_bounded_time():
+    from evrig.testcases.eol.steps import HOLD_UP_MAX_S, power_cycle
+
+    clock = _WaitClock()
+    unit = _Unit(clock, hold_s=None, level=(12.0, 12.0))
+    with pytest.raises(AssertionError, match="pilot is still there"):
+        power_cycle(unit, clock, unit, _Eol())
+    assert clock.now() <= HOLD_UP_MAX_S + 0.1
+    assert [on for _, on in unit.switched] == [False]  # never switched on: a fault
+
+
+def test_without_a_cp_sense_a_power_cycle_keeps_mains_off_for_off_s():
+    from evrig.testcases.eol.steps import OFF_S, power_cycle
+
+    clock, eol = _WaitClock(), _Eol()
+    unit = _Unit(clock, hold_s=0.3, level=(12.0, 12.0), sense=False)
+    assert power_cycle(unit, clock, unit, eol) == pytest.approx(OFF_S)
+    assert eol.delays == []  # the sequence's own time, not the charger's

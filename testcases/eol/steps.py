@@ -29,8 +29,9 @@ ZERO_A = 0.5  # below this the outlet is dead (testcases/iec61851, protection)
 # supply (milliseconds), so the board surely resets.
 OFF_S = 1.0
 # A power cycle with a CP sense keeps mains off until the pilot is gone: the board's
-# own +12 V pilot source (IEC 61851-1) goes with its supply, the controller with it.
-# Below this level (V) there is no pilot (state A's is 12 V, E's 0 V).
+# own ±12 V pilot source (IEC 61851-1) goes with its supply, the controller with it.
+# Both levels within this of 0 V is no pilot (state A's is +12 V, F's −12 V, and a
+# PWM's low level −12 V: a board that signals F is still up).
 PILOT_GONE_V = 1.0
 # Spec seconds a supply may hold the board up after mains went off before the step
 # calls it a fault (a unit fed by another path; bounded, so nothing waits for ever).
@@ -168,14 +169,17 @@ def power_cycle(charger: Any, clock: Any, ev: Any, eol: Any) -> float:
     except MissingWire:
         clock.sleep(OFF_S)
     else:
-        down = clock.wait_until(lambda: ev.read_cp().high_v < PILOT_GONE_V, HOLD_UP_MAX_S,
-                                poll=0.01)
+        down = clock.wait_until(lambda: _no_pilot(ev.read_cp()), HOLD_UP_MAX_S, poll=0.01)
         assert down, (f"the pilot is still there {HOLD_UP_MAX_S:g} s after mains went off: "
                       f"the board is fed by another path")
         eol.delay("power down", clock.now() - t_off, "mains off until the pilot was gone")
     t_on = clock.now()
     charger.power(True)
     return t_on
+
+
+def _no_pilot(cp: Any) -> bool:
+    return abs(cp.high_v) < PILOT_GONE_V and abs(cp.low_v) < PILOT_GONE_V
 
 
 def live(clock, ev, ac_load, spec, measure, eol, amps: float, name: str) -> float:
