@@ -12,7 +12,7 @@ A step's spec time (the collector's, setup + call + teardown) splits into
 
 Where the EOL stands (virtual benches, 2026-12-02, ``rig run eol --serial X --rig
 rigs/<bench>.yaml`` on a 2-core machine): spec time over the charger's delays
-1.06-1.11x (figures per bench in benchmarks/README.md); 1.48-1.59x at the start of
+1.03-1.11x (per bench: benchmarks/README.md, benchmarks/takt_bench.py); 1.48-1.59x at the start of
 issue 14. The bench starts dark, so the power-up step's boot is the run's only one
 (``powered_off``), and the keeper sends only the reset calls a step's own calls need.
 What is left, per step, and why it stays:
@@ -33,8 +33,8 @@ What is left, per step, and why it stays:
   step leaves open (RemoteStopTransaction) and ClearCache. Where a recovery is a power
   cycle (EV PLUS RCD, COMPACT tamper) mains stay off until the EV emulator sees the
   pilot gone (steps.power_cycle: the board is down, its supply's hold-up is the
-  charger's "power down"), then the whole reset after it (the connection dropped:
-  0.2-0.5 s bench).
+  charger's "power down"); the keeper then resets only what the step's calls changed
+  (a connection closed by the step's own power cycle needs no more, bench_reset.py).
 - EV PLUS voltage_trip_and_recovery: the latch (003 §5, no reclosing) is shown over one
   window of the belt's blink with the light Faulted and no outlet edge since the cause
   went — the look at the light is the charger's delay; the regression's testcases hold
