@@ -10,8 +10,9 @@ Decisions:
   line naming the first one's pid and address. Two benches on one machine are two
   rig files and two ports: ``--port`` (default :data:`PORT`; 0 = any free port, the
   address printed says which) and ``--host`` (default 127.0.0.1: the page is for the
-  screen of this machine; 0.0.0.0 serves the line's network, with no login — only
-  where that network is the line's own).
+  screen of this machine; 0.0.0.0 serves the line's network too, where a page on
+  another machine only watches — start, answer and abort are taken from this machine
+  alone, rig/station_app.py).
 - **Prompts** go to the page, on a real rig and on the virtual bench alike (an
   operator is there), and fail their step after ``--prompt-timeout`` wall seconds
   (default 120: rig/station_wire.py).

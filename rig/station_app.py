@@ -11,6 +11,11 @@
   "y"}``, ``POST /api/abort``: 200 ``{"ok": true}`` or 409 ``{"error": why}`` (the
   page shows why; a command never half-happens).
 
+Commands come from this machine only (the line's screen beside the bench): served on
+the line's network (``--host 0.0.0.0``) the page watches from elsewhere — state and
+documents — and a command from another address gets 403 saying so. Whoever stands at
+another screen cannot start or abort a unit on a bench they cannot see.
+
 Commands are ``async`` on purpose: they run on the event loop's thread, the one a
 child run must be started from (rig/station_hub.py).
 """
@@ -19,11 +24,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, WebSocket, WebSocketDisconnect
+from fastapi import FastAPI, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field
@@ -40,6 +46,27 @@ class StartBody(BaseModel):
 class AnswerBody(BaseModel):
     id: int
     answer: str = Field(max_length=8)
+
+
+WATCH_ONLY = ("this page only watches: start, answer and abort on the station's own "
+              "screen (the machine the bench is at)")
+
+
+def may_command(client_host: str | None) -> bool:
+    """Whether a request from ``client_host`` may command the station: this machine
+    only (a loopback address)."""
+    try:
+        return client_host is not None and ipaddress.ip_address(client_host).is_loopback
+    except ValueError:
+        return False
+
+
+def _host(conn: Request | WebSocket) -> str | None:
+    return conn.client.host if conn.client is not None else None
+
+
+def _refused() -> JSONResponse:
+    return JSONResponse({"ok": False, "error": WATCH_ONLY}, status_code=403)
 
 
 def _reply(error: str | None) -> JSONResponse:
@@ -64,8 +91,8 @@ def build(station: Station) -> FastAPI:
         return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
 
     @app.get("/api/state")
-    async def state() -> dict[str, Any]:
-        return station.snapshot()
+    async def state(request: Request) -> dict[str, Any]:
+        return {**station.snapshot(), "control": may_command(_host(request))}
 
     @app.get("/units/{run_id}/{name}")
     async def document(run_id: str, name: str) -> Response:
@@ -76,15 +103,21 @@ def build(station: Station) -> FastAPI:
         return FileResponse(path, headers={"Cache-Control": "no-store"})
 
     @app.post("/api/start")
-    async def start(body: StartBody) -> JSONResponse:
+    async def start(body: StartBody, request: Request) -> JSONResponse:
+        if not may_command(_host(request)):
+            return _refused()
         return _reply(station.start(body.serial))
 
     @app.post("/api/answer")
-    async def answer(body: AnswerBody) -> JSONResponse:
+    async def answer(body: AnswerBody, request: Request) -> JSONResponse:
+        if not may_command(_host(request)):
+            return _refused()
         return _reply(station.answer(body.id, body.answer.strip().lower()[:1]))
 
     @app.post("/api/abort")
-    async def abort() -> JSONResponse:
+    async def abort(request: Request) -> JSONResponse:
+        if not may_command(_host(request)):
+            return _refused()
         return _reply(station.abort())
 
     @app.websocket("/ws")
@@ -92,8 +125,9 @@ def build(station: Station) -> FastAPI:
         await ws.accept()
         queue = station.subscribe()
         closed = asyncio.ensure_future(_until_closed(ws))
+        control = {"control": may_command(_host(ws))}
         try:
-            await ws.send_json(station.snapshot())
+            await ws.send_json({**station.snapshot(), **control})
             while not closed.done():
                 getter = asyncio.ensure_future(queue.get())
                 done, _ = await asyncio.wait({getter, closed},
@@ -101,7 +135,7 @@ def build(station: Station) -> FastAPI:
                 if getter not in done:
                     getter.cancel()
                     break
-                await ws.send_json(getter.result())
+                await ws.send_json({**getter.result(), **control})
         except (WebSocketDisconnect, RuntimeError):
             pass  # the page went away (or the server is stopping)
         finally:

@@ -258,3 +258,80 @@ def test_stations_on_one_machine(tmp_path: Path) -> None:
     finally:
         for proc in (first, second):  # SIGTERM, as an init system stops it
             assert proc.stop() == 0
+
+
+# -- who may command ----------------------------------------------------------------------------
+@pytest.mark.parametrize(("host", "allowed"), [
+    ("127.0.0.1", True), ("::1", True), ("127.0.1.1", True),
+    ("10.0.0.7", False), ("192.168.1.20", False), ("fe80::1", False),
+    (None, False), ("testclient", False)])
+def test_commands_come_from_this_machine_only(host: str | None, allowed: bool) -> None:
+    """Served on the line's network, a page elsewhere watches: start, answer and abort
+    are taken from a loopback address only (rig/station_app.py)."""
+    from evrig.rig.station_app import may_command
+
+    assert may_command(host) is allowed
+
+
+def test_the_page_on_this_machine_may_command(tmp_path: Path) -> None:
+    """The state a page on this machine gets says it may command; a command from it is
+    taken (here refused by the station for its content, not by who sent it)."""
+    import urllib.error
+    import urllib.request
+
+    station = StationProc(tmp_path).start()
+    try:
+        assert station.state()["control"] is True
+        request = urllib.request.Request(station.url + "api/answer", method="POST",
+                                         data=b'{"id": 99, "answer": "y"}',
+                                         headers={"Content-Type": "application/json"})
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(request, timeout=30)
+        assert refused.value.code == 409  # no such prompt: the station's answer, not 403
+    finally:
+        station.kill()
+
+
+def test_a_command_from_another_machine_is_refused_and_the_page_watches() -> None:
+    """The app itself (ASGI, no server): from 10.0.0.7 abort gets 403 saying the page
+    only watches, and the station is not asked; the state says control false."""
+    import asyncio
+
+    from evrig.rig.station_app import WATCH_ONLY, build
+
+    class _Station:
+        info = {"station": "sim-1"}
+        aborted = 0
+
+        def snapshot(self) -> dict[str, object]:
+            return {"unit": None}
+
+        def abort(self) -> None:
+            self.aborted += 1
+
+    async def call(app: object, method: str, path: str, client: str) -> tuple[int, dict]:
+        sent: list[dict] = []
+
+        async def receive() -> dict:
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message: dict) -> None:
+            sent.append(message)
+
+        scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
+                 "method": method, "scheme": "http", "path": path, "raw_path": path.encode(),
+                 "query_string": b"", "root_path": "", "headers": [],
+                 "client": (client, 40000), "server": ("0.0.0.0", 8470)}
+        await app(scope, receive, send)  # type: ignore[operator]
+        body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+        return sent[0]["status"], json.loads(body)
+
+    station = _Station()
+    app = build(station)  # type: ignore[arg-type]
+    status, reply = asyncio.run(call(app, "POST", "/api/abort", "10.0.0.7"))
+    assert (status, reply) == (403, {"ok": False, "error": WATCH_ONLY})
+    assert station.aborted == 0
+    status, reply = asyncio.run(call(app, "GET", "/api/state", "10.0.0.7"))
+    assert status == 200 and reply["control"] is False
+    status, reply = asyncio.run(call(app, "POST", "/api/abort", "127.0.0.1"))
+    assert (status, reply) == (200, {"ok": True}) and station.aborted == 1

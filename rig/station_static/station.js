@@ -137,10 +137,13 @@ function render() {
   $("profile").textContent = `${info.profile} · variant ${info.variant}` +
     (info.virtual ? " · virtual bench" : "") + ` · ${info.operator}`;
   document.title = `${info.station} — EOL station`;
-  const busy = running() || !!state.busy;
+  // A page on another machine watches (rig/station_app.py): no commands from it.
+  const watching = state.control === false;
+  document.body.classList.toggle("watching", watching);
+  const busy = running() || !!state.busy || watching;
   $("serial").disabled = busy;
   $("start").disabled = busy;
-  $("abort").hidden = !running();
+  $("abort").hidden = !running() || watching;
   $("abort").disabled = unit && unit.phase === "aborting";
   renderUnit(unit);
   renderPrompt(unit);
@@ -151,7 +154,9 @@ function render() {
 
 function renderUnit(unit) {
   $("idle").hidden = !!unit;
-  $("idle").textContent = state.busy || "Scan a unit's serial number, then Enter";
+  $("idle").textContent = state.busy || (state.control === false ?
+    "Watching: units are started on the station's own screen" :
+    "Scan a unit's serial number, then Enter");
   $("unit-serial").textContent = unit ? unit.serial : "";
   $("unit-phase").textContent = unit ? PHASE[unit.phase] || "" : "";
   const steps = unit ? unit.steps : [];
@@ -206,6 +211,7 @@ function renderPrompt(unit) {
   if (box.hidden) document.activeElement && document.activeElement.blur();
   box.hidden = false;
   box.dataset.id = prompt.id;
+  for (const id of ["yes", "no"]) $(id).disabled = state.control === false;
   $("prompt-step").textContent = prompt.step ? `Operator check — ${prompt.step}` : "Operator check";
   // the question without its "[y/n]": the buttons say it
   $("prompt-question").textContent = prompt.question.replace(/\s*\[[a-z/]+\]\s*$/, "");
