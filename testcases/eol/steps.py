@@ -157,25 +157,32 @@ def _untimed(name: str, why: str = "") -> Iterator[None]:
 
 
 def power_cycle(charger: Any, clock: Any, ev: Any, eol: Any) -> float:
-    """Mains off until the unit is down, then on; the spec time mains came back (a
-    boot starts). Down is seen, not assumed: the EV emulator's CP sense reads no pilot
-    (PILOT_GONE_V), and how long that took — the supply's hold-up — is the charger's
-    delay. A rig without a CP sense keeps mains off for OFF_S, the sequence's own time.
-    """
+    """Mains off until the unit is down (:func:`until_down`), then on; the spec time
+    mains came back (a boot starts)."""
     charger.power(False)
-    t_off = clock.now()
-    try:
-        ev.read_cp()
-    except MissingWire:
-        clock.sleep(OFF_S)
-    else:
-        down = clock.wait_until(lambda: _no_pilot(ev.read_cp()), HOLD_UP_MAX_S, poll=0.01)
-        assert down, (f"the pilot is still there {HOLD_UP_MAX_S:g} s after mains went off: "
-                      f"the board is fed by another path")
-        eol.delay("power down", clock.now() - t_off, "mains off until the pilot was gone")
+    until_down(clock, ev, eol, clock.now())
     t_on = clock.now()
     charger.power(True)
     return t_on
+
+
+def until_down(clock: Any, ev: Any, eol: Any, off_at: float) -> None:
+    """Wait, mains off since ``off_at``, until the unit is down. Seen, not assumed: the
+    EV emulator's CP sense reads no pilot (PILOT_GONE_V), and how long that took — the
+    supply's hold-up — is the charger's delay. A rig without a CP sense waits until
+    OFF_S after ``off_at``, the sequence's own time."""
+    try:
+        ev.read_cp()
+    except MissingWire:
+        left = OFF_S - (clock.now() - off_at)
+        if left > 0:
+            clock.sleep(left)
+        return
+    t0 = clock.now()
+    down = clock.wait_until(lambda: _no_pilot(ev.read_cp()), HOLD_UP_MAX_S, poll=0.01)
+    assert down, (f"the pilot is still there {HOLD_UP_MAX_S:g} s after mains went off: "
+                  f"the board is fed by another path")
+    eol.delay("power down", clock.now() - t0, "mains off until the pilot was gone")
 
 
 def _no_pilot(cp: Any) -> bool:

@@ -28,7 +28,6 @@ from evrig.testcases.eol.metering import (
     register_limits,
 )
 from evrig.testcases.eol.steps import (
-    OFF_S,
     authorised_in_b,
     error_pct,
     indicator_window,
@@ -37,6 +36,7 @@ from evrig.testcases.eol.steps import (
     powerup_window,
     sampled,
     time_until_outlet,
+    until_down,
 )
 from evrig.testcases.eol.unit_faults import fault_strings
 from evrig.testcases.ocpp.steps import ACCEPTED_TAG, configure
@@ -57,20 +57,19 @@ def _level(measure, name: str, reading, state: str) -> None:
 
 # -- 1. power-up self-test and OCPP boot ------------------------------------------------
 @pytest.mark.powered_off  # the bench starts dark: this boot is the run's only one
-def test_power_up_and_boot(rig, csms, charger, clock, spec, variant, measure, eol):
-    """Mains on after at least OFF_S off: the unit beeps and shows the power-up colour
-    (operator on a real rig; the LED observer where fitted), boots and sends
-    BootNotification with the variant's vendor and model; the backend accepts it. The
-    charger's delay is its boot up to Available; the light is looked at meanwhile (only
-    a look that outlasts the boot adds to it). A unit the bench has not fed since before
-    the run (its first step) is powered up at once; one switched off since waits out the
-    rest of OFF_S, the sequence's own time."""
+def test_power_up_and_boot(rig, csms, ev, charger, clock, spec, variant, measure, eol):
+    """Mains on with the unit down: it beeps and shows the power-up colour (operator on
+    a real rig; the LED observer where fitted), boots and sends BootNotification with
+    the variant's vendor and model; the backend accepts it. The charger's delay is its
+    boot up to Available; the light is looked at meanwhile (only a look that outlasts
+    the boot adds to it). A unit the bench has not fed since before the run (its first
+    step) is powered up at once; one fed since is seen to go down first (its pilot
+    gone: steps.until_down)."""
     eol.prompt(f"EOL harness connected to unit {eol.scanned_serial or '(no serial)'}? [y]")
     if rig.mains_on:
         charger.power(False)
-    off_left = OFF_S - (clock.now() - rig.mains_off_at)
-    if off_left > 0:
-        clock.sleep(off_left)
+    if rig.mains_off_at > float("-inf"):
+        until_down(clock, ev, eol, rig.mains_off_at)
     mark = csms.mark()
     t_on = clock.now()
     charger.power(True)
