@@ -8,8 +8,9 @@ A release is gated on it, so B's regressions come first and decide the exit code
   aborted, skipped, or absent (a testcase that no longer runs proves nothing for the
   release, so a partial B run fails the gate for the steps it left out) — and a run
   whose outcome went from passed to anything else;
-- exit code 1 when B has a regression or an OCPP finding A did not have, else 0 (a
-  run that cannot be found is an error, also exit 1: the gate fails closed).
+- exit code 1 when B has a regression or an OCPP finding A did not have, else 0; a
+  run that cannot be found is exit code 2 — an error, told apart from a regression by
+  a script, and still not 0: the gate fails closed.
 
 Drift and steps that got better are reported, and decide nothing.
 
@@ -19,6 +20,7 @@ without a bench; the command finds records by run id or path.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -186,11 +188,21 @@ def configure(parser: Any) -> None:
     parser.add_argument("--reports", default="reports", help="reports folder (default reports)")
     parser.epilog = ("exit code 1 when a step passed in A and not in B (failed, error, "
                      "aborted, skipped or absent), the run went from passed to anything "
-                     "else, or B has a new OCPP finding; else 0")
+                     "else, or B has a new OCPP finding; 2 when a run cannot be found "
+                     "or read; else 0")
+
+
+NOT_COMPARED = 2  # exit code: a run not found or unreadable (not 0: fails closed)
 
 
 def run_command(args: Any) -> int:
-    """Print the comparison, regressions first; exit code 1 when the gate fails."""
-    result = compare(find_record(args.run_a, args.reports), find_record(args.run_b, args.reports))
+    """Print the comparison, regressions first; exit code 1 when the gate fails, 2
+    when the runs cannot be compared."""
+    try:
+        a, b = find_record(args.run_a, args.reports), find_record(args.run_b, args.reports)
+    except RigError as exc:
+        print(f"rig compare: {exc}", file=sys.stderr, flush=True)
+        return NOT_COMPARED
+    result = compare(a, b)
     print(render(result), flush=True)
     return 1 if result.gate_fails else 0

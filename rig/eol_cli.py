@@ -70,20 +70,28 @@ def _select(args: Any) -> list[str]:
     return ["-k", args.select] if args.select else []
 
 
-def run_command(args: Any) -> int:
-    """Exit code as in :data:`EXIT`. A bad rig file or a missing secret is one line
-    (``rig file FILE: key: fix``) and exit code 3 (error: the unit was not tested)."""
-    args.rig = find_rig_file(args.rig)
+def _what(args: Any) -> tuple[str, str]:
+    """(kind, serial) of the run the arguments ask for; RigError when one is missing."""
+    if getattr(args, "install", None) and args.what != "regression":
+        raise RigError("--install IMAGE is for a regression run (rig run regression)")
     if args.what == "eol":
         if not args.serial:
             raise RigError("--serial SN is required (the unit's serial number)")
-        kind, serial = "eol", args.serial
-    else:
-        if not args.firmware:
-            raise RigError("--firmware VERSION is required for a regression run")
-        kind, serial = "regression", args.serial or "regression"
-    if getattr(args, "install", None) and kind != "regression":
-        raise RigError("--install IMAGE is for a regression run (rig run regression)")
+        return "eol", args.serial
+    if not args.firmware:
+        raise RigError("--firmware VERSION is required for a regression run")
+    return "regression", args.serial or "regression"
+
+
+def run_command(args: Any) -> int:
+    """Exit code as in :data:`EXIT`. A bad rig file or a missing secret is one line
+    (``rig file FILE: key: fix``) and exit code 3 (error: the unit was not tested)."""
+    try:
+        args.rig = find_rig_file(args.rig)
+        kind, serial = _what(args)
+    except RigError as exc:  # a usage error: the unit was not tested, not failed
+        print(f"rig run: {exc}", file=sys.stderr, flush=True)
+        return EXIT["error"]
     try:
         code, _ = run(kind, rig_file=args.rig, serial=serial, operator=args.operator,
                       testcases=testcases_dir(),

@@ -26,6 +26,13 @@ from typing import Any, Protocol
 
 from evrig.rig.errors import RigError
 
+# The process's umask, read once at import (reading it means setting it, which is not
+# safe while other threads create files): a file written atomically gets the mode an
+# ordinary open() would give it (a temporary file is 0600: QA could not read the
+# certificate on a share).
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
+
 OUTCOMES = ("passed", "failed", "aborted", "error")
 VERDICTS = ("PASS", "MARGINAL", "FAIL")
 
@@ -176,6 +183,7 @@ def write_atomic(path: str | Path, text: str) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
+        os.fchmod(fd, 0o666 & ~_UMASK)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
             fh.flush()

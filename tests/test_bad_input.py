@@ -124,6 +124,17 @@ def test_unset_password_variable_is_one_line_under_rig_run_eol(tmp_path: Path) -
     assert not reports.exists()  # no record of a run that never started
 
 
+@pytest.mark.parametrize(("args", "line"), [
+    (["eol"], "rig run: --serial SN is required (the unit's serial number)"),
+    (["regression"], "rig run: --firmware VERSION is required for a regression run"),
+    (["eol", "--serial", "SN", "--install", "fw.bin"],
+     "rig run: --install IMAGE is for a regression run (rig run regression)"),
+], ids=["eol-without-serial", "regression-without-firmware", "install-on-eol"])
+def test_a_run_asked_wrongly_is_an_error_not_a_failed_unit(args: list[str], line: str) -> None:
+    code, lines = _run([sys.executable, "-m", "evrig.rig", "run", *args, "--rig", "sim"])
+    assert code == 3 and lines == [line]  # 1 would say a unit failed
+
+
 @WORKERS
 def test_bench_that_cannot_be_built_fails_cleanly(tmp_path: Path, workers: list[str]) -> None:
     """A rig file that is fine, naming a serial port this PC does not have: only

@@ -92,5 +92,5 @@ def test_rig_compare_exits_0_without_regressions(tmp_path, capsys):
 
 def test_rig_compare_of_an_unknown_run_fails_closed(tmp_path, capsys):
     a = _store(tmp_path, _run(boot="passed"), "RUN-A")
-    assert main(["compare", a, "RUN-NOPE", "--reports", str(tmp_path)]) == 1
+    assert main(["compare", a, "RUN-NOPE", "--reports", str(tmp_path)]) == 2  # not 0
     assert "no run" in capsys.readouterr().err

@@ -105,6 +105,17 @@ def test_atomic_write_keeps_old_file_when_interrupted(tmp_path, monkeypatch):
     assert [p.name for p in tmp_path.iterdir()] == ["record.json"]  # no temp file left
 
 
+def test_an_atomic_write_gets_the_mode_of_an_ordinary_file(tmp_path):
+    """A record, certificate or report is readable by whoever may read the folder
+    (the process's umask), not 0600 as the temporary file it was written through."""
+    umask = os.umask(0o022)
+    os.umask(umask)
+    plain = tmp_path / "plain.txt"
+    plain.write_text("x")
+    atomic = records.write_atomic(tmp_path / "record.json", "{}")
+    assert atomic.stat().st_mode & 0o777 == plain.stat().st_mode & 0o777 == 0o666 & ~umask
+
+
 WRITER = textwrap.dedent('''
     import sys, time
     from evrig.rig import records
