@@ -66,10 +66,15 @@ def configure(parser: Any) -> None:
 
 def write_report(database: str, reports: Path, output: Path, filters: Filters,
                  allure_note: str = "Allure report: not asked for (rig report --allure)"
-                 ) -> Path:
-    """The production report of ``database`` into ``output``."""
+                 ) -> tuple[Path, str]:
+    """The production report of ``database`` into ``output``; and what it holds in a
+    few words (the runs, or why there are none) for the terminal."""
     selection = select(database, filters)
-    return write_atomic(output, page(selection, filters, reports, output.parent, allure_note))
+    path = write_atomic(output, page(selection, filters, reports, output.parent, allure_note))
+    units = len({run.serial for run in selection.runs})
+    held = (f"{len(selection.runs)} runs of {units} units" if selection.runs else
+            selection.note or "no runs")
+    return path, held
 
 
 def _allure(choice: str, reports: Path) -> tuple[str, bool]:
@@ -105,6 +110,6 @@ def run_command(args: Any) -> int:
         print(note, file=sys.stderr if failed or "not built" in note else sys.stdout)
     started = time.perf_counter()
     output = Path(args.output) if args.output else reports / "report.html"
-    path = write_report(database, reports, output, filters, note)
-    print(f"production report: {path} ({time.perf_counter() - started:.1f} s)")
+    path, held = write_report(database, reports, output, filters, note)
+    print(f"production report: {path} ({held}; {time.perf_counter() - started:.1f} s)")
     return 1 if failed else 0

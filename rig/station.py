@@ -117,9 +117,10 @@ def _serve(config: Any, rig_file: str, args: argparse.Namespace, reports: Path,
         pass
     finally:
         with signals_ignored():  # a second Ctrl-C must not cut the unit's stop short
-            station.shutdown()
+            outcome = station.shutdown()
         signal.signal(signal.SIGTERM, previous)
         sock.close()
+        print(f"station {config.station} stopped ({outcome})", flush=True)
     return 0
 
 

@@ -208,14 +208,18 @@ class Station:
             self.state_file.save(unit, None)  # shown once: done now
         self._changed()
 
-    def shutdown(self) -> None:
+    def shutdown(self) -> str:
         """Every way out of the station: a unit still running is aborted (SIGTERM) and
-        waited for, so the bench ends safe and the record says ``aborted``."""
+        waited for, so the bench ends safe and the record says ``aborted``. Returns
+        what became of it, for the terminal."""
         with self._lock:
             child = self.child
             self._interrupting = True
+            serial = (self.unit or {}).get("serial", "")
         if child is not None and child.running:
             child.stop()
+            return f"unit {serial} aborted, bench safe"
+        return "no unit was running"
 
 
 def _offer(queue: asyncio.Queue[dict[str, Any]], picture: dict[str, Any]) -> None:

@@ -258,6 +258,11 @@ def test_stations_on_one_machine(tmp_path: Path) -> None:
     finally:
         for proc in (first, second):  # SIGTERM, as an init system stops it
             assert proc.stop() == 0
+    said = "station sim-1 stopped (no unit was running)"
+    deadline = time.monotonic() + 30  # the drain thread reads up to the pipe's end
+    while said not in "".join(first.output) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert said in "".join(first.output), first.output[-5:]
 
 
 # -- who may command ----------------------------------------------------------------------------
