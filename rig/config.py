@@ -264,8 +264,10 @@ def load_rig(path: str | Path) -> RigConfig:
     if data is None:
         raise RigFileError(file, "", "the file is empty; expected at least 'profile: <name>'")
     if not isinstance(data, dict):
+        pool = (" — a list of benches is a pool file: pytest --rig-pool FILE"
+                if isinstance(data, list) else "")
         raise RigFileError(file, "", "expected a mapping of keys at the top level "
-                                     f"(profile: ..., bench: ...), got {shown(data)}")
+                                     f"(profile: ..., bench: ...), got {shown(data)}{pool}")
     converted = from_data(RigConfig, data, file=file)
     config = dataclasses.replace(converted, path=file, defaulted=_left_out(data))
     from evrig.rig.config_rules import check_rig  # the rules import this module's schema

@@ -86,6 +86,12 @@ def test_unknown_profile_lists_the_known_ones(write: Write) -> None:
     assert "evnet-7kw" in message
 
 
+def test_a_pool_file_given_as_a_rig_file_says_what_it_is(write: Write) -> None:
+    message = error_of(write("- sim.yaml\n- {rig: sim.yaml, station: sim-2}\n"))
+    assert message.endswith("got a list — a list of benches is a pool file: pytest "
+                            "--rig-pool FILE")
+
+
 def test_malformed_visa_resource(write: Write) -> None:
     path = write("profile: evnet-7kw\ninstruments:\n"
                  "  ac_load: {model: chroma-63800, resource: 'TCPIP0:10.0.0.21:2101'}\n")
