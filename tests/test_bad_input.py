@@ -135,6 +135,13 @@ def test_a_run_asked_wrongly_is_an_error_not_a_failed_unit(args: list[str], line
     assert code == 3 and lines == [line]  # 1 would say a unit failed
 
 
+def test_an_unknown_option_is_said_with_the_commands_own_usage() -> None:
+    code, lines = _run([sys.executable, "-m", "evrig.rig", "run", "eol", "--serial", "SN",
+                        "--bogus"])
+    assert code == 2 and lines[0].startswith("usage: rig run "), lines
+    assert lines[-1] == "rig run: error: unrecognized arguments: --bogus"
+
+
 @WORKERS
 def test_bench_that_cannot_be_built_fails_cleanly(tmp_path: Path, workers: list[str]) -> None:
     """A rig file that is fine, naming a serial port this PC does not have: only
