@@ -102,3 +102,28 @@ def test_thousands_of_random_frames_leave_the_csms_answering(backend):  # noqa: 
     assert not [e for e in csms.connections if e.event == "closed"]
     assert csms.findings
     cp.close()
+
+
+def test_an_answer_the_closing_link_cannot_carry_is_no_finding(backend, monkeypatch):  # noqa: F811
+    """The backend goes offline (a test's disconnect) while a CALL is being answered:
+    the CALL is recorded and its waiters released; the charger did nothing wrong, so
+    there is no protocol finding (it failed an innocent test on a loaded machine)."""
+    from websockets.exceptions import ConnectionClosedOK
+    from websockets.frames import Close
+
+    csms, client = backend
+    cp = RawCp(csms.url + CP, client)
+    csms.wait_connected(2)
+    session = csms.sessions[CP.strip("/")]
+
+    async def closed(message: str, action: str | None = None) -> None:
+        raise ConnectionClosedOK(Close(1000, "OK"), Close(1000, "OK"), rcvd_then_sent=False)
+
+    monkeypatch.setattr(session, "_send_recorded", closed)
+    mark = csms.mark()
+    cp.send([2, "late", "StatusNotification",
+              {"connectorId": 1, "errorCode": "NoError", "status": "Available"}])
+    seen = csms.wait_for("StatusNotification", since=mark, timeout=5)
+    assert seen["status"] == "Available" and seen.answer is None
+    assert not csms.findings, csms.findings
+    cp.close()

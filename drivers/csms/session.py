@@ -24,6 +24,7 @@ from ocpp.charge_point import (
 from ocpp.exceptions import OCPPError, ValidationError
 from ocpp.messages import Call, CallError, CallResult, _validate_payload
 from ocpp.v16 import ChargePoint
+from websockets.exceptions import ConnectionClosed
 
 from evrig.drivers.csms.events import CsmsDisconnected, CsmsViolation, close_of
 from evrig.drivers.csms.history import CALL, CALLERROR, CALLRESULT, Message
@@ -170,6 +171,11 @@ class CsmsSession(ChargePoint):
         text = raw_msg.decode("utf-8", "replace") if isinstance(raw_msg, bytes) else raw_msg
         try:
             await self._route(text)
+        except ConnectionClosed:
+            # The link closed (the test took the backend offline, the charger went
+            # away) while the answer went out: the frame is recorded and settled, and
+            # the charger did nothing wrong — it is the answer that could not leave.
+            return
         except Exception as exc:  # noqa: BLE001 - the frame is the finding, not a crash
             self.finding("unparsable", f"frame the CSMS could not handle "
                          f"({type(exc).__name__}: {exc})", text)
