@@ -42,7 +42,8 @@ def configure_run(parser: Any) -> None:
                         help="eol: the end-of-line sequence of one unit; regression: every "
                              "testcase, the record kept per firmware")
     parser.add_argument("--serial", help="the unit's serial number (eol: required)")
-    parser.add_argument("--operator", default=os.environ.get("USER", "operator"))
+    parser.add_argument("--operator", default=os.environ.get("USER", "operator"),
+                        help="the operator's name in the record (default $USER)")
     parser.add_argument("--firmware", help="regression: the firmware version under test; the "
                                            "unit must report it, else nothing is filed")
     parser.add_argument("--install", metavar="IMAGE",
