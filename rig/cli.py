@@ -39,12 +39,11 @@ def _run_check(args: argparse.Namespace) -> int:
     from evrig.rig.config import load_rig
     from evrig.rig.config_rules import notes
     from evrig.rig.rig_pool import load_pool
-    from evrig.rig.typed_yaml import load_yaml
 
     failed = False
     for file in args.files:
         try:
-            if isinstance(_yaml_or_none(load_yaml, file), list):
+            if isinstance(_yaml_or_none(file), list):
                 pool = load_pool(file)
                 names = ", ".join(bench.name for bench in pool.benches)
                 print(f"{file}: ok (a pool of {len(pool.benches)} benches: {names})")
@@ -59,10 +58,12 @@ def _run_check(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-def _yaml_or_none(load: Callable[[str], object], file: str) -> object:
+def _yaml_or_none(file: str) -> object:
     """The file's YAML, or None where it does not parse (load_rig then says why)."""
+    from evrig.rig.typed_yaml import load_yaml
+
     try:
-        return load(file)
+        return load_yaml(file)
     except RigError:
         return None
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ipaddress
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -65,10 +65,6 @@ def _host(conn: Request | WebSocket) -> str | None:
     return conn.client.host if conn.client is not None else None
 
 
-def _refused() -> JSONResponse:
-    return JSONResponse({"ok": False, "error": WATCH_ONLY}, status_code=403)
-
-
 def _reply(error: str | None) -> JSONResponse:
     if error:
         return JSONResponse({"ok": False, "error": error}, status_code=409)
@@ -84,6 +80,15 @@ def build(station: Station) -> FastAPI:
     app = FastAPI(title=f"rig station {station.info['station']}", lifespan=lifespan,
                   docs_url=None, redoc_url=None, openapi_url=None)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    @app.middleware("http")
+    async def commands_from_this_machine(request: Request,
+                                         call_next: Callable[[Request], Awaitable[Response]]
+                                         ) -> Response:
+        # Every POST is a command (start, answer, abort): one check for all of them.
+        if request.method == "POST" and not may_command(_host(request)):
+            return JSONResponse({"ok": False, "error": WATCH_ONLY}, status_code=403)
+        return await call_next(request)
 
     @app.get("/")
     async def page() -> FileResponse:
@@ -103,21 +108,15 @@ def build(station: Station) -> FastAPI:
         return FileResponse(path, headers={"Cache-Control": "no-store"})
 
     @app.post("/api/start")
-    async def start(body: StartBody, request: Request) -> JSONResponse:
-        if not may_command(_host(request)):
-            return _refused()
+    async def start(body: StartBody) -> JSONResponse:
         return _reply(station.start(body.serial))
 
     @app.post("/api/answer")
-    async def answer(body: AnswerBody, request: Request) -> JSONResponse:
-        if not may_command(_host(request)):
-            return _refused()
+    async def answer(body: AnswerBody) -> JSONResponse:
         return _reply(station.answer(body.id, body.answer.strip().lower()[:1]))
 
     @app.post("/api/abort")
-    async def abort(request: Request) -> JSONResponse:
-        if not may_command(_host(request)):
-            return _refused()
+    async def abort() -> JSONResponse:
         return _reply(station.abort())
 
     @app.websocket("/ws")

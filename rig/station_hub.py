@@ -127,8 +127,7 @@ class Station:
             unit = self.unit
         if unit is None or not run_id or unit.get("run_id") != run_id:
             return None
-        documents = (unit.get("verdict") or {}).get("documents") or {}
-        path = documents.get(name) if name in station_state.DOCUMENTS else None
+        path = ((unit.get("verdict") or {}).get("documents") or {}).get(name)
         return Path(path) if path and Path(path).is_file() else None
 
     def answer(self, prompt_id: int, answer: str) -> str | None:

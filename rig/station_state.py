@@ -28,10 +28,10 @@ from evrig.rig.records import UnitRecord, read_record, write_atomic
 
 WORDS = {"passed": "PASS", "failed": "FAIL", "aborted": "ABORTED", "error": "ERROR"}
 NO_RECORD = "station stopped during the run: no record"
-# The unit's documents the page links to (the record's ``files``), as the station serves
-# them: GET /units/<run id>/<name> (rig/station_app.py).
-DOCUMENTS = {"certificate": "Certificate", "certificate_pdf": "Certificate (PDF)",
-             "trace": "Trace", "trace_pdf": "Trace (PDF)"}
+# The unit's documents the page links to (keys of the record's ``files``; their labels
+# are the page's), as the station serves them: GET /units/<run id>/<name>
+# (rig/station_app.py).
+DOCUMENTS = ("certificate", "certificate_pdf", "trace", "trace_pdf")
 
 
 def measurement_view(m: dict[str, Any]) -> dict[str, Any]:
@@ -102,8 +102,7 @@ def verdict_view(event: dict[str, Any]) -> dict[str, Any]:
     return {"outcome": outcome, "word": WORDS.get(outcome, outcome.upper()),
             "message": event.get("message", ""), "failed": failed, "steps": steps,
             "n_measurements": event.get("n_measurements"), "n_steps": event.get("n_steps"),
-            "record": event.get("record", ""), "certificate": files.get("certificate", ""),
-            "trace": files.get("trace", ""),
+            "record": event.get("record", ""),
             "documents": {name: str(files[name]) for name in DOCUMENTS if files.get(name)}}
 
 

@@ -13,8 +13,9 @@ A step's spec time (the collector's, setup + call + teardown) splits into
 Where the EOL stands (virtual benches, 2026-12-02, ``rig run eol --serial X --rig
 rigs/<bench>.yaml`` on a 2-core machine): spec time over the charger's delays
 1.03-1.11x (per bench: benchmarks/README.md, benchmarks/takt_bench.py); 1.48-1.59x
-at the start of issue 14. The bench starts dark, so the power-up step's boot is the run's only one
-(``powered_off``), and the keeper sends only the reset calls a step's own calls need.
+at the start of issue 14. The bench starts dark, so the power-up step's boot is the
+run's only one (``powered_off``), and the keeper sends only the reset calls a step's
+own calls need.
 What is left, per step, and why it stays:
 
 - power_up_and_boot: 0.1-0.3 s bench — the rig's start (instrument connections).

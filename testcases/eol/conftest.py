@@ -25,23 +25,22 @@ def eol(request: pytest.FixtureRequest, rig: Any) -> EolStep:
 
 
 @pytest.fixture
-def led_observer(request: pytest.FixtureRequest) -> Any:
-    """The LED observer (``led`` fixture) where the rig has one; otherwise the step
-    skips, naming the missing wire."""
-    try:
-        return request.getfixturevalue("led")
-    except pytest.FixtureLookupError:
-        pytest.skip(NO_LED)
-
-
-@pytest.fixture
 def led_if_fitted(request: pytest.FixtureRequest) -> Any:
-    """The LED observer where the rig has one, else None: for a step that looks at the
-    light when it can and checks the rest without it."""
+    """The LED observer (``led`` fixture) where the rig has one, else None: for a step
+    that looks at the light when it can and checks the rest without it."""
     try:
         return request.getfixturevalue("led")
     except pytest.FixtureLookupError:
         return None
+
+
+@pytest.fixture
+def led_observer(led_if_fitted: Any) -> Any:
+    """The LED observer where the rig has one; otherwise the step skips, naming the
+    missing wire."""
+    if led_if_fitted is None:
+        pytest.skip(NO_LED)
+    return led_if_fitted
 
 
 @pytest.fixture

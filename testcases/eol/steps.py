@@ -23,10 +23,10 @@ from evrig.testcases.ocpp.steps import ACCEPTED_TAG, transaction_id_of
 from evrig.testcases.protection.checks import REACT_S
 
 ZERO_A = 0.5  # below this the outlet is dead (testcases/iec61851, protection)
-# Spec seconds the unit stays unpowered when the sequence switches it off and on and
-# cannot see it go down (the power-up step of a unit fed before the run; a rig whose EV
-# emulator has no CP sense): our choice, well past the hold-up of a charger's power
-# supply (milliseconds), so the board surely resets.
+# Spec seconds the unit stays unpowered when the sequence switches it off and cannot
+# see it go down (a rig whose EV emulator has no CP sense, until_down): our choice,
+# well past the hold-up of a charger's power supply (milliseconds), so the board
+# surely resets.
 OFF_S = 1.0
 # A power cycle with a CP sense keeps mains off until the pilot is gone: the board's
 # own ±12 V pilot source (IEC 61851-1) goes with its supply, the controller with it.
